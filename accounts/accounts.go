@@ -1,0 +1,183 @@
+// Package accounts owns organisations, users, their credentials, sign-in and
+// sessions: who may act, and on which objects. It knows neither HTTP nor the
+// database; it declares the Store it needs.
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pathways-lms/pathways"
+)
+
+// Role is what a user may do. Every user has exactly one.
+type Role string
+
+// Roles, from least to most privileged.
+const (
+	RoleLearner  Role = "learner"
+	RoleEducator Role = "educator"
+	RoleTrainer  Role = "trainer"
+	RoleAdmin    Role = "admin"
+)
+
+// Valid reports whether r is one of the four roles.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleLearner, RoleEducator, RoleTrainer, RoleAdmin:
+		return true
+	}
+	return false
+}
+
+// CredentialKind says whether a user signs in with a password or a short PIN.
+type CredentialKind string
+
+// Credential kinds.
+const (
+	CredentialPassword CredentialKind = "password"
+	CredentialPIN      CredentialKind = "pin"
+)
+
+// Organisation is an NGO or programme running Pathways for its learners.
+type Organisation struct {
+	ID        string
+	Slug      string // unique, URL-safe, chosen by the admin
+	Name      string
+	CreatedAt time.Time
+}
+
+// User is anyone who signs in. OrgID is empty only for global admins.
+type User struct {
+	ID          string
+	OrgID       string
+	Username    string // as typed at creation, for display
+	UsernameKey string // normalised form, unique across the installation
+	DisplayName string
+	Role        Role
+	Locale      string // preferred language (BCP 47), may be empty
+	Credential  CredentialKind
+	SecretHash  string // argon2id PHC string of the password or PIN
+	Disabled    bool
+	// SessionEpoch is bumped when credentials change or the account is
+	// disabled; refresh tokens of an older epoch stop working.
+	SessionEpoch int
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Member is the short form of a user kept in an organisation's roster, so
+// listing an organisation's users reads one document.
+type Member struct {
+	UserID      string
+	Username    string
+	DisplayName string
+	Role        Role
+	Disabled    bool
+}
+
+// MaxRosterSize bounds an organisation's roster document: at about 120
+// bytes a member it stays near 1 MB, far below MongoDB's 16 MB limit, and
+// cheap enough to rewrite (the embedded database rewrites whole documents).
+const MaxRosterSize = 10000
+
+// Actor is the authenticated caller of an operation, taken from a verified
+// access token.
+type Actor struct {
+	UserID string
+	OrgID  string
+	Role   Role
+}
+
+// IsGlobalAdmin reports whether a is an admin of the whole installation.
+func (a Actor) IsGlobalAdmin() bool { return a.Role == RoleAdmin && a.OrgID == "" }
+
+// Page selects a window of a list.
+type Page struct {
+	Offset int
+	Limit  int
+}
+
+// Normalise clamps a page to sane bounds: limit 1..max (default def).
+func (p Page) Normalise(def, max int) Page {
+	if p.Offset < 0 {
+		p.Offset = 0
+	}
+	if p.Limit <= 0 {
+		p.Limit = def
+	}
+	if p.Limit > max {
+		p.Limit = max
+	}
+	return p
+}
+
+// Errors specific to accounts. Each wraps a pathways sentinel, so the server
+// maps it to the right status even if it does not know it.
+var (
+	// ErrLoginFailed: wrong username or secret (never says which).
+	ErrLoginFailed = fmt.Errorf("%w: wrong username or secret", pathways.ErrUnauthenticated)
+	// ErrTokenInvalid: an access or refresh token is malformed, forged,
+	// expired, revoked or reused.
+	ErrTokenInvalid = fmt.Errorf("%w: token not valid", pathways.ErrUnauthenticated)
+	// ErrRosterFull: the organisation reached MaxRosterSize users.
+	ErrRosterFull = fmt.Errorf("%w: organisation has too many users", pathways.ErrConflict)
+)
+
+// Store is what accounts needs from a database. Implementations return
+// pathways.ErrNotFound for a missing object and pathways.ErrConflict for a
+// duplicate key, wrapped with context, and never (zero, nil) for "missing".
+type Store interface {
+	CreateOrganisation(ctx context.Context, o Organisation) error
+	Organisation(ctx context.Context, id string) (Organisation, error)
+	// Organisations lists organisations by creation; it scans, so only
+	// admin listings call it.
+	Organisations(ctx context.Context, p Page) ([]Organisation, error)
+
+	// CreateUser claims u.UsernameKey, stores u and adds it to its
+	// organisation's roster (if any). On failure it undoes what it did.
+	CreateUser(ctx context.Context, u User) error
+	User(ctx context.Context, id string) (User, error)
+	UserByUsername(ctx context.Context, usernameKey string) (User, error)
+	// UpdateUser replaces the mutable fields of u and its roster entry.
+	UpdateUser(ctx context.Context, u User) error
+	Roster(ctx context.Context, orgID string) ([]Member, error)
+
+	CreateRefreshToken(ctx context.Context, t RefreshToken) error
+	// UseRefreshToken marks the token with this hash used (keeping the first
+	// use time) and returns it as it was before, so exactly one caller sees
+	// it unused.
+	UseRefreshToken(ctx context.Context, hash string, now time.Time) (RefreshToken, error)
+	// RevokeFamily marks a token family revoked (idempotent).
+	RevokeFamily(ctx context.Context, family string, now time.Time) error
+	FamilyRevoked(ctx context.Context, family string) (bool, error)
+	// RefreshToken reads a token by hash without using it.
+	RefreshToken(ctx context.Context, hash string) (RefreshToken, error)
+
+	Attempts(ctx context.Context, key string) (Attempts, error)
+	// RecordFailure adds one failure to key, starting a new window if the
+	// current one began before windowStart, and returns the new state.
+	RecordFailure(ctx context.Context, key string, now, windowStart time.Time) (Attempts, error)
+	// Lock locks key until the given time, clears its failures and records
+	// lockouts, the number of locks so far.
+	Lock(ctx context.Context, key string, until time.Time, lockouts int) error
+	ResetAttempts(ctx context.Context, key string) error
+
+	// Secret returns the named installation secret, creating it with
+	// generate on first use; concurrent first uses agree on one value.
+	Secret(ctx context.Context, name string, generate func() ([]byte, error)) ([]byte, error)
+	// Flag reports whether the named one-time flag is set; SetFlag sets it
+	// (idempotent).
+	Flag(ctx context.Context, name string) (bool, error)
+	SetFlag(ctx context.Context, name string) error
+}
+
+// errNotFoundOr maps "not found" to err, leaving other failures as they are.
+func errNotFoundOr(err, replacement error) error {
+	if errors.Is(err, pathways.ErrNotFound) {
+		return replacement
+	}
+	return err
+}

@@ -1,0 +1,310 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/pathways-lms/pathways"
+)
+
+// NewOrganisation is the input to CreateOrganisation.
+type NewOrganisation struct {
+	Slug string
+	Name string
+}
+
+// CreateOrganisation creates an organisation; only global admins may. A
+// taken slug is a validation error on "slug", so a retried create is told
+// clearly that the first one worked.
+func (s *Service) CreateOrganisation(ctx context.Context, a Actor, in NewOrganisation) (Organisation, error) {
+	if !a.IsGlobalAdmin() {
+		return Organisation{}, pathways.ErrForbidden
+	}
+	in.Slug = strings.TrimSpace(in.Slug)
+	in.Name = strings.TrimSpace(in.Name)
+	v := &pathways.ValidationError{}
+	checkSlug(v, "slug", in.Slug)
+	checkText(v, "name", in.Name, true, OrgNameMax)
+	if err := v.Err(); err != nil {
+		return Organisation{}, err
+	}
+	now := s.now()
+	o := Organisation{ID: newID(), Slug: in.Slug, Name: in.Name, CreatedAt: now}
+	err := s.store.CreateOrganisation(ctx, o)
+	if errors.Is(err, pathways.ErrConflict) {
+		return Organisation{}, pathways.Invalid("slug", CodeTaken)
+	}
+	if err != nil {
+		return Organisation{}, fmt.Errorf("create organisation %q: %w", in.Slug, err)
+	}
+	return o, nil
+}
+
+// Organisation returns one organisation if a belongs to it or is a global
+// admin; otherwise ErrNotFound, so ids of other organisations are not
+// confirmed.
+func (s *Service) Organisation(ctx context.Context, a Actor, id string) (Organisation, error) {
+	if !a.IsGlobalAdmin() && a.OrgID != id {
+		return Organisation{}, pathways.ErrNotFound
+	}
+	o, err := s.store.Organisation(ctx, id)
+	if err != nil {
+		return Organisation{}, fmt.Errorf("organisation %s: %w", id, err)
+	}
+	return o, nil
+}
+
+// Organisations lists every organisation for global admins, and only their
+// own for everyone else.
+func (s *Service) Organisations(ctx context.Context, a Actor, p Page) ([]Organisation, error) {
+	if !a.IsGlobalAdmin() {
+		if a.OrgID == "" {
+			return []Organisation{}, nil
+		}
+		o, err := s.Organisation(ctx, a, a.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		if p.Offset > 0 {
+			return []Organisation{}, nil
+		}
+		return []Organisation{o}, nil
+	}
+	list, err := s.store.Organisations(ctx, p.Normalise(50, 200))
+	if err != nil {
+		return nil, fmt.Errorf("list organisations: %w", err)
+	}
+	return list, nil
+}
+
+// NewUser is the input to CreateUser. Exactly one of Password and PIN is set.
+type NewUser struct {
+	Username    string
+	DisplayName string
+	Role        Role
+	Locale      string
+	Password    string
+	PIN         string
+}
+
+// mayManage says whether a may create or change a user of role in orgID:
+// global admins anyone; organisation admins anyone in their organisation;
+// educators learners in their organisation. Another organisation is
+// ErrNotFound, an insufficient role ErrForbidden.
+func mayManage(a Actor, orgID string, role Role) error {
+	switch {
+	case a.IsGlobalAdmin():
+		return nil
+	case a.OrgID != orgID:
+		return pathways.ErrNotFound
+	case a.Role == RoleAdmin, a.Role == RoleEducator && role == RoleLearner:
+		return nil
+	}
+	return pathways.ErrForbidden
+}
+
+// mayView says whether a may see user u: themselves, global admins, and
+// admins and educators of u's organisation.
+func mayView(a Actor, u User) bool {
+	return a.UserID == u.ID || a.IsGlobalAdmin() ||
+		u.OrgID != "" && a.OrgID == u.OrgID && (a.Role == RoleAdmin || a.Role == RoleEducator)
+}
+
+// CreateUser creates a user in organisation orgID (empty: a global admin,
+// which only global admins may create). A taken username is a validation
+// error on "username".
+func (s *Service) CreateUser(ctx context.Context, a Actor, orgID string, in NewUser) (User, error) {
+	if err := mayManage(a, orgID, in.Role); err != nil {
+		return User{}, err
+	}
+	if orgID != "" {
+		if _, err := s.store.Organisation(ctx, orgID); err != nil {
+			return User{}, fmt.Errorf("create user in %s: %w", orgID, err)
+		}
+	}
+	return s.createUser(ctx, orgID, in)
+}
+
+func (s *Service) createUser(ctx context.Context, orgID string, in NewUser) (User, error) {
+	in.DisplayName = strings.TrimSpace(in.DisplayName)
+	key := NormaliseUsername(in.Username)
+	v := &pathways.ValidationError{}
+	checkUsername(v, "username", key)
+	checkText(v, "display_name", in.DisplayName, false, DisplayNameMax)
+	checkLocale(v, "locale", in.Locale)
+	switch {
+	case !in.Role.Valid():
+		v.Add("role", CodeRole, nil)
+	case orgID == "" && in.Role != RoleAdmin:
+		v.Add("role", CodeRole, nil) // only admins live outside organisations
+	}
+	kind, secret := credentialOf(v, in.Password, in.PIN)
+	if err := v.Err(); err != nil {
+		return User{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, secret)
+	if err != nil {
+		return User{}, fmt.Errorf("create user %q: %w", key, err)
+	}
+	if in.DisplayName == "" {
+		in.DisplayName = strings.TrimSpace(in.Username)
+	}
+	now := s.now()
+	u := User{
+		ID: newID(), OrgID: orgID, Username: strings.TrimSpace(in.Username), UsernameKey: key,
+		DisplayName: in.DisplayName, Role: in.Role, Locale: in.Locale,
+		Credential: kind, SecretHash: hash, CreatedAt: now, UpdatedAt: now,
+	}
+	err = s.store.CreateUser(ctx, u)
+	if errors.Is(err, ErrRosterFull) {
+		return User{}, err
+	}
+	if errors.Is(err, pathways.ErrConflict) {
+		return User{}, pathways.Invalid("username", CodeTaken)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("create user %q: %w", key, err)
+	}
+	return u, nil
+}
+
+// credentialOf validates that exactly one of password and pin is given.
+func credentialOf(v *pathways.ValidationError, password, pin string) (CredentialKind, string) {
+	switch {
+	case password != "" && pin != "":
+		v.Add("pin", CodeOneOf, nil)
+	case pin != "":
+		checkPIN(v, "pin", pin)
+		return CredentialPIN, pin
+	case password != "":
+		checkPassword(v, "password", password)
+		return CredentialPassword, password
+	default:
+		v.Add("password", CodeRequired, nil)
+	}
+	return "", ""
+}
+
+// User returns user id if a may see it, ErrNotFound otherwise.
+func (s *Service) User(ctx context.Context, a Actor, id string) (User, error) {
+	u, err := s.store.User(ctx, id)
+	if err != nil {
+		return User{}, fmt.Errorf("user %s: %w", id, err)
+	}
+	if !mayView(a, u) {
+		return User{}, fmt.Errorf("user %s: %w", id, pathways.ErrNotFound)
+	}
+	return u, nil
+}
+
+// Users lists an organisation's members for its admins and educators and
+// for global admins, in creation order, with the total count.
+func (s *Service) Users(ctx context.Context, a Actor, orgID string, p Page) ([]Member, int, error) {
+	if !a.IsGlobalAdmin() && (a.OrgID != orgID || a.Role != RoleAdmin && a.Role != RoleEducator) {
+		if a.OrgID != orgID {
+			return nil, 0, pathways.ErrNotFound
+		}
+		return nil, 0, pathways.ErrForbidden
+	}
+	if _, err := s.store.Organisation(ctx, orgID); err != nil {
+		return nil, 0, fmt.Errorf("users of %s: %w", orgID, err)
+	}
+	all, err := s.store.Roster(ctx, orgID)
+	if err != nil {
+		return nil, 0, fmt.Errorf("users of %s: %w", orgID, err)
+	}
+	p = p.Normalise(100, 1000)
+	lo, hi := min(p.Offset, len(all)), min(p.Offset+p.Limit, len(all))
+	return all[lo:hi], len(all), nil
+}
+
+// UserUpdate changes some of a user's fields; nil fields stay as they are.
+type UserUpdate struct {
+	DisplayName *string
+	Locale      *string
+	Disabled    *bool
+}
+
+// UpdateUser changes a user's profile or disables it. Disabling ends every
+// session of the user at its next refresh. Users may change their own
+// display name and locale, but not disable themselves.
+func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, in UserUpdate) (User, error) {
+	u, err := s.User(ctx, a, id)
+	if err != nil {
+		return User{}, err
+	}
+	self := a.UserID == u.ID
+	if !self || in.Disabled != nil {
+		// u is visible to a, so only the role can still be wrong.
+		if self || mayManage(a, u.OrgID, u.Role) != nil {
+			return User{}, pathways.ErrForbidden
+		}
+	}
+	v := &pathways.ValidationError{}
+	if in.DisplayName != nil {
+		name := strings.TrimSpace(*in.DisplayName)
+		checkText(v, "display_name", name, true, DisplayNameMax)
+		u.DisplayName = name
+	}
+	if in.Locale != nil {
+		checkLocale(v, "locale", *in.Locale)
+		u.Locale = *in.Locale
+	}
+	if err := v.Err(); err != nil {
+		return User{}, err
+	}
+	if in.Disabled != nil && *in.Disabled != u.Disabled {
+		u.Disabled = *in.Disabled
+		u.SessionEpoch++
+	}
+	u.UpdatedAt = s.now()
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return User{}, fmt.Errorf("update user %s: %w", id, err)
+	}
+	return u, nil
+}
+
+// SetCredential replaces a user's password or PIN, as educators do for
+// learners who forgot theirs, and ends the user's other sessions. Users may
+// change their own.
+func (s *Service) SetCredential(ctx context.Context, a Actor, id, password, pin string) error {
+	u, err := s.User(ctx, a, id)
+	if err != nil {
+		return err
+	}
+	if a.UserID != u.ID {
+		if mayManage(a, u.OrgID, u.Role) != nil {
+			return pathways.ErrForbidden
+		}
+	}
+	v := &pathways.ValidationError{}
+	kind, secret := credentialOf(v, password, pin)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	hash, err := s.hasher.Hash(ctx, secret)
+	if err != nil {
+		return fmt.Errorf("set credential of %s: %w", id, err)
+	}
+	u.Credential, u.SecretHash = kind, hash
+	u.SessionEpoch++
+	u.UpdatedAt = s.now()
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return fmt.Errorf("set credential of %s: %w", id, err)
+	}
+	return nil
+}
+
+// newID returns a time-ordered UUID (v7), so ids sort by creation.
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// ValidID reports whether s looks like an id this package issues; the
+// server checks path parameters with it before any look-up.
+func ValidID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
+}

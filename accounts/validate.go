@@ -1,0 +1,167 @@
+package accounts
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/language"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/pathways-lms/pathways"
+)
+
+// Field error codes of this package; each has a "field.<code>" message in
+// the UI catalogue.
+const (
+	CodeRequired       = "required"
+	CodeInvalid        = "invalid"
+	CodeTooShort       = "too_short"
+	CodeTooLong        = "too_long"
+	CodeUsernameFormat = "username_format"
+	CodePINFormat      = "pin_format"
+	CodePINWeak        = "pin_weak"
+	CodePasswordCommon = "password_common"
+	CodeOneOf          = "one_of"
+	CodeRole           = "role"
+	CodeLocale         = "locale"
+	CodeTaken          = "taken"
+)
+
+// FieldCodes lists every field error code accounts produces, for the
+// catalogue test.
+var FieldCodes = []string{
+	CodeRequired, CodeInvalid, CodeTooShort, CodeTooLong, CodeUsernameFormat, CodePINFormat,
+	CodePINWeak, CodePasswordCommon, CodeOneOf, CodeRole, CodeLocale, CodeTaken,
+}
+
+// Limits on user input.
+const (
+	UsernameMin    = 3
+	UsernameMax    = 40
+	DisplayNameMax = 100
+	PasswordMin    = 8
+	PasswordMax    = 128
+	PINMin         = 4
+	PINMax         = 8
+	OrgNameMax     = 120
+	SlugMax        = 60
+)
+
+var fold = cases.Fold()
+
+// NormaliseUsername returns the key a username is unique under: NFKC
+// (so full-width and compatibility forms collapse), case-folded, trimmed.
+// Learners type usernames on many keyboards; "Amira" and "amira" are one.
+func NormaliseUsername(s string) string {
+	return fold.String(norm.NFKC.String(strings.TrimSpace(s)))
+}
+
+// checkUsername validates a normalised username: letters of any script,
+// digits, '.', '_' and '-', starting with a letter or digit.
+func checkUsername(v *pathways.ValidationError, field, key string) {
+	n := utf8.RuneCountInString(key)
+	switch {
+	case n == 0:
+		v.Add(field, CodeRequired, nil)
+		return
+	case n < UsernameMin:
+		v.Add(field, CodeTooShort, map[string]any{"Count": UsernameMin})
+		return
+	case n > UsernameMax:
+		v.Add(field, CodeTooLong, map[string]any{"Count": UsernameMax})
+		return
+	}
+	for i, r := range key {
+		ok := unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+		if i > 0 {
+			ok = ok || r == '.' || r == '_' || r == '-'
+		}
+		if !ok {
+			v.Add(field, CodeUsernameFormat, nil)
+			return
+		}
+	}
+}
+
+func checkText(v *pathways.ValidationError, field, s string, required bool, max int) {
+	n := utf8.RuneCountInString(strings.TrimSpace(s))
+	switch {
+	case n == 0 && required:
+		v.Add(field, CodeRequired, nil)
+	case n > max:
+		v.Add(field, CodeTooLong, map[string]any{"Count": max})
+	case strings.ContainsFunc(s, unicode.IsControl):
+		v.Add(field, CodeInvalid, nil)
+	}
+}
+
+// commonPasswords are refused outright; a short list of the most used ones
+// (NIST SP 800-63B asks for a check against known-bad values).
+var commonPasswords = map[string]bool{
+	"password": true, "password1": true, "12345678": true, "123456789": true, "1234567890": true,
+	"qwertyui": true, "qwertyuiop": true, "iloveyou": true, "11111111": true, "00000000": true,
+	"abcdefgh": true, "abc12345": true, "password123": true, "welcome1": true, "letmein1": true,
+	"87654321": true, "admin123": true, "passw0rd": true, "azertyui": true, "football": true,
+}
+
+func checkPassword(v *pathways.ValidationError, field, pw string) {
+	n := utf8.RuneCountInString(pw)
+	switch {
+	case n < PasswordMin:
+		v.Add(field, CodeTooShort, map[string]any{"Count": PasswordMin})
+	case n > PasswordMax:
+		v.Add(field, CodeTooLong, map[string]any{"Count": PasswordMax})
+	case commonPasswords[strings.ToLower(pw)]:
+		v.Add(field, CodePasswordCommon, nil)
+	}
+}
+
+// checkPIN accepts 4 to 8 ASCII digits that are not all equal and not a
+// run such as 1234 or 9876. PINs are weak by nature; the login limiter is
+// what protects them.
+func checkPIN(v *pathways.ValidationError, field, pin string) {
+	if len(pin) < PINMin || len(pin) > PINMax || strings.ContainsFunc(pin, func(r rune) bool { return r < '0' || r > '9' }) {
+		v.Add(field, CodePINFormat, nil)
+		return
+	}
+	same, up, down := true, true, true
+	for i := 1; i < len(pin); i++ {
+		d := int(pin[i]) - int(pin[i-1])
+		same = same && d == 0
+		up = up && d == 1
+		down = down && d == -1
+	}
+	if same || up || down {
+		v.Add(field, CodePINWeak, nil)
+	}
+}
+
+func checkLocale(v *pathways.ValidationError, field, tag string) {
+	if tag == "" {
+		return
+	}
+	if _, err := language.Parse(tag); err != nil || len(tag) > 35 {
+		v.Add(field, CodeLocale, nil)
+	}
+}
+
+// checkSlug accepts lower-case ASCII letters, digits and inner dashes.
+func checkSlug(v *pathways.ValidationError, field, s string) {
+	if s == "" {
+		v.Add(field, CodeRequired, nil)
+		return
+	}
+	if len(s) > SlugMax {
+		v.Add(field, CodeTooLong, map[string]any{"Count": SlugMax})
+		return
+	}
+	for i, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' && i > 0 && i < len(s)-1
+		if !ok {
+			v.Add(field, CodeInvalid, nil)
+			return
+		}
+	}
+}

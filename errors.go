@@ -1,0 +1,78 @@
+// Package pathways holds the error vocabulary shared by every domain package.
+// Domain packages return these; the server maps them to HTTP problems in one
+// table, so a handler never chooses a status code itself.
+package pathways
+
+import (
+	"errors"
+	"strings"
+	"time"
+)
+
+// Sentinel errors. Wrap them with context (fmt.Errorf("get user %s: %w", id,
+// ErrNotFound)); callers test with errors.Is.
+var (
+	// ErrNotFound: the object does not exist, or the caller may not know it does.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the write clashes with existing state (duplicate key, stale revision).
+	ErrConflict = errors.New("conflict")
+	// ErrUnauthenticated: no valid credentials or token.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrForbidden: the caller is known but may not act on this object.
+	ErrForbidden = errors.New("forbidden")
+	// ErrUnavailable: a backing service (database, storage) cannot be reached.
+	ErrUnavailable = errors.New("unavailable")
+)
+
+// FieldError says what is wrong with one input field. Code is a stable,
+// machine-readable reason ("required", "too_long", ...) that the server
+// translates; Params carries values for the translated message.
+type FieldError struct {
+	Field  string
+	Code   string
+	Params map[string]any
+}
+
+// ValidationError lists every problem found in one input, so a client can
+// show them all at once instead of one per round trip.
+type ValidationError struct {
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = f.Field + ": " + f.Code
+	}
+	return "invalid input: " + strings.Join(parts, ", ")
+}
+
+// Add records a problem with field; it returns e for chaining.
+func (e *ValidationError) Add(field, code string, params map[string]any) *ValidationError {
+	e.Fields = append(e.Fields, FieldError{Field: field, Code: code, Params: params})
+	return e
+}
+
+// Err returns e if it holds any field error, nil otherwise; it lets a
+// validator collect problems and return `v.Err()` at the end.
+func (e *ValidationError) Err() error {
+	if e == nil || len(e.Fields) == 0 {
+		return nil
+	}
+	return e
+}
+
+// Invalid is a shorthand for a validation error about one field.
+func Invalid(field, code string) error {
+	return (&ValidationError{}).Add(field, code, nil)
+}
+
+// RateLimitedError says the caller must wait before trying again. It is
+// returned for login lock-outs, whether or not the account exists.
+type RateLimitedError struct {
+	RetryAfter time.Duration
+}
+
+func (e *RateLimitedError) Error() string {
+	return "too many attempts, retry after " + e.RetryAfter.String()
+}
