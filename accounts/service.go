@@ -67,6 +67,7 @@ func (s *Service) Tokens() *TokenIssuer { return s.tokens }
 
 // Session is what a successful sign-in or refresh hands the client.
 type Session struct {
+	IssuedAt       time.Time
 	AccessToken    string
 	AccessExpires  time.Time
 	RefreshToken   string
@@ -144,7 +145,7 @@ func (s *Service) session(u User, rt string, refreshExp time.Time) (Session, err
 	if err != nil {
 		return Session{}, err
 	}
-	return Session{AccessToken: at, AccessExpires: atExp, RefreshToken: rt, RefreshExpires: refreshExp, User: u}, nil
+	return Session{IssuedAt: s.now(), AccessToken: at, AccessExpires: atExp, RefreshToken: rt, RefreshExpires: refreshExp, User: u}, nil
 }
 
 // successor derives the refresh token that replaces token. It is

@@ -68,11 +68,13 @@ func (c *Catalog) Negotiate(acceptLanguage string, preferred ...string) *Localiz
 	var want []language.Tag
 	for _, p := range preferred {
 		if t, err := language.Parse(p); err == nil {
-			want = append(want, t)
+			want = append(want, alias(t))
 		}
 	}
 	if accepted, _, err := language.ParseAcceptLanguage(acceptLanguage); err == nil {
-		want = append(want, accepted...)
+		for _, t := range accepted {
+			want = append(want, alias(t))
+		}
 	}
 	tag := Default
 	if len(want) > 0 {
@@ -82,6 +84,18 @@ func (c *Catalog) Negotiate(acceptLanguage string, preferred ...string) *Localiz
 		}
 	}
 	return &Localizer{tag: tag, loc: goi18n.NewLocalizer(c.bundle, tag.String(), Default.String())}
+}
+
+// aliases maps languages x/text does not relate to the locale that serves
+// them: Dari (prs) is written and read as Persian of Afghanistan.
+var aliases = map[string]language.Tag{"prs": language.MustParse("fa-AF")}
+
+func alias(t language.Tag) language.Tag {
+	base, _ := t.Base()
+	if a, ok := aliases[base.String()]; ok {
+		return a
+	}
+	return t
 }
 
 // Localizer renders messages in one negotiated locale.
@@ -122,11 +136,26 @@ var rtlScripts = map[string]bool{
 // otherwise. The script is inferred when the tag does not name it, so "ku"
 // (Latin by default) is ltr while "ku-Arab" and "ckb" are rtl.
 func Direction(tag language.Tag) string {
-	script, _ := tag.Script()
+	script, conf := tag.Script()
 	if rtlScripts[script.String()] {
 		return "rtl"
 	}
+	if conf == language.Exact {
+		return "ltr" // the tag names a script that is not right to left
+	}
+	// x/text does not infer a script for every language (Dari, "prs").
+	base, _ := tag.Base()
+	if rtlLanguages[base.String()] {
+		return "rtl"
+	}
 	return "ltr"
+}
+
+// rtlLanguages are languages usually written right to left whose script
+// x/text may not infer.
+var rtlLanguages = map[string]bool{
+	"ar": true, "fa": true, "prs": true, "ps": true, "ur": true, "ckb": true, "sd": true,
+	"ug": true, "dv": true, "he": true, "yi": true, "syr": true, "pnb": true, "bal": true,
 }
 
 // IsRTL is Direction for a tag given as a string; unparseable tags are ltr.

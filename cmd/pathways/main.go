@@ -1,0 +1,218 @@
+// Command pathways runs the Pathways learning server.
+//
+//	pathways [serve]      start the server (the default)
+//	pathways healthcheck  exit 0 if a local server answers /healthz (for containers)
+//	pathways version      print the version
+//
+// Configuration comes from environment variables; see the README.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/i18n"
+	"github.com/pathways-lms/pathways/server"
+	"github.com/pathways-lms/pathways/storage/mongodb"
+	"github.com/pathways-lms/pathways/storage/mongodb/embedded"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "pathways:", err)
+		os.Exit(1)
+	}
+}
+
+// run is main without the process: tests call it with their own
+// environment, output and a ready callback that receives the listen address.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready func(addr string)) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "serve":
+		cfg, err := loadConfig(getenv)
+		if err != nil {
+			return err
+		}
+		return serve(ctx, cfg, stdout, stderr, ready)
+	case "healthcheck":
+		return healthcheck(ctx, or(getenv("PATHWAYS_ADDR"), ":8080"))
+	case "version":
+		_, err := fmt.Fprintln(stdout, version())
+		return err
+	case "help", "-h", "--help":
+		_, err := fmt.Fprintln(stdout, "usage: pathways [serve|healthcheck|version]")
+		return err
+	}
+	return fmt.Errorf("unknown command %q (try: serve, healthcheck, version)", cmd)
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// serve starts the database (embedded unless MONGODB_URI is set), the
+// services and the HTTP server, and runs until ctx is cancelled; then it
+// drains requests, closes the database and stops the embedded server.
+func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func(string)) (err error) {
+	started := time.Now()
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+
+	uri := cfg.MongoURI
+	var emb *embedded.Server
+	if uri == "" {
+		emb, err = embedded.Start(ctx, embedded.Options{Dir: cfg.DataDir, Durable: cfg.Durable, Logger: log})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := emb.Close(); cerr != nil {
+				err = errors.Join(err, cerr)
+			}
+			log.Info("embedded database stopped")
+		}()
+		uri = emb.URI()
+		log.Info("embedded database started", slog.String("dir", emb.Dir()))
+	}
+
+	db, err := mongodb.Open(ctx, uri, cfg.DBName)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if cerr := db.Close(closeCtx); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	if emb != nil {
+		if err := emb.RepairIndexes(ctx, cfg.DBName); err != nil {
+			return err
+		}
+	}
+
+	store := db.Accounts()
+	key := cfg.JWTSecret
+	if key == nil {
+		if key, err = store.Secret(ctx, "jwt", accounts.GenerateSecret); err != nil {
+			return fmt.Errorf("token key: %w", err)
+		}
+	}
+	tokens, err := accounts.NewTokenIssuer(key, cfg.AccessTTL, time.Now)
+	if err != nil {
+		return err
+	}
+	accCfg := accounts.DefaultConfig
+	accCfg.RefreshTTL = cfg.RefreshTTL
+	acc, err := accounts.NewService(ctx, store, accounts.NewHasher(accounts.DefaultHashParams), tokens, key, accCfg, time.Now)
+	if err != nil {
+		return err
+	}
+	created, generated, err := acc.Bootstrap(ctx, cfg.AdminUsername, cfg.AdminPassword)
+	if err != nil {
+		return err
+	}
+	if created {
+		log.Info("first admin created", slog.String("username", cfg.AdminUsername))
+	}
+	if generated != "" {
+		// Printed once, to the console only: it is in no log and no file.
+		fmt.Fprintf(stdout, "\n  Pathways admin account created.\n  username: %s\n  password: %s\n  Keep it safe: it will not be shown again.\n\n", cfg.AdminUsername, generated)
+	}
+
+	catalog, err := i18n.New()
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv, err := server.New(server.Config{
+		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
+		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, Version: version(),
+	}, server.Deps{
+		Accounts: acc, Catalog: catalog, Logger: log, Metrics: reg,
+		Ready: []server.Check{{Name: "database", Check: db.Ping}},
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("ready", slog.String("addr", ln.Addr().String()), slog.Float64("startup_ms", float64(time.Since(started).Microseconds())/1000),
+		slog.Bool("embedded_database", emb != nil))
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", slog.Duration("grace", cfg.ShutdownGrace))
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// healthcheck asks the local server's /healthz; containers without a shell
+// (distroless) use it as their HEALTHCHECK.
+func healthcheck(ctx context.Context, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("PATHWAYS_ADDR %q: %w", addr, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: status %d", resp.StatusCode)
+	}
+	return nil
+}

@@ -1,0 +1,298 @@
+package server
+
+import (
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/pathways-lms/pathways/accounts"
+)
+
+// userJSON is a user as the API shows it; never the secret hash.
+type userJSON struct {
+	ID             string    `json:"id"`
+	OrganisationID string    `json:"organisation_id,omitempty"`
+	Username       string    `json:"username"`
+	DisplayName    string    `json:"display_name"`
+	Role           string    `json:"role"`
+	Locale         string    `json:"locale,omitempty"`
+	Credential     string    `json:"credential"`
+	Disabled       bool      `json:"disabled"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+func toUserJSON(u accounts.User) userJSON {
+	return userJSON{
+		ID: u.ID, OrganisationID: u.OrgID, Username: u.Username, DisplayName: u.DisplayName,
+		Role: string(u.Role), Locale: u.Locale, Credential: string(u.Credential), Disabled: u.Disabled,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+	}
+}
+
+type sessionJSON struct {
+	AccessToken      string   `json:"access_token"`
+	TokenType        string   `json:"token_type"`
+	ExpiresIn        int      `json:"expires_in"`
+	RefreshToken     string   `json:"refresh_token"`
+	RefreshExpiresIn int      `json:"refresh_expires_in"`
+	User             userJSON `json:"user"`
+}
+
+func (s *Server) sendSession(c *fiber.Ctx, sess accounts.Session) error {
+	now := sess.IssuedAt
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(sessionJSON{
+		AccessToken: sess.AccessToken, TokenType: "Bearer",
+		ExpiresIn:        int(sess.AccessExpires.Sub(now).Seconds()),
+		RefreshToken:     sess.RefreshToken,
+		RefreshExpiresIn: int(sess.RefreshExpires.Sub(now).Seconds()),
+		User:             toUserJSON(sess.User),
+	})
+}
+
+type loginRequest struct {
+	Username string `json:"username"`
+	// Password is the password or the PIN.
+	Password string `json:"password"`
+}
+
+func (s *Server) login(c *fiber.Ctx) error {
+	var in loginRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	sess, err := s.acc.Login(c.UserContext(), in.Username, in.Password, c.IP())
+	if err != nil {
+		return err
+	}
+	return s.sendSession(c, sess)
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+func (r refreshRequest) validate() error {
+	if r.RefreshToken == "" {
+		return invalidRequired("refresh_token")
+	}
+	return nil
+}
+
+func (s *Server) refresh(c *fiber.Ctx) error {
+	var in refreshRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if err := in.validate(); err != nil {
+		return err
+	}
+	sess, err := s.acc.Refresh(c.UserContext(), in.RefreshToken)
+	if err != nil {
+		return err
+	}
+	return s.sendSession(c, sess)
+}
+
+func (s *Server) logout(c *fiber.Ctx) error {
+	var in refreshRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if err := in.validate(); err != nil {
+		return err
+	}
+	if err := s.acc.Logout(c.UserContext(), in.RefreshToken); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) me(c *fiber.Ctx) error {
+	u, err := s.acc.Me(c.UserContext(), actor(c))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(toUserJSON(u))
+}
+
+type organisationJSON struct {
+	ID        string    `json:"id"`
+	Slug      string    `json:"slug"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func toOrganisationJSON(o accounts.Organisation) organisationJSON {
+	return organisationJSON{ID: o.ID, Slug: o.Slug, Name: o.Name, CreatedAt: o.CreatedAt}
+}
+
+type createOrganisationRequest struct {
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+}
+
+func (s *Server) createOrganisation(c *fiber.Ctx) error {
+	var in createOrganisationRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	o, err := s.acc.CreateOrganisation(c.UserContext(), actor(c), accounts.NewOrganisation{Slug: in.Slug, Name: in.Name})
+	if err != nil {
+		return err
+	}
+	c.Location("/api/v1/organisations/" + o.ID)
+	return c.Status(fiber.StatusCreated).JSON(toOrganisationJSON(o))
+}
+
+type listJSON[T any] struct {
+	Items  []T `json:"items"`
+	Total  int `json:"total,omitempty"`
+	Offset int `json:"offset"`
+	Limit  int `json:"limit"`
+}
+
+func (s *Server) listOrganisations(c *fiber.Ctx) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	list, err := s.acc.Organisations(c.UserContext(), actor(c), p)
+	if err != nil {
+		return err
+	}
+	out := listJSON[organisationJSON]{Items: make([]organisationJSON, len(list)), Offset: p.Offset, Limit: p.Normalise(50, 200).Limit}
+	for i, o := range list {
+		out.Items[i] = toOrganisationJSON(o)
+	}
+	return c.JSON(out)
+}
+
+func (s *Server) getOrganisation(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	o, err := s.acc.Organisation(c.UserContext(), actor(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toOrganisationJSON(o))
+}
+
+type memberJSON struct {
+	ID          string `json:"id"`
+	Username    string `json:"username"`
+	DisplayName string `json:"display_name"`
+	Role        string `json:"role"`
+	Disabled    bool   `json:"disabled"`
+}
+
+func (s *Server) listUsers(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	members, total, err := s.acc.Users(c.UserContext(), actor(c), id, p)
+	if err != nil {
+		return err
+	}
+	p = p.Normalise(100, 1000)
+	out := listJSON[memberJSON]{Items: make([]memberJSON, len(members)), Total: total, Offset: p.Offset, Limit: p.Limit}
+	for i, m := range members {
+		out.Items[i] = memberJSON{ID: m.UserID, Username: m.Username, DisplayName: m.DisplayName, Role: string(m.Role), Disabled: m.Disabled}
+	}
+	return c.JSON(out)
+}
+
+type createUserRequest struct {
+	// OrganisationID is empty only for a global admin.
+	OrganisationID string `json:"organisation_id"`
+	Username       string `json:"username"`
+	DisplayName    string `json:"display_name"`
+	Role           string `json:"role"`
+	Locale         string `json:"locale"`
+	Password       string `json:"password"`
+	PIN            string `json:"pin"`
+}
+
+func (s *Server) createUser(c *fiber.Ctx) error {
+	var in createUserRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if in.OrganisationID != "" && !accounts.ValidID(in.OrganisationID) {
+		return invalid("organisation_id", codeBadID)
+	}
+	u, err := s.acc.CreateUser(c.UserContext(), actor(c), in.OrganisationID, accounts.NewUser{
+		Username: in.Username, DisplayName: in.DisplayName, Role: accounts.Role(in.Role),
+		Locale: in.Locale, Password: in.Password, PIN: in.PIN,
+	})
+	if err != nil {
+		return err
+	}
+	c.Location("/api/v1/users/" + u.ID)
+	return c.Status(fiber.StatusCreated).JSON(toUserJSON(u))
+}
+
+func (s *Server) getUser(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	u, err := s.acc.User(c.UserContext(), actor(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toUserJSON(u))
+}
+
+type updateUserRequest struct {
+	DisplayName *string `json:"display_name"`
+	Locale      *string `json:"locale"`
+	Disabled    *bool   `json:"disabled"`
+}
+
+func (s *Server) updateUser(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var in updateUserRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	u, err := s.acc.UpdateUser(c.UserContext(), actor(c), id, accounts.UserUpdate{
+		DisplayName: in.DisplayName, Locale: in.Locale, Disabled: in.Disabled,
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(toUserJSON(u))
+}
+
+type credentialRequest struct {
+	Password string `json:"password"`
+	PIN      string `json:"pin"`
+}
+
+func (s *Server) setCredential(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var in credentialRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if err := s.acc.SetCredential(c.UserContext(), actor(c), id, in.Password, in.PIN); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}

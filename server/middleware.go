@@ -1,0 +1,180 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pathways-lms/pathways"
+	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/i18n"
+)
+
+// Locals keys.
+const (
+	localRequestID = "request_id"
+	localLocalizer = "localizer"
+	localActor     = "actor"
+)
+
+// requestID honours a sane incoming X-Request-ID (so ids follow a request
+// through a proxy) and generates one otherwise.
+func (s *Server) requestID(c *fiber.Ctx) error {
+	id := c.Get(fiber.HeaderXRequestID)
+	if !validRequestID(id) {
+		id = uuid.NewString()
+	}
+	c.Locals(localRequestID, id)
+	c.Set(fiber.HeaderXRequestID, id)
+	return c.Next()
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+func requestID(c *fiber.Ctx) string {
+	if id, ok := c.Locals(localRequestID).(string); ok {
+		return id
+	}
+	return ""
+}
+
+// locale negotiates the response language from Accept-Language.
+func (s *Server) locale(c *fiber.Ctx) error {
+	loc := s.catalog.Negotiate(c.Get(fiber.HeaderAcceptLanguage))
+	c.Locals(localLocalizer, loc)
+	c.Set(fiber.HeaderContentLanguage, loc.Tag().String())
+	c.Vary(fiber.HeaderAcceptLanguage)
+	return c.Next()
+}
+
+// localizer returns the request's localizer; errors raised before the
+// middleware ran (an oversized body) negotiate here.
+func (s *Server) localizer(c *fiber.Ctx) *i18n.Localizer {
+	if l, ok := c.Locals(localLocalizer).(*i18n.Localizer); ok {
+		return l
+	}
+	return s.catalog.Negotiate(c.Get(fiber.HeaderAcceptLanguage))
+}
+
+// observe logs every request and records its metrics. It renders errors
+// itself (through the app's error handler) so the logged status is the one
+// sent.
+func (s *Server) observe(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	if err != nil {
+		if herr := c.App().ErrorHandler(c, err); herr != nil {
+			_ = c.SendStatus(fiber.StatusInternalServerError)
+		}
+	}
+	status := c.Response().StatusCode()
+	elapsed := time.Since(start)
+	route := c.Route().Path
+	s.metrics.requests.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Inc()
+	s.metrics.latency.WithLabelValues(c.Method(), route).Observe(elapsed.Seconds())
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	s.log.LogAttrs(c.UserContext(), level, "request",
+		slog.String("request_id", requestID(c)),
+		slog.String("method", c.Method()),
+		slog.String("path", c.Path()),
+		slog.String("route", route),
+		slog.Int("status", status),
+		slog.Duration("duration", elapsed),
+		slog.String("ip", c.IP()),
+		slog.Int("bytes", len(c.Response().Body())),
+	)
+	return nil
+}
+
+// recoverPanic turns a panic into an internal error answered as a problem,
+// with the stack in the log.
+func (s *Server) recoverPanic(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic", slog.String("request_id", requestID(c)), slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return c.Next()
+}
+
+// deadline gives the request's context a timeout, so a stuck database call
+// ends with a problem rather than holding the connection.
+func (s *Server) deadline(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.RequestTimeout)
+	defer cancel()
+	c.SetUserContext(ctx)
+	return c.Next()
+}
+
+// authenticate requires a valid bearer access token and stores the actor.
+func (s *Server) authenticate(c *fiber.Ctx) error {
+	h := c.Get(fiber.HeaderAuthorization)
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return pathways.ErrUnauthenticated
+	}
+	a, err := s.acc.Authenticate(strings.TrimSpace(token))
+	if err != nil {
+		return err
+	}
+	c.Locals(localActor, a)
+	return c.Next()
+}
+
+func actor(c *fiber.Ctx) accounts.Actor {
+	a, _ := c.Locals(localActor).(accounts.Actor)
+	return a
+}
+
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg *prometheus.Registry) (*httpMetrics, error) {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pathways_http_requests_total",
+			Help: "HTTP requests by method, route pattern and status.",
+		}, []string{"method", "route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "pathways_http_request_duration_seconds",
+			Help:    "HTTP request latency by method and route pattern.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"method", "route"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.latency} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+func (s *Server) metricsHandler() fiber.Handler {
+	return adaptor.HTTPHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+}

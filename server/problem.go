@@ -1,0 +1,196 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/pathways-lms/pathways"
+	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/i18n"
+)
+
+// ProblemContentType is the media type of every error response (RFC 9457).
+const ProblemContentType = "application/problem+json"
+
+// problemTypeBase prefixes the stable "type" of every problem. It is a URN,
+// not a URL: clients compare it, nothing fetches it.
+const problemTypeBase = "urn:pathways:problem:"
+
+// Problem is an RFC 9457 problem document.
+type Problem struct {
+	Type      string         `json:"type"`
+	Title     string         `json:"title"`
+	Status    int            `json:"status"`
+	Detail    string         `json:"detail"`
+	Instance  string         `json:"instance,omitempty"`
+	RequestID string         `json:"request_id,omitempty"`
+	Errors    []FieldProblem `json:"errors,omitempty"`
+}
+
+// FieldProblem is one invalid input field. Pointer is a JSON Pointer into
+// the request body (RFC 6901), as in RFC 9457's own example.
+type FieldProblem struct {
+	Pointer string `json:"pointer"`
+	Field   string `json:"field"`
+	Code    string `json:"code"`
+	Detail  string `json:"detail"`
+}
+
+// kind is one row of the error table.
+type kind struct {
+	status int
+	slug   string
+	title  string
+	detail string
+}
+
+var (
+	kindBadRequest     = kind{fiber.StatusBadRequest, "bad-request", i18n.ProblemBadRequestTitle, i18n.ProblemBadRequestDetail}
+	kindMalformedJSON  = kind{fiber.StatusBadRequest, "malformed-json", i18n.ProblemMalformedJSONTitle, i18n.ProblemMalformedJSONDetail}
+	kindMediaType      = kind{fiber.StatusUnsupportedMediaType, "unsupported-media-type", i18n.ProblemMediaTypeTitle, i18n.ProblemMediaTypeDetail}
+	kindTooLarge       = kind{fiber.StatusRequestEntityTooLarge, "too-large", i18n.ProblemTooLargeTitle, i18n.ProblemTooLargeDetail}
+	kindValidation     = kind{fiber.StatusUnprocessableEntity, "validation", i18n.ProblemValidationTitle, i18n.ProblemValidationDetail}
+	kindNotFound       = kind{fiber.StatusNotFound, "not-found", i18n.ProblemNotFoundTitle, i18n.ProblemNotFoundDetail}
+	kindMethod         = kind{fiber.StatusMethodNotAllowed, "method-not-allowed", i18n.ProblemMethodTitle, i18n.ProblemMethodDetail}
+	kindUnauthenticate = kind{fiber.StatusUnauthorized, "unauthenticated", i18n.ProblemUnauthenticatedTitle, i18n.ProblemUnauthenticatedDetail}
+	kindLoginFailed    = kind{fiber.StatusUnauthorized, "login-failed", i18n.ProblemLoginFailedTitle, i18n.ProblemLoginFailedDetail}
+	kindForbidden      = kind{fiber.StatusForbidden, "forbidden", i18n.ProblemForbiddenTitle, i18n.ProblemForbiddenDetail}
+	kindConflict       = kind{fiber.StatusConflict, "conflict", i18n.ProblemConflictTitle, i18n.ProblemConflictDetail}
+	kindRateLimited    = kind{fiber.StatusTooManyRequests, "rate-limited", i18n.ProblemRateLimitedTitle, i18n.ProblemRateLimitedDetail}
+	kindUnavailable    = kind{fiber.StatusServiceUnavailable, "unavailable", i18n.ProblemUnavailableTitle, i18n.ProblemUnavailableDetail}
+	kindTimeout        = kind{fiber.StatusServiceUnavailable, "timeout", i18n.ProblemTimeoutTitle, i18n.ProblemTimeoutDetail}
+	kindInternal       = kind{fiber.StatusInternalServerError, "internal", i18n.ProblemInternalTitle, i18n.ProblemInternalDetail}
+)
+
+// malformedJSONError is a request body that is not valid JSON.
+type malformedJSONError struct {
+	offset int64
+	err    error
+}
+
+func (e *malformedJSONError) Error() string {
+	return fmt.Sprintf("malformed JSON at byte %d: %v", e.offset, e.err)
+}
+func (e *malformedJSONError) Unwrap() error { return e.err }
+
+var errMediaType = errors.New("request body is not application/json")
+
+// classify is the one table from errors to problems. The order matters: a
+// specific error (login failed) comes before the sentinel it wraps.
+func classify(err error) (k kind, data map[string]any) {
+	var (
+		ve  *pathways.ValidationError
+		rl  *pathways.RateLimitedError
+		mj  *malformedJSONError
+		fe  *fiber.Error
+		off int64
+	)
+	switch {
+	case errors.As(err, &ve):
+		return kindValidation, map[string]any{"Count": len(ve.Fields)}
+	case errors.As(err, &mj):
+		off = mj.offset
+		return kindMalformedJSON, map[string]any{"Offset": off}
+	case errors.Is(err, errMediaType):
+		return kindMediaType, nil
+	case errors.As(err, &rl):
+		return kindRateLimited, map[string]any{"Count": int(rl.RetryAfter.Seconds())}
+	case errors.Is(err, accounts.ErrLoginFailed):
+		return kindLoginFailed, nil
+	case errors.Is(err, pathways.ErrUnauthenticated):
+		return kindUnauthenticate, nil
+	case errors.Is(err, pathways.ErrForbidden):
+		return kindForbidden, nil
+	case errors.Is(err, pathways.ErrNotFound):
+		return kindNotFound, nil
+	case errors.Is(err, pathways.ErrConflict):
+		return kindConflict, nil
+	case errors.Is(err, pathways.ErrUnavailable):
+		return kindUnavailable, nil
+	case errors.Is(err, context.DeadlineExceeded):
+		return kindTimeout, nil
+	case errors.As(err, &fe):
+		return fiberKind(fe.Code), nil
+	}
+	return kindInternal, nil
+}
+
+// fiberKind maps the errors Fiber and fasthttp raise themselves (no route,
+// wrong method, body too large, unreadable request).
+func fiberKind(code int) kind {
+	switch {
+	case code == fiber.StatusNotFound:
+		return kindNotFound
+	case code == fiber.StatusMethodNotAllowed:
+		return kindMethod
+	case code == fiber.StatusRequestEntityTooLarge:
+		return kindTooLarge
+	case code == fiber.StatusRequestTimeout:
+		return kind{fiber.StatusRequestTimeout, "timeout", i18n.ProblemTimeoutTitle, i18n.ProblemTimeoutDetail}
+	case code == fiber.StatusUnsupportedMediaType:
+		return kindMediaType
+	case code >= 400 && code < 500:
+		return kind{code, "bad-request", i18n.ProblemBadRequestTitle, i18n.ProblemBadRequestDetail}
+	}
+	return kindInternal
+}
+
+// handleError is Fiber's error handler: every error a handler or middleware
+// returns, and every error Fiber raises itself, becomes a problem document
+// in the caller's language. Internal errors are logged with the request id
+// and never echoed.
+func (s *Server) handleError(c *fiber.Ctx, err error) error {
+	k, data := classify(err)
+	loc := s.localizer(c)
+	rid := requestID(c)
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["RequestID"] = rid
+	data["Limit"] = s.cfg.BodyLimit
+
+	p := Problem{
+		Type:      problemTypeBase + k.slug,
+		Title:     loc.T(k.title, nil),
+		Status:    k.status,
+		Detail:    loc.T(k.detail, data),
+		Instance:  c.Path(),
+		RequestID: rid,
+	}
+	var ve *pathways.ValidationError
+	if errors.As(err, &ve) {
+		for _, f := range ve.Fields {
+			p.Errors = append(p.Errors, FieldProblem{
+				Pointer: "/" + f.Field, Field: f.Field, Code: f.Code,
+				Detail: loc.T(i18n.FieldMessageID(f.Code), f.Params),
+			})
+		}
+	}
+	switch k.status {
+	case fiber.StatusInternalServerError:
+		s.log.ErrorContext(c.UserContext(), "request failed", slog.String("request_id", rid),
+			slog.String("method", c.Method()), slog.String("path", c.Path()), slog.Any("error", err))
+	case fiber.StatusServiceUnavailable:
+		s.log.WarnContext(c.UserContext(), "dependency unavailable", slog.String("request_id", rid), slog.Any("error", err))
+	case fiber.StatusUnauthorized:
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="pathways"`)
+	case fiber.StatusTooManyRequests:
+		if n, ok := data["Count"].(int); ok {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(n))
+		}
+	}
+	c.Set(fiber.HeaderContentLanguage, loc.Tag().String())
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Status(k.status)
+	body, mErr := jsonMarshal(p)
+	if mErr != nil {
+		return c.SendString(p.Title)
+	}
+	c.Set(fiber.HeaderContentType, ProblemContentType+"; charset=utf-8")
+	return c.Send(body)
+}

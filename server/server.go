@@ -1,0 +1,188 @@
+// Package server is the HTTP face of Pathways: the Fiber app, its
+// middleware (request ids, locale, auth, limits, metrics), the one table that
+// turns errors into problem documents, and handlers that translate between
+// HTTP and the domain packages. It knows nothing of BSON.
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/cors"
+	"github.com/gofiber/fiber/v2/middleware/helmet"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/i18n"
+)
+
+// Config holds the HTTP settings.
+type Config struct {
+	// BodyLimit is the largest request body accepted, in bytes.
+	BodyLimit int
+	// RequestTimeout bounds the work of one request (its context's deadline).
+	RequestTimeout time.Duration
+	// CORSOrigins lists origins allowed to call the API from a browser;
+	// empty disables CORS (same-origin only).
+	CORSOrigins []string
+	// TrustedProxies lists proxy addresses (IPs or CIDRs) whose
+	// X-Forwarded-For is believed, so login limits see the real client.
+	TrustedProxies []string
+	// Version is reported by /healthz.
+	Version string
+}
+
+// DefaultConfig has the defaults the README documents.
+var DefaultConfig = Config{BodyLimit: 1 << 20, RequestTimeout: 15 * time.Second, Version: "dev"}
+
+// Check is a readiness probe of one dependency; it returns an error if the
+// dependency cannot serve.
+type Check struct {
+	Name  string
+	Check func(context.Context) error
+}
+
+// Deps are the services the server calls.
+type Deps struct {
+	Accounts *accounts.Service
+	Catalog  *i18n.Catalog
+	Logger   *slog.Logger
+	// Ready is run by /readyz.
+	Ready []Check
+	// Metrics receives the HTTP metrics; /metrics serves it.
+	Metrics *prometheus.Registry
+}
+
+// Server is the HTTP server.
+type Server struct {
+	cfg     Config
+	app     *fiber.App
+	acc     *accounts.Service
+	catalog *i18n.Catalog
+	log     *slog.Logger
+	ready   []Check
+	metrics *httpMetrics
+	reg     *prometheus.Registry
+}
+
+// New builds the app and registers every route.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if deps.Accounts == nil || deps.Catalog == nil || deps.Logger == nil || deps.Metrics == nil {
+		return nil, fmt.Errorf("server: missing dependency")
+	}
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = DefaultConfig.BodyLimit
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultConfig.RequestTimeout
+	}
+	m, err := newHTTPMetrics(deps.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg, acc: deps.Accounts, catalog: deps.Catalog, log: deps.Logger,
+		ready: deps.Ready, metrics: m, reg: deps.Metrics,
+	}
+	s.app = fiber.New(fiber.Config{
+		AppName: "pathways",
+		// Values from the request (method, params, headers) are copied, not
+		// aliased to fasthttp's reused buffers: some outlive the request
+		// (metric labels, errors logged later).
+		Immutable:               true,
+		BodyLimit:               cfg.BodyLimit,
+		ReadTimeout:             30 * time.Second,
+		WriteTimeout:            60 * time.Second,
+		IdleTimeout:             120 * time.Second,
+		ReadBufferSize:          16 << 10, // room for long Authorization and Accept-Language headers
+		ErrorHandler:            s.handleError,
+		DisableStartupMessage:   true,
+		EnableTrustedProxyCheck: len(cfg.TrustedProxies) > 0,
+		TrustedProxies:          cfg.TrustedProxies,
+		ProxyHeader:             proxyHeader(cfg.TrustedProxies),
+		JSONEncoder:             jsonMarshal,
+		JSONDecoder:             json.Unmarshal,
+	})
+	s.routes()
+	return s, nil
+}
+
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
+}
+
+// App is the Fiber app, for tests (app.Test) and embedding.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Serve answers requests on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+
+// Shutdown stops accepting connections and waits for requests in flight
+// until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.app.ShutdownWithContext(ctx)
+}
+
+func (s *Server) routes() {
+	app := s.app
+	app.Use(s.requestID, s.locale, s.observe, s.recoverPanic, s.deadline)
+	app.Use(helmet.New(helmet.Config{
+		ContentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'",
+		HSTSMaxAge:            31536000,
+	}))
+	if len(s.cfg.CORSOrigins) > 0 {
+		app.Use(cors.New(cors.Config{
+			AllowOrigins:  strings.Join(s.cfg.CORSOrigins, ","),
+			AllowHeaders:  "Authorization, Content-Type, Accept-Language, X-Request-ID",
+			ExposeHeaders: "X-Request-ID, Content-Language, Retry-After, Location",
+			MaxAge:        600,
+		}))
+	}
+
+	app.Get("/healthz", s.healthz)
+	app.Get("/readyz", s.readyz)
+	app.Get("/metrics", s.metricsHandler())
+
+	api := app.Group("/api/v1")
+	api.Get("/openapi.json", s.openAPI)
+	api.Post("/auth/login", s.login)
+	api.Post("/auth/refresh", s.refresh)
+	api.Post("/auth/logout", s.logout)
+
+	// Authentication is per route, not a group middleware: a prefix
+	// middleware would answer 401 for unknown paths and wrong methods.
+	a := s.authenticate
+	api.Get("/me", a, s.me)
+	api.Post("/organisations", a, s.createOrganisation)
+	api.Get("/organisations", a, s.listOrganisations)
+	api.Get("/organisations/:id", a, s.getOrganisation)
+	api.Get("/organisations/:id/users", a, s.listUsers)
+	api.Post("/users", a, s.createUser)
+	api.Get("/users/:id", a, s.getUser)
+	api.Patch("/users/:id", a, s.updateUser)
+	api.Put("/users/:id/credential", a, s.setCredential)
+
+	// No catch-all: Fiber's own 404 and 405 errors reach handleError.
+}
+
+// jsonMarshal encodes without HTML escaping: JSON answers are not HTML, and
+// escaped "<" in course text helps nobody.
+func jsonMarshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
