@@ -3,9 +3,11 @@ package server_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -232,5 +234,31 @@ func TestFieldCodesTranslated(t *testing.T) {
 	want := []string{"unknown", "type", "id"}
 	if !slices.Equal(server.FieldCodes, want) {
 		t.Fatalf("server.FieldCodes = %v; update i18n's serverFieldCodes to match", server.FieldCodes)
+	}
+}
+
+// TestShutdownDrains: a request in flight when shutdown starts completes;
+// the server then stops accepting connections.
+func TestShutdownDrains(t *testing.T) {
+	e := newEnv(t)
+	entered := make(chan struct{})
+	e.srv.App().Get("/test-slow", func(c *fiber.Ctx) error {
+		close(entered)
+		time.Sleep(300 * time.Millisecond)
+		return c.SendString("done")
+	})
+	base := e.listen()
+	result := make(chan response, 1)
+	go func() { result <- e.doHTTP(base, req{method: "GET", path: "/test-slow"}) }()
+	<-entered
+	if err := e.srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := <-result
+	if r.status != 200 || string(r.body) != "done" {
+		t.Fatalf("in-flight request: %d %s", r.status, r.body)
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Fatal("server still accepts connections after shutdown")
 	}
 }

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// instance is one run of the real server command.
+type instance struct {
+	base   string
+	stdout *lockedBuffer
+	stderr *lockedBuffer
+	stop   context.CancelFunc
+	done   chan error
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *lockedBuffer) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// start runs `pathways serve` with env on a free port and waits until it
+// is ready.
+func start(t *testing.T, env map[string]string) *instance {
+	t.Helper()
+	env["PATHWAYS_ADDR"] = "127.0.0.1:0"
+	getenv := func(k string) string { return env[k] }
+	ctx, cancel := context.WithCancel(context.Background())
+	in := &instance{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, stop: cancel, done: make(chan error, 1)}
+	ready := make(chan string, 1)
+	go func() { in.done <- run(ctx, []string{"serve"}, getenv, in.stdout, in.stderr, func(a string) { ready <- a }) }()
+	select {
+	case addr := <-ready:
+		in.base = "http://" + addr
+	case err := <-in.done:
+		t.Fatalf("server exited: %v\n%s", err, in.stderr)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("server not ready\n%s", in.stderr)
+	}
+	t.Cleanup(func() { in.shutdown(t) })
+	return in
+}
+
+// shutdown cancels the run context, as SIGINT/SIGTERM do, and waits for
+// a clean exit.
+func (in *instance) shutdown(t *testing.T) {
+	t.Helper()
+	if in.stop == nil {
+		return
+	}
+	in.stop()
+	in.stop = nil
+	select {
+	case err := <-in.done:
+		if err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("server did not stop")
+	}
+}
+
+func (in *instance) post(t *testing.T, path string, body any, token string) (int, map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", in.base+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return do(t, req)
+}
+
+func (in *instance) get(t *testing.T, path, token string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", in.base+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return do(t, req)
+}
+
+func do(t *testing.T, req *http.Request) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	return resp.StatusCode, m
+}
+
+var passwordLine = regexp.MustCompile(`password: (\S+)`)
+
+// TestServeEmbedded runs the real command against the embedded database:
+// first start creates an admin with a generated password printed once;
+// a restart on the same data keeps the admin, creates no second one, and
+// keeps the signing key, so tokens survive restarts.
+func TestServeEmbedded(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"PATHWAYS_DATA_DIR": dir, "PATHWAYS_LOG_LEVEL": "warn"}
+
+	first := start(t, env)
+	m := passwordLine.FindStringSubmatch(first.stdout.String())
+	if m == nil {
+		t.Fatalf("no generated admin password on stdout:\n%s", first.stdout)
+	}
+	if strings.Contains(first.stderr.String(), m[1]) {
+		t.Fatal("generated password written to the log")
+	}
+	if status, _ := first.get(t, "/readyz", ""); status != 200 {
+		t.Fatalf("readyz: %d", status)
+	}
+	status, sess := first.post(t, "/api/v1/auth/login", map[string]string{"username": "admin", "password": m[1]}, "")
+	if status != 200 {
+		t.Fatalf("admin login: %d %v", status, sess)
+	}
+	token := sess["access_token"].(string)
+	status, org := first.post(t, "/api/v1/organisations", map[string]string{"slug": "welcome-ngo", "name": "Welcome NGO"}, token)
+	if status != 201 {
+		t.Fatalf("create organisation: %d %v", status, org)
+	}
+	first.shutdown(t)
+
+	second := start(t, env)
+	if strings.Contains(second.stdout.String(), "password:") {
+		t.Fatalf("second start printed a new admin password:\n%s", second.stdout)
+	}
+	// The token from the first run is still valid: the key was persisted.
+	status, me := second.get(t, "/api/v1/me", token)
+	if status != 200 || me["username"] != "admin" {
+		t.Fatalf("me after restart: %d %v", status, me)
+	}
+	status, got := second.get(t, "/api/v1/organisations/"+org["id"].(string), token)
+	if status != 200 || got["slug"] != "welcome-ngo" {
+		t.Fatalf("organisation after restart: %d %v", status, got)
+	}
+}
+
+// TestServeConfiguredAdmin: with PATHWAYS_ADMIN_PASSWORD set nothing is
+// printed and that password works.
+func TestServeConfiguredAdmin(t *testing.T) {
+	env := map[string]string{
+		"PATHWAYS_DATA_DIR": t.TempDir(), "PATHWAYS_LOG_LEVEL": "warn",
+		"PATHWAYS_ADMIN_USERNAME": "coordinator", "PATHWAYS_ADMIN_PASSWORD": "a long admin passphrase",
+		"PATHWAYS_JWT_SECRET": strings.Repeat("k", 40),
+	}
+	in := start(t, env)
+	if strings.Contains(in.stdout.String(), "password:") {
+		t.Fatal("configured password printed")
+	}
+	status, _ := in.post(t, "/api/v1/auth/login", map[string]string{"username": "coordinator", "password": "a long admin passphrase"}, "")
+	if status != 200 {
+		t.Fatalf("login: %d", status)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	env := map[string]string{
+		"PATHWAYS_JWT_SECRET": "short", "PATHWAYS_ACCESS_TTL": "soon", "PATHWAYS_BODY_LIMIT": "big",
+		"PATHWAYS_LOG_LEVEL": "loud", "PATHWAYS_DB_DURABLE": "perhaps",
+	}
+	_, err := loadConfig(func(k string) string { return env[k] })
+	if err == nil {
+		t.Fatal("bad configuration accepted")
+	}
+	for _, name := range []string{"PATHWAYS_JWT_SECRET", "PATHWAYS_ACCESS_TTL", "PATHWAYS_BODY_LIMIT", "PATHWAYS_LOG_LEVEL", "PATHWAYS_DB_DURABLE"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+	c, err := loadConfig(func(string) string { return "" })
+	if err != nil || c.Addr != ":8080" || c.DataDir != "data" || c.MongoURI != "" || c.BodyLimit != 1<<20 {
+		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+}
+
+func TestCommands(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, func(string) string { return "" }, &out, io.Discard, nil); err != nil || out.Len() == 0 {
+		t.Fatalf("version: %v %q", err, out.String())
+	}
+	if err := run(context.Background(), []string{"frobnicate"}, func(string) string { return "" }, io.Discard, io.Discard, nil); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+	in := start(t, map[string]string{"PATHWAYS_DATA_DIR": t.TempDir(), "PATHWAYS_LOG_LEVEL": "warn"})
+	addr := strings.TrimPrefix(in.base, "http://")
+	if err := run(context.Background(), []string{"healthcheck"}, func(k string) string { return map[string]string{"PATHWAYS_ADDR": addr}[k] }, io.Discard, io.Discard, nil); err != nil {
+		t.Fatalf("healthcheck of a running server: %v", err)
+	}
+	in.shutdown(t)
+	if err := run(context.Background(), []string{"healthcheck"}, func(k string) string { return map[string]string{"PATHWAYS_ADDR": addr}[k] }, io.Discard, io.Discard, nil); err == nil {
+		t.Fatal("healthcheck of a stopped server passed")
+	}
+}
