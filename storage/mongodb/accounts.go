@@ -17,13 +17,14 @@ import (
 
 // AccountsStore implements accounts.Store.
 type AccountsStore struct {
-	db *mongo.Database
+	db    *mongo.Database
+	locks *docLocks // every update of a document holds its lock (see docLocks)
 }
 
 var _ accounts.Store = (*AccountsStore)(nil)
 
 // Accounts returns the accounts store of db.
-func (db *DB) Accounts() *AccountsStore { return &AccountsStore{db: db.db} }
+func (db *DB) Accounts() *AccountsStore { return &AccountsStore{db: db.db, locks: db.locks} }
 
 func (s *AccountsStore) col(name string) *mongo.Collection { return s.db.Collection(name) }
 
@@ -166,6 +167,7 @@ func (s *AccountsStore) CreateUser(ctx context.Context, u accounts.User) (err er
 }
 
 func (s *AccountsStore) addMember(ctx context.Context, u accounts.User) error {
+	defer s.locks.lock(colRosters, u.OrgID)()
 	var after struct {
 		Count int `bson:"count"`
 	}
@@ -211,7 +213,9 @@ func (s *AccountsStore) UserByUsername(ctx context.Context, key string) (account
 
 // UpdateUser replaces the user document and its roster entry.
 func (s *AccountsStore) UpdateUser(ctx context.Context, u accounts.User) error {
+	unlock := s.locks.lock(colUsers, u.ID)
 	res, err := s.col(colUsers).ReplaceOne(ctx, bson.D{{Key: "_id", Value: u.ID}}, toUserDoc(u))
+	unlock()
 	if err != nil {
 		return fmt.Errorf("update user %s: %w", u.ID, translate(err))
 	}
@@ -221,6 +225,7 @@ func (s *AccountsStore) UpdateUser(ctx context.Context, u accounts.User) error {
 	if u.OrgID == "" {
 		return nil
 	}
+	defer s.locks.lock(colRosters, u.OrgID)()
 	_, err = s.col(colRosters).UpdateOne(ctx, bson.D{{Key: "_id", Value: u.OrgID}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "members." + u.ID, Value: toMemberDoc(u)}}}})
 	if err != nil {
@@ -280,6 +285,7 @@ func (s *AccountsStore) CreateRefreshToken(ctx context.Context, t accounts.Refre
 // UseRefreshToken sets used_at to the earliest use ($min keeps the first)
 // and returns the document as it was before, atomically.
 func (s *AccountsStore) UseRefreshToken(ctx context.Context, hash string, now time.Time) (accounts.RefreshToken, error) {
+	defer s.locks.lock(colRefreshTokens, hash)()
 	var d refreshDoc
 	err := s.col(colRefreshTokens).FindOneAndUpdate(ctx,
 		bson.D{{Key: "_id", Value: hash}},
@@ -303,6 +309,7 @@ func (s *AccountsStore) RefreshToken(ctx context.Context, hash string) (accounts
 
 // RevokeFamily records the family as revoked, keeping the first time.
 func (s *AccountsStore) RevokeFamily(ctx context.Context, family string, now time.Time) error {
+	defer s.locks.lock(colTokenFamilies, family)()
 	_, err := s.col(colTokenFamilies).UpdateOne(ctx, bson.D{{Key: "_id", Value: family}},
 		bson.D{{Key: "$min", Value: bson.D{{Key: "revoked_at", Value: now}}}},
 		options.UpdateOne().SetUpsert(true))
@@ -348,6 +355,7 @@ func (s *AccountsStore) Attempts(ctx context.Context, key string) (accounts.Atte
 // RecordFailure increments key's failures atomically, restarting the
 // window if it began before windowStart.
 func (s *AccountsStore) RecordFailure(ctx context.Context, key string, now, windowStart time.Time) (accounts.Attempts, error) {
+	defer s.locks.lock(colLoginAttempts, key)()
 	var d attemptsDoc
 	err := s.col(colLoginAttempts).FindOneAndUpdate(ctx,
 		bson.D{{Key: "_id", Value: key}},
@@ -373,6 +381,7 @@ func (s *AccountsStore) RecordFailure(ctx context.Context, key string, now, wind
 
 // Lock locks key until the given time and starts a new window.
 func (s *AccountsStore) Lock(ctx context.Context, key string, until time.Time, lockouts int) error {
+	defer s.locks.lock(colLoginAttempts, key)()
 	_, err := s.col(colLoginAttempts).UpdateOne(ctx, bson.D{{Key: "_id", Value: key}},
 		bson.D{{Key: "$set", Value: bson.D{
 			{Key: "locked_until", Value: until}, {Key: "lockouts", Value: lockouts},
@@ -438,6 +447,7 @@ func (s *AccountsStore) Flag(ctx context.Context, name string) (bool, error) {
 
 // SetFlag sets the named flag; setting it twice is fine.
 func (s *AccountsStore) SetFlag(ctx context.Context, name string) error {
+	defer s.locks.lock(colSettings, "flag:"+name)()
 	_, err := s.col(colSettings).UpdateOne(ctx, bson.D{{Key: "_id", Value: "flag:" + name}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "set", Value: true}}}}, options.UpdateOne().SetUpsert(true))
 	if err != nil {

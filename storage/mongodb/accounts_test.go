@@ -229,3 +229,33 @@ func TestSecretAndFlags(t *testing.T) {
 		t.Fatalf("flag after set: %v %v", set, err)
 	}
 }
+
+// TestConcurrentUpdatesLoseNothing: concurrent updates of one document
+// (an organisation's roster, one login-attempt counter) all take effect.
+// The embedded database applies update operators read-modify-write, so
+// without the store's document locks some of these would be lost.
+func TestConcurrentUpdatesLoseNothing(t *testing.T) {
+	s, ctx := newStore(t), context.Background()
+	const n = 24
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			u := accounts.User{ID: fmt.Sprintf("u%02d", i), OrgID: "o1", Username: fmt.Sprint("user", i), UsernameKey: fmt.Sprint("user", i), Role: accounts.RoleLearner, CreatedAt: t0}
+			if err := s.CreateUser(ctx, u); err != nil {
+				t.Error(err)
+			}
+			if _, err := s.RecordFailure(ctx, "addr:192.0.2.1", t0, t0.Add(-time.Hour)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	roster, err := s.Roster(ctx, "o1")
+	if err != nil || len(roster) != n {
+		t.Fatalf("roster has %d members after %d concurrent creates: %v", len(roster), n, err)
+	}
+	a, err := s.Attempts(ctx, "addr:192.0.2.1")
+	if err != nil || a.Failures != n {
+		t.Fatalf("%d failures recorded of %d: %v", a.Failures, n, err)
+	}
+}

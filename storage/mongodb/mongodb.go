@@ -22,6 +22,7 @@ import (
 type DB struct {
 	client *mongo.Client
 	db     *mongo.Database
+	locks  *docLocks
 }
 
 // Open connects to uri and checks the server answers; name is the database
@@ -35,7 +36,7 @@ func Open(ctx context.Context, uri, name string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
-	db := &DB{client: client, db: client.Database(name)}
+	db := &DB{client: client, db: client.Database(name), locks: newDocLocks()}
 	if err := db.Ping(ctx); err != nil {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("connect to database: %w", err)
