@@ -73,7 +73,7 @@ func TestHasherHonoursContext(t *testing.T) {
 func TestNormaliseUsername(t *testing.T) {
 	for in, want := range map[string]string{
 		"  Amira ":  "amira",
-		"ＡＭＩＲＡ":    "amira", // full-width forms
+		"ＡＭＩＲＡ":     "amira", // full-width forms
 		"STRASSE":   "strasse",
 		"Straße":    "strasse", // case folding, not just lower-casing
 		"أميرة":     "أميرة",

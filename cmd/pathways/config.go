@@ -18,7 +18,7 @@ type config struct {
 	DataDir        string        // PATHWAYS_DATA_DIR
 	MongoURI       string        // MONGODB_URI; empty starts the embedded database
 	DBName         string        // PATHWAYS_DB_NAME
-	Durable        bool          // PATHWAYS_DB_DURABLE: fsync every embedded commit
+	Synchronous    string        // PATHWAYS_DB_SYNCHRONOUS: full (default) or normal, embedded only
 	JWTSecret      []byte        // PATHWAYS_JWT_SECRET; empty: generated and kept in the database
 	AccessTTL      time.Duration // PATHWAYS_ACCESS_TTL
 	RefreshTTL     time.Duration // PATHWAYS_REFRESH_TTL
@@ -46,7 +46,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		TrustedProxies: list(getenv("PATHWAYS_TRUSTED_PROXIES")),
 	}
 	var errs []error
-	c.Durable = boolean(getenv, "PATHWAYS_DB_DURABLE", false, &errs)
+	c.Synchronous = or(getenv("PATHWAYS_DB_SYNCHRONOUS"), "full")
+	if c.Synchronous != "full" && c.Synchronous != "normal" {
+		errs = append(errs, fmt.Errorf("PATHWAYS_DB_SYNCHRONOUS: %q, want full or normal", c.Synchronous))
+	}
 	c.AccessTTL = duration(getenv, "PATHWAYS_ACCESS_TTL", 15*time.Minute, &errs)
 	c.RefreshTTL = duration(getenv, "PATHWAYS_REFRESH_TTL", accounts.DefaultConfig.RefreshTTL, &errs)
 	c.RequestTimeout = duration(getenv, "PATHWAYS_REQUEST_TIMEOUT", 15*time.Second, &errs)
@@ -118,17 +121,4 @@ func integer(getenv func(string) string, name string, def int, errs *[]error) in
 		return def
 	}
 	return n
-}
-
-func boolean(getenv func(string) string, name string, def bool, errs *[]error) bool {
-	v := getenv(name)
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		*errs = append(*errs, fmt.Errorf("%s: %q is not true or false", name, v))
-		return def
-	}
-	return b
 }

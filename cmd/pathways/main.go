@@ -83,7 +83,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 	uri := cfg.MongoURI
 	var emb *embedded.Server
 	if uri == "" {
-		emb, err = embedded.Start(ctx, embedded.Options{Dir: cfg.DataDir, Durable: cfg.Durable, Logger: log})
+		emb, err = embedded.Start(ctx, embedded.Options{Dir: cfg.DataDir, Synchronous: cfg.Synchronous, Logger: log})
 		if err != nil {
 			return err
 		}

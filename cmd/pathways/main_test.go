@@ -27,8 +27,12 @@ type lockedBuffer struct {
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
-func (l *lockedBuffer) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // start runs `pathways serve` with env on a free port and waits until it
 // is ready.
@@ -39,7 +43,9 @@ func start(t *testing.T, env map[string]string) *instance {
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &instance{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, stop: cancel, done: make(chan error, 1)}
 	ready := make(chan string, 1)
-	go func() { in.done <- run(ctx, []string{"serve"}, getenv, in.stdout, in.stderr, func(a string) { ready <- a }) }()
+	go func() {
+		in.done <- run(ctx, []string{"serve"}, getenv, in.stdout, in.stderr, func(a string) { ready <- a })
+	}()
 	select {
 	case addr := <-ready:
 		in.base = "http://" + addr
@@ -172,13 +178,13 @@ func TestServeConfiguredAdmin(t *testing.T) {
 func TestConfigErrors(t *testing.T) {
 	env := map[string]string{
 		"PATHWAYS_JWT_SECRET": "short", "PATHWAYS_ACCESS_TTL": "soon", "PATHWAYS_BODY_LIMIT": "big",
-		"PATHWAYS_LOG_LEVEL": "loud", "PATHWAYS_DB_DURABLE": "perhaps",
+		"PATHWAYS_LOG_LEVEL": "loud", "PATHWAYS_DB_SYNCHRONOUS": "perhaps",
 	}
 	_, err := loadConfig(func(k string) string { return env[k] })
 	if err == nil {
 		t.Fatal("bad configuration accepted")
 	}
-	for _, name := range []string{"PATHWAYS_JWT_SECRET", "PATHWAYS_ACCESS_TTL", "PATHWAYS_BODY_LIMIT", "PATHWAYS_LOG_LEVEL", "PATHWAYS_DB_DURABLE"} {
+	for _, name := range []string{"PATHWAYS_JWT_SECRET", "PATHWAYS_ACCESS_TTL", "PATHWAYS_BODY_LIMIT", "PATHWAYS_LOG_LEVEL", "PATHWAYS_DB_SYNCHRONOUS"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}

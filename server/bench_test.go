@@ -1,0 +1,96 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/i18n"
+	"github.com/pathways-lms/pathways/server"
+	"github.com/pathways-lms/pathways/storage/mongodb/mongotest"
+)
+
+// benchServer is a server with production hash parameters.
+func benchServer(b *testing.B) (*server.Server, *accounts.Service) {
+	b.Helper()
+	ctx := context.Background()
+	db := mongotest.NewDB(b)
+	tokens, _ := accounts.NewTokenIssuer(testKey, 15*time.Minute, time.Now)
+	acc, err := accounts.NewService(ctx, db.Accounts(), accounts.NewHasher(accounts.DefaultHashParams), tokens, testKey, accounts.DefaultConfig, time.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	catalog, _ := i18n.New()
+	srv, err := server.New(server.DefaultConfig, server.Deps{
+		Accounts: acc, Catalog: catalog, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: prometheus.NewRegistry(),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := acc.Bootstrap(ctx, "root", fixturePassword); err != nil {
+		b.Fatal(err)
+	}
+	return srv, acc
+}
+
+// BenchmarkLogin measures POST /api/v1/auth/login end to end through the
+// Fiber app with the production argon2id parameters (19 MiB, t=2): limiter
+// look-ups, user look-up, hash verification, refresh token insert, JWT.
+//
+//	go test -run '^$' -bench Login -benchtime 100x ./server
+func BenchmarkLogin(b *testing.B) {
+	srv, _ := benchServer(b)
+	body := `{"username":"root","password":"` + fixturePassword + `"}`
+	b.Run("success", func(b *testing.B) {
+		for b.Loop() {
+			r := httptest.NewRequest("POST", "/api/v1/auth/login", strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
+			resp, err := srv.App().Test(r, -1)
+			if err != nil || resp.StatusCode != 200 {
+				b.Fatalf("%v %v", resp.StatusCode, err)
+			}
+			resp.Body.Close()
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				r := httptest.NewRequest("POST", "/api/v1/auth/login", strings.NewReader(body))
+				r.Header.Set("Content-Type", "application/json")
+				resp, err := srv.App().Test(r, -1)
+				if err != nil || resp.StatusCode != 200 {
+					b.Fatalf("%v %v", resp.StatusCode, err)
+				}
+				resp.Body.Close()
+			}
+		})
+	})
+}
+
+// BenchmarkMe measures an authenticated read: JWT verification and one
+// _id look-up.
+//
+//	go test -run '^$' -bench Me -benchtime 2s ./server
+func BenchmarkMe(b *testing.B) {
+	srv, acc := benchServer(b)
+	sess, err := acc.Login(context.Background(), "root", fixturePassword, "127.0.0.1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		r := httptest.NewRequest("GET", "/api/v1/me", nil)
+		r.Header.Set("Authorization", "Bearer "+sess.AccessToken)
+		resp, err := srv.App().Test(r, -1)
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatalf("%v %v", resp.StatusCode, err)
+		}
+		resp.Body.Close()
+	}
+}
