@@ -135,7 +135,9 @@ func fiberKind(code int) kind {
 	case code == fiber.StatusUnsupportedMediaType:
 		return kindMediaType
 	case code >= 400 && code < 500:
-		return kind{code, "bad-request", i18n.ProblemBadRequestTitle, i18n.ProblemBadRequestDetail}
+		k := kindBadRequest
+		k.status = code
+		return k
 	}
 	return kindInternal
 }
