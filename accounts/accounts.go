@@ -89,6 +89,7 @@ type Actor struct {
 	UserID string
 	OrgID  string
 	Role   Role
+	epoch  int // the user's SessionEpoch when the token was issued
 }
 
 // IsGlobalAdmin reports whether a is an admin of the whole installation.

@@ -45,6 +45,7 @@ type Service struct {
 	now       func() time.Time
 	refreshMK []byte // derives successor refresh tokens
 	dummyHash string // verified against for unknown users, to equalise timing
+	status    *statusCache
 }
 
 // NewService wires the accounts service. refreshKey derives successor
@@ -58,7 +59,7 @@ func NewService(ctx context.Context, store Store, hasher *Hasher, tokens *TokenI
 	mac.Write([]byte("pathways refresh successor key"))
 	return &Service{
 		store: store, hasher: hasher, tokens: tokens, cfg: cfg, now: now,
-		refreshMK: mac.Sum(nil), dummyHash: dummy,
+		refreshMK: mac.Sum(nil), dummyHash: dummy, status: newStatusCache(),
 	}, nil
 }
 
@@ -88,16 +89,23 @@ func (s *Service) Login(ctx context.Context, username, secret, clientAddr string
 	if secret == "" {
 		v.Add("password", CodeRequired, nil)
 	}
-	if len(username) > 4*UsernameMax || len(secret) > 4*PasswordMax {
-		return Session{}, ErrLoginFailed // no legitimate credential is this long
-	}
 	if err := v.Err(); err != nil {
 		return Session{}, err
 	}
 	now := s.now()
+	oversized := len(username) > 4*UsernameMax || len(secret) > 4*PasswordMax
+	if oversized {
+		key = key[:min(len(key), 4*UsernameMax)] // bound the limiter's key
+	}
 	keys := []limitedKey{{"user:" + key, s.cfg.UserLimit}, {"addr:" + clientAddr, s.cfg.AddrLimit}}
 	if err := checkLocked(ctx, s.store, now, keys...); err != nil {
 		return Session{}, err
+	}
+	if oversized { // no legitimate credential is this long: do not hash it
+		if err := recordFailures(ctx, s.store, now, keys...); err != nil {
+			return Session{}, fmt.Errorf("login: %w", err)
+		}
+		return Session{}, ErrLoginFailed
 	}
 
 	u, err := s.store.UserByUsername(ctx, key)
@@ -218,11 +226,12 @@ func (s *Service) revoke(ctx context.Context, family string, now time.Time, why 
 }
 
 // Logout revokes the session the refresh token belongs to. It is
-// idempotent: logging out twice, or with an unknown token, succeeds.
+// idempotent: logging out twice, or with an unknown or malformed token,
+// succeeds. Access tokens of the session run out on their own.
 func (s *Service) Logout(ctx context.Context, token string) error {
 	family, err := refreshFamily(token)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrTokenInvalid, err)
+		return nil // no session can have this token: nothing to end
 	}
 	rt, err := s.store.RefreshToken(ctx, HashToken(token))
 	if errors.Is(err, pathways.ErrNotFound) || err == nil && rt.Family != family {
@@ -235,11 +244,6 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 		return fmt.Errorf("logout: %w", err)
 	}
 	return nil
-}
-
-// Authenticate verifies an access token (see TokenIssuer.Verify).
-func (s *Service) Authenticate(token string) (Actor, error) {
-	return s.tokens.Verify(token)
 }
 
 // Me returns the caller's own account; a disabled or deleted account's

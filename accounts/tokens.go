@@ -28,8 +28,10 @@ const (
 var signingMethod = jwt.SigningMethodHS256
 
 type accessClaims struct {
-	Org  string `json:"org,omitempty"`
-	Role Role   `json:"role"`
+	Org   string `json:"org,omitempty"`
+	Role  Role   `json:"role"`
+	Epoch int    `json:"ep"` // the user's SessionEpoch when issued
+
 	jwt.RegisteredClaims
 }
 
@@ -71,8 +73,9 @@ func (ti *TokenIssuer) Issue(u User) (string, time.Time, error) {
 	now := ti.now()
 	exp := now.Add(ti.ttl)
 	claims := accessClaims{
-		Org:  u.OrgID,
-		Role: u.Role,
+		Org:   u.OrgID,
+		Role:  u.Role,
+		Epoch: u.SessionEpoch,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    Issuer,
 			Audience:  jwt.ClaimStrings{Audience},
@@ -101,7 +104,7 @@ func (ti *TokenIssuer) Verify(token string) (Actor, error) {
 	if c.Subject == "" || !c.Role.Valid() {
 		return Actor{}, fmt.Errorf("%w: missing subject or role", ErrTokenInvalid)
 	}
-	return Actor{UserID: c.Subject, OrgID: c.Org, Role: c.Role}, nil
+	return Actor{UserID: c.Subject, OrgID: c.Org, Role: c.Role, epoch: c.Epoch}, nil
 }
 
 // RefreshToken is the stored form of a refresh token: only its hash is kept.

@@ -265,24 +265,37 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, in UserUpd
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return User{}, fmt.Errorf("update user %s: %w", id, err)
 	}
+	s.status.drop(u.ID)
 	return u, nil
 }
 
+// CredentialChange is the input to SetCredential: the new password or PIN
+// (exactly one), and the current one when users change their own.
+type CredentialChange struct {
+	Current  string
+	Password string
+	PIN      string
+}
+
 // SetCredential replaces a user's password or PIN, as educators do for
-// learners who forgot theirs, and ends the user's other sessions. Users may
-// change their own.
-func (s *Service) SetCredential(ctx context.Context, a Actor, id, password, pin string) error {
+// learners who forgot theirs, and ends all of the user's sessions (their
+// refresh tokens at once, their access tokens within StatusTTL). Users may
+// change their own after giving the current one; a wrong current one
+// counts as a failed sign-in, so a stolen access token cannot guess it.
+func (s *Service) SetCredential(ctx context.Context, a Actor, id string, in CredentialChange) error {
 	u, err := s.User(ctx, a, id)
 	if err != nil {
 		return err
 	}
-	if a.UserID != u.ID {
-		if mayManage(a, u.OrgID, u.Role) != nil {
-			return pathways.ErrForbidden
-		}
-	}
 	v := &pathways.ValidationError{}
-	kind, secret := credentialOf(v, password, pin)
+	if a.UserID == u.ID {
+		if err := s.checkCurrent(ctx, u, in.Current); err != nil {
+			return err
+		}
+	} else if mayManage(a, u.OrgID, u.Role) != nil {
+		return pathways.ErrForbidden
+	}
+	kind, secret := credentialOf(v, in.Password, in.PIN)
 	if err := v.Err(); err != nil {
 		return err
 	}
@@ -295,6 +308,30 @@ func (s *Service) SetCredential(ctx context.Context, a Actor, id, password, pin 
 	u.UpdatedAt = s.now()
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return fmt.Errorf("set credential of %s: %w", id, err)
+	}
+	s.status.drop(u.ID)
+	return nil
+}
+
+// checkCurrent verifies a user's current secret under the sign-in limits.
+func (s *Service) checkCurrent(ctx context.Context, u User, current string) error {
+	if current == "" {
+		return pathways.Invalid("current", CodeRequired)
+	}
+	now := s.now()
+	key := limitedKey{"user:" + u.UsernameKey, s.cfg.UserLimit}
+	if err := checkLocked(ctx, s.store, now, key); err != nil {
+		return err
+	}
+	ok, err := s.hasher.Verify(ctx, current, u.SecretHash)
+	if err != nil {
+		return fmt.Errorf("verify current secret of %s: %w", u.ID, err)
+	}
+	if !ok {
+		if err := recordFailures(ctx, s.store, now, key); err != nil {
+			return err
+		}
+		return pathways.Invalid("current", CodeCurrentWrong)
 	}
 	return nil
 }

@@ -27,13 +27,14 @@ const (
 	CodeRole           = "role"
 	CodeLocale         = "locale"
 	CodeTaken          = "taken"
+	CodeCurrentWrong   = "current_wrong"
 )
 
 // FieldCodes lists every field error code accounts produces, for the
 // catalogue test.
 var FieldCodes = []string{
 	CodeRequired, CodeInvalid, CodeTooShort, CodeTooLong, CodeUsernameFormat, CodePINFormat,
-	CodePINWeak, CodePasswordCommon, CodeOneOf, CodeRole, CodeLocale, CodeTaken,
+	CodePINWeak, CodePasswordCommon, CodeOneOf, CodeRole, CodeLocale, CodeTaken, CodeCurrentWrong,
 }
 
 // Limits on user input.

@@ -47,7 +47,7 @@ func messageIDs(t *testing.T) []string {
 
 // serverFieldCodes mirrors server.FieldCodes (the server imports i18n, so
 // i18n cannot import it); server's own test checks the two agree.
-var serverFieldCodes = []string{"unknown", "type", "id"}
+var serverFieldCodes = []string{"unknown", "type", "id", "duplicate"}
 
 func loadFile(t *testing.T, lang string) map[string]any {
 	t.Helper()

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -341,13 +342,17 @@ func TestLogout(t *testing.T) {
 		t.Fatalf("second logout: %d", r.status)
 	}
 	wantProblem(t, refresh(e, rt), 401, "unauthenticated")
-	wantProblem(t, logout("abc"), 401, "unauthenticated")
+	if r := logout("abc"); r.status != http.StatusNoContent {
+		t.Fatalf("logout with a malformed token: %d (want 204: there is no such session)", r.status)
+	}
 }
 
 func TestSessionsEndOnAccountChange(t *testing.T) {
 	e := newEnv(t)
-	rtLearner := e.login("a-learner", fixturePIN)["refresh_token"].(string)
-	rtTrainer := e.login("a-trainer", fixturePassword)["refresh_token"].(string)
+	learnerSession := e.login("a-learner", fixturePIN)
+	rtLearner := learnerSession["refresh_token"].(string)
+	trainerSession := e.login("a-trainer", fixturePassword)
+	rtTrainer := trainerSession["refresh_token"].(string)
 	eduToken := e.token("a-edu")
 
 	// The educator resets the learner's PIN: old sessions end, the new PIN works.
@@ -356,6 +361,8 @@ func TestSessionsEndOnAccountChange(t *testing.T) {
 		t.Fatalf("reset PIN: %d %s", r.status, r.body)
 	}
 	wantProblem(t, refresh(e, rtLearner), 401, "unauthenticated")
+	// The access token issued before the change stops working at once.
+	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/me", token: learnerSession["access_token"].(string)}), 401, "unauthenticated")
 	e.login("a-learner", "4826")
 
 	// An admin disables the trainer: the trainer's refresh fails.
@@ -365,4 +372,31 @@ func TestSessionsEndOnAccountChange(t *testing.T) {
 		t.Fatalf("disable: %d %s", r.status, r.body)
 	}
 	wantProblem(t, refresh(e, rtTrainer), 401, "unauthenticated")
+	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/organisations", token: trainerSession["access_token"].(string)}), 401, "unauthenticated")
+}
+
+// TestDisableSeenByOtherInstance: an instance that did not disable the
+// user refuses its access token once its status cache expires.
+func TestDisableSeenByOtherInstance(t *testing.T) {
+	e := newEnv(t)
+	other := newEnvOn(t, e)
+	tok := e.token("a-trainer")
+	if r := other.do(req{method: "GET", path: "/api/v1/me", token: tok}); r.status != 200 {
+		t.Fatalf("before: %d", r.status)
+	}
+	disabled := true
+	if _, err := e.acc.UpdateUser(t.Context(), e.root, e.trainerA.ID, accounts.UserUpdate{Disabled: &disabled}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(accounts.StatusTTL + time.Second)
+	wantProblem(t, other.do(req{method: "GET", path: "/api/v1/organisations", token: tok}), 401, "unauthenticated")
+}
+
+func TestOversizedLoginsCount(t *testing.T) {
+	e := newEnv(t)
+	padded := "a-edu" + strings.Repeat(" ", 200) // normalises to a-edu, but too long to hash
+	for range accounts.DefaultUserLimit.MaxFailures {
+		wantProblem(t, loginStatus(e, padded, "x", nil), 401, "login-failed")
+	}
+	wantProblem(t, loginStatus(e, "a-edu", fixturePassword, nil), 429, "rate-limited")
 }

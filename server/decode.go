@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -20,11 +21,74 @@ const (
 	codeUnknownField = "unknown"
 	codeWrongType    = "type"
 	codeBadID        = "id"
+	codeDuplicate    = "duplicate"
 )
 
 // FieldCodes lists the server's own field error codes, for the catalogue
 // test.
-var FieldCodes = []string{codeUnknownField, codeWrongType, codeBadID}
+var FieldCodes = []string{codeUnknownField, codeWrongType, codeBadID, codeDuplicate}
+
+// checkKeys refuses what encoding/json lets through in a top-level object:
+// keys that match a field only case-insensitively ("USERNAME") and keys
+// given twice (the last would silently win). Bodies that are not objects
+// are left to the decoder, which reports them.
+func checkKeys(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	known := jsonFields(reflect.TypeOf(v))
+	seen := map[string]bool{}
+	ve := &pathways.ValidationError{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // malformed: the decoder reports it with its offset
+		}
+		key, _ := tok.(string)
+		switch {
+		case seen[key]:
+			ve.Add(key, codeDuplicate, nil)
+		case !known[key]:
+			ve.Add(key, codeUnknownField, nil)
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
+		}
+	}
+	return ve.Err()
+}
+
+// jsonFields lists the exact JSON names of a struct's fields.
+func jsonFields(t reflect.Type) map[string]bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	out := map[string]bool{}
+	if t.Kind() != reflect.Struct {
+		return out
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-" || !f.IsExported():
+		case name == "":
+			out[f.Name] = true
+		default:
+			out[name] = true
+		}
+	}
+	return out
+}
+
+// paramError marks a validation error about query or path parameters, so
+// its field errors carry no JSON Pointer into the body.
+type paramError struct{ *pathways.ValidationError }
+
+func (e paramError) Unwrap() error { return e.ValidationError }
 
 // decodeJSON reads the request body into v strictly: the body must be
 // declared JSON, be one well-formed JSON value, and have no unknown fields
@@ -33,6 +97,9 @@ func decodeJSON(c *fiber.Ctx, v any) error {
 	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || mt != fiber.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json") {
 		return errMediaType
+	}
+	if err := checkKeys(c.Body(), v); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(c.Body()))
 	dec.DisallowUnknownFields()
@@ -89,7 +156,7 @@ func jsonType(kind string) string {
 func pathID(c *fiber.Ctx) (string, error) {
 	id := c.Params("id")
 	if !accounts.ValidID(id) {
-		return "", pathways.Invalid("id", codeBadID)
+		return "", paramError{(&pathways.ValidationError{}).Add("id", codeBadID, nil)}
 	}
 	return id, nil
 }
@@ -110,5 +177,8 @@ func page(c *fiber.Ctx) (accounts.Page, error) {
 		}
 		*dst = n
 	}
-	return p, v.Err()
+	if v.Err() != nil {
+		return p, paramError{v}
+	}
+	return p, nil
 }

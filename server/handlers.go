@@ -148,10 +148,10 @@ func (s *Server) createOrganisation(c *fiber.Ctx) error {
 }
 
 type listJSON[T any] struct {
-	Items  []T `json:"items"`
-	Total  int `json:"total,omitempty"`
-	Offset int `json:"offset"`
-	Limit  int `json:"limit"`
+	Items  []T  `json:"items"`
+	Total  *int `json:"total,omitempty"` // absent where counting would scan
+	Offset int  `json:"offset"`
+	Limit  int  `json:"limit"`
 }
 
 func (s *Server) listOrganisations(c *fiber.Ctx) error {
@@ -204,7 +204,7 @@ func (s *Server) listUsers(c *fiber.Ctx) error {
 		return err
 	}
 	p = p.Normalise(100, 1000)
-	out := listJSON[memberJSON]{Items: make([]memberJSON, len(members)), Total: total, Offset: p.Offset, Limit: p.Limit}
+	out := listJSON[memberJSON]{Items: make([]memberJSON, len(members)), Total: &total, Offset: p.Offset, Limit: p.Limit}
 	for i, m := range members {
 		out.Items[i] = memberJSON{ID: m.UserID, Username: m.Username, DisplayName: m.DisplayName, Role: string(m.Role), Disabled: m.Disabled}
 	}
@@ -278,6 +278,9 @@ func (s *Server) updateUser(c *fiber.Ctx) error {
 }
 
 type credentialRequest struct {
+	// Current is the caller's own current password or PIN, required when
+	// users change their own.
+	Current  string `json:"current"`
 	Password string `json:"password"`
 	PIN      string `json:"pin"`
 }
@@ -291,7 +294,8 @@ func (s *Server) setCredential(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	if err := s.acc.SetCredential(c.UserContext(), actor(c), id, in.Password, in.PIN); err != nil {
+	change := accounts.CredentialChange{Current: in.Current, Password: in.Password, PIN: in.PIN}
+	if err := s.acc.SetCredential(c.UserContext(), actor(c), id, change); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -71,8 +71,25 @@ type option func(*accounts.Config, *server.Config, *server.Deps)
 
 func newEnv(t *testing.T, opts ...option) *env {
 	t.Helper()
-	ctx := context.Background()
 	e := &env{t: t, db: mongotest.NewDB(t), clock: &clock{t: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}, logs: &bytes.Buffer{}}
+	e.build(opts...)
+	e.seed()
+	return e
+}
+
+// newEnvOn is a second server instance on first's database and clock, with
+// first's fixture, as another instance behind a load balancer.
+func newEnvOn(t *testing.T, first *env) *env {
+	t.Helper()
+	e := *first
+	e.t, e.logs = t, &bytes.Buffer{}
+	e.build()
+	return &e
+}
+
+// build wires the service and server of e.
+func (e *env) build(opts ...option) {
+	t, ctx := e.t, context.Background()
 	tokens, err := accounts.NewTokenIssuer(testKey, 15*time.Minute, e.clock.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -101,8 +118,6 @@ func newEnv(t *testing.T, opts ...option) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.seed()
-	return e
 }
 
 type syncWriter struct {

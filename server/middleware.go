@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -137,11 +138,13 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return pathways.ErrUnauthenticated
 	}
-	a, err := s.acc.Authenticate(strings.TrimSpace(token))
+	a, err := s.acc.Authenticate(c.UserContext(), strings.TrimSpace(token))
 	if err != nil {
 		return err
 	}
 	c.Locals(localActor, a)
+	// Answers to signed-in callers are personal: no shared cache keeps them.
+	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Next()
 }
 
@@ -175,6 +178,18 @@ func newHTTPMetrics(reg *prometheus.Registry) (*httpMetrics, error) {
 	return m, nil
 }
 
+// metricsHandler serves Prometheus metrics, behind a bearer token when
+// Config.MetricsToken is set.
 func (s *Server) metricsHandler() fiber.Handler {
-	return adaptor.HTTPHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	h := adaptor.HTTPHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	if s.cfg.MetricsToken == "" {
+		return h
+	}
+	want := []byte("Bearer " + s.cfg.MetricsToken)
+	return func(c *fiber.Ctx) error {
+		if subtle.ConstantTimeCompare([]byte(c.Get(fiber.HeaderAuthorization)), want) != 1 {
+			return pathways.ErrUnauthenticated
+		}
+		return h(c)
+	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	_ "embed"
+	"errors"
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
@@ -25,20 +26,18 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 // load balancer stops sending traffic here.
 func (s *Server) readyz(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	checks := fiber.Map{}
-	var failed error
+	checks := map[string]string{}
+	var failed []error
 	for _, ch := range s.ready {
 		if err := ch.Check(c.UserContext()); err != nil {
 			checks[ch.Name] = "unavailable"
-			if failed == nil {
-				failed = fmt.Errorf("%w: %s: %w", pathways.ErrUnavailable, ch.Name, err)
-			}
+			failed = append(failed, fmt.Errorf("%s: %w", ch.Name, err))
 			continue
 		}
 		checks[ch.Name] = "ok"
 	}
-	if failed != nil {
-		return failed
+	if len(failed) > 0 {
+		return &readinessError{checks: checks, err: fmt.Errorf("%w: %w", pathways.ErrUnavailable, errors.Join(failed...))}
 	}
 	return c.JSON(fiber.Map{"status": "ok", "checks": checks})
 }

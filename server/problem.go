@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
@@ -30,16 +32,43 @@ type Problem struct {
 	Instance  string         `json:"instance,omitempty"`
 	RequestID string         `json:"request_id,omitempty"`
 	Errors    []FieldProblem `json:"errors,omitempty"`
+	// Checks names each readiness check and its state, on /readyz failures.
+	Checks map[string]string `json:"checks,omitempty"`
 }
 
-// FieldProblem is one invalid input field. Pointer is a JSON Pointer into
-// the request body (RFC 6901), as in RFC 9457's own example.
+// FieldProblem is one invalid input. Pointer is a JSON Pointer into the
+// request body (RFC 6901; "" is the whole body), as in RFC 9457's own
+// example; Parameter names a query or path parameter instead.
 type FieldProblem struct {
-	Pointer string `json:"pointer"`
-	Field   string `json:"field"`
-	Code    string `json:"code"`
-	Detail  string `json:"detail"`
+	Pointer   *string `json:"pointer,omitempty"`
+	Parameter string  `json:"parameter,omitempty"`
+	Field     string  `json:"field"`
+	Code      string  `json:"code"`
+	Detail    string  `json:"detail"`
 }
+
+// fieldProblem renders one field error.
+func fieldProblem(loc *i18n.Localizer, f pathways.FieldError, param bool) FieldProblem {
+	fp := FieldProblem{Field: f.Field, Code: f.Code, Detail: loc.T(i18n.FieldMessageID(f.Code), f.Params)}
+	switch {
+	case param:
+		fp.Parameter = f.Field
+	case f.Field == "$":
+		fp.Pointer = new("")
+	default:
+		fp.Pointer = new("/" + strings.ReplaceAll(strings.ReplaceAll(f.Field, "~", "~0"), "/", "~1"))
+	}
+	return fp
+}
+
+// readinessError says which readiness checks failed.
+type readinessError struct {
+	checks map[string]string
+	err    error
+}
+
+func (e *readinessError) Error() string { return e.err.Error() }
+func (e *readinessError) Unwrap() error { return e.err }
 
 // kind is one row of the error table.
 type kind struct {
@@ -150,6 +179,10 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	k, data := classify(err)
 	loc := s.localizer(c)
 	rid := requestID(c)
+	if rid == "" { // raised before the middleware ran (an oversized body)
+		rid = uuid.NewString()
+		c.Set(fiber.HeaderXRequestID, rid)
+	}
 	if data == nil {
 		data = map[string]any{}
 	}
@@ -164,14 +197,19 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		Instance:  c.Path(),
 		RequestID: rid,
 	}
-	var ve *pathways.ValidationError
+	var (
+		ve *pathways.ValidationError
+		pe paramError
+		re *readinessError
+	)
 	if errors.As(err, &ve) {
+		param := errors.As(err, &pe)
 		for _, f := range ve.Fields {
-			p.Errors = append(p.Errors, FieldProblem{
-				Pointer: "/" + f.Field, Field: f.Field, Code: f.Code,
-				Detail: loc.T(i18n.FieldMessageID(f.Code), f.Params),
-			})
+			p.Errors = append(p.Errors, fieldProblem(loc, f, param))
 		}
+	}
+	if errors.As(err, &re) {
+		p.Checks = re.checks
 	}
 	switch k.status {
 	case fiber.StatusInternalServerError:

@@ -37,6 +37,8 @@ func TestBadInput(t *testing.T) {
 		{"wrong content type", req{method: "POST", path: login, body: `{}`, header: map[string]string{"Content-Type": "text/plain"}}, 415, "unsupported-media-type", nil},
 		{"broken content type", req{method: "POST", path: login, body: `{}`, header: map[string]string{"Content-Type": ";;;"}}, 415, "unsupported-media-type", nil},
 		{"unknown field", req{method: "POST", path: login, body: `{"username":"a","password":"b","admin":true}`}, 422, "validation", []string{"admin:unknown"}},
+		{"field in the wrong case", req{method: "POST", path: login, body: `{"USERNAME":"a","password":"b"}`}, 422, "validation", []string{"USERNAME:unknown"}},
+		{"field given twice", req{method: "POST", path: login, body: `{"username":"a","username":"b","password":"c"}`}, 422, "validation", []string{"username:duplicate"}},
 		{"wrong type", req{method: "POST", path: login, body: `{"username":42,"password":"b"}`}, 422, "validation", []string{"username:type"}},
 		{"array body", req{method: "POST", path: login, body: `[1,2]`}, 422, "validation", []string{"$:type"}},
 		{"null body", req{method: "POST", path: login, body: `null`}, 422, "validation", []string{"username:required", "password:required"}},
@@ -47,6 +49,7 @@ func TestBadInput(t *testing.T) {
 		{"bad offset", req{method: "GET", path: "/api/v1/organisations?offset=-1", token: root}, 422, "validation", []string{"offset:invalid"}},
 		{"bad limit", req{method: "GET", path: "/api/v1/organisations?limit=lots", token: root}, 422, "validation", []string{"limit:invalid"}},
 		{"unknown route", req{method: "GET", path: "/api/v1/nothing-here"}, 404, "not-found", nil},
+		{"route in the wrong case", req{method: "GET", path: "/API/V1/ME"}, 404, "not-found", nil},
 		{"wrong method", req{method: "DELETE", path: "/api/v1/auth/login"}, 405, "method-not-allowed", nil},
 		{"huge username", req{method: "POST", path: login, body: map[string]string{"username": strings.Repeat("a", 5000), "password": "x"}}, 401, "login-failed", nil},
 	}
@@ -54,6 +57,7 @@ func TestBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := e.do(tt.r)
 			p := wantProblem(t, r, tt.status, tt.typ)
+			checkPointers(t, p)
 			if tt.fields != nil {
 				if got := fieldCodes(p); !slices.Equal(got, tt.fields) {
 					t.Fatalf("field errors %v, want %v", got, tt.fields)
@@ -63,6 +67,33 @@ func TestBadInput(t *testing.T) {
 				t.Fatal("no X-Request-ID")
 			}
 		})
+	}
+}
+
+// checkPointers: body fields have a JSON Pointer, query and path
+// parameters a parameter name instead.
+func checkPointers(t *testing.T, p map[string]any) {
+	t.Helper()
+	errs, _ := p["errors"].([]any)
+	for _, raw := range errs {
+		f := raw.(map[string]any)
+		name := f["field"].(string)
+		ptr, hasPtr := f["pointer"]
+		param, hasParam := f["parameter"]
+		switch {
+		case name == "id" || name == "offset" || name == "limit":
+			if hasPtr || param != name {
+				t.Errorf("parameter %s: %v", name, f)
+			}
+		case name == "$":
+			if ptr != "" || hasParam {
+				t.Errorf("whole body: %v", f)
+			}
+		default:
+			if ptr != "/"+name || hasParam {
+				t.Errorf("body field %s: %v", name, f)
+			}
+		}
 	}
 }
 
@@ -99,6 +130,9 @@ func TestOversizedBody(t *testing.T) {
 	for lang, title := range map[string]string{"en": "Request too large", "ar": ""} {
 		r := e.doRaw(base, "/api/v1/auth/login", 2<<20, map[string]string{"Accept-Language": lang})
 		p := wantProblem(t, r, 413, "too-large")
+		if r.header.Get("X-Request-ID") == "" || p["request_id"] != r.header.Get("X-Request-ID") {
+			t.Errorf("413 without a request id: %v", r.header)
+		}
 		if r.header.Get("Content-Language") != lang {
 			t.Errorf("%s: Content-Language %q", lang, r.header.Get("Content-Language"))
 		}
@@ -173,7 +207,29 @@ func TestHealthAndReadiness(t *testing.T) {
 	if r := down.do(req{method: "GET", path: "/healthz"}); r.status != 200 {
 		t.Fatalf("healthz with database down: %d", r.status)
 	}
-	wantProblem(t, down.do(req{method: "GET", path: "/readyz"}), 503, "unavailable")
+	p := wantProblem(t, down.do(req{method: "GET", path: "/readyz"}), 503, "unavailable")
+	if checks, _ := p["checks"].(map[string]any); checks["database"] != "unavailable" {
+		t.Fatalf("readyz does not name the failed check: %v", p)
+	}
+}
+
+func TestMetricsToken(t *testing.T) {
+	e := newEnv(t, func(_ *accounts.Config, c *server.Config, _ *server.Deps) { c.MetricsToken = "scrape-secret" })
+	wantProblem(t, e.do(req{method: "GET", path: "/metrics"}), 401, "unauthenticated")
+	wantProblem(t, e.do(req{method: "GET", path: "/metrics", token: "wrong"}), 401, "unauthenticated")
+	if r := e.do(req{method: "GET", path: "/metrics", token: "scrape-secret"}); r.status != 200 {
+		t.Fatalf("metrics with token: %d", r.status)
+	}
+}
+
+func TestPersonalAnswersNotCached(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token("a-edu")
+	for _, path := range []string{"/api/v1/me", "/api/v1/users/" + e.learnerA.ID, "/api/v1/organisations/" + e.orgA.ID + "/users"} {
+		if r := e.do(req{method: "GET", path: path, token: tok}); r.status != 200 || r.header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: %d Cache-Control %q", path, r.status, r.header.Get("Cache-Control"))
+		}
+	}
 }
 
 func TestMetrics(t *testing.T) {
@@ -231,7 +287,7 @@ func TestSecurityHeadersAndCORS(t *testing.T) {
 // TestFieldCodesTranslated: the server's own field codes are the ones
 // the catalogue test checks.
 func TestFieldCodesTranslated(t *testing.T) {
-	want := []string{"unknown", "type", "id"}
+	want := []string{"unknown", "type", "id", "duplicate"}
 	if !slices.Equal(server.FieldCodes, want) {
 		t.Fatalf("server.FieldCodes = %v; update i18n's serverFieldCodes to match", server.FieldCodes)
 	}

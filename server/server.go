@@ -35,6 +35,8 @@ type Config struct {
 	// TrustedProxies lists proxy addresses (IPs or CIDRs) whose
 	// X-Forwarded-For is believed, so login limits see the real client.
 	TrustedProxies []string
+	// MetricsToken, if set, is the bearer token /metrics requires.
+	MetricsToken string
 	// Version is reported by /healthz.
 	Version string
 }
@@ -92,7 +94,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		ready: deps.Ready, metrics: m, reg: deps.Metrics,
 	}
 	s.app = fiber.New(fiber.Config{
-		AppName: "pathways",
+		AppName:       "pathways",
+		CaseSensitive: true,
 		// Values from the request (method, params, headers) are copied, not
 		// aliased to fasthttp's reused buffers: some outlive the request
 		// (metric labels, errors logged later).

@@ -62,7 +62,9 @@ func TestOrganisationScope(t *testing.T) {
 		{"learner sets own locale", req{method: "PATCH", path: "/api/v1/users/" + e.learnerA.ID, token: learnerA, body: map[string]any{"locale": "ar"}}, 200},
 		{"educator resets other org's PIN", req{method: "PUT", path: "/api/v1/users/" + e.lrnB.ID + "/credential", token: eduA, body: map[string]any{"pin": "4826"}}, 404},
 		{"educator resets fellow educator's password", req{method: "PUT", path: "/api/v1/users/" + e.adminA.ID + "/credential", token: eduA, body: map[string]any{"password": "new secret 123"}}, 403},
-		{"learner changes own PIN", req{method: "PUT", path: "/api/v1/users/" + e.learnerA.ID + "/credential", token: learnerA, body: map[string]any{"pin": "6093"}}, 204},
+		{"learner changes own PIN without the current one", req{method: "PUT", path: "/api/v1/users/" + e.learnerA.ID + "/credential", token: learnerA, body: map[string]any{"pin": "6093"}}, 422},
+		{"learner changes own PIN with a wrong current one", req{method: "PUT", path: "/api/v1/users/" + e.learnerA.ID + "/credential", token: learnerA, body: map[string]any{"current": "9999", "pin": "6093"}}, 422},
+		{"learner changes own PIN", req{method: "PUT", path: "/api/v1/users/" + e.learnerA.ID + "/credential", token: learnerA, body: map[string]any{"current": fixturePIN, "pin": "6093"}}, 204},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,7 +73,7 @@ func TestOrganisationScope(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
 			}
 			if tt.status >= 400 {
-				wantProblem(t, r, tt.status, map[int]string{403: "forbidden", 404: "not-found"}[tt.status])
+				wantProblem(t, r, tt.status, map[int]string{403: "forbidden", 404: "not-found", 422: "validation"}[tt.status])
 			}
 		})
 	}

@@ -28,6 +28,7 @@ type config struct {
 	RequestTimeout time.Duration // PATHWAYS_REQUEST_TIMEOUT
 	CORSOrigins    []string      // PATHWAYS_CORS_ORIGINS, comma-separated
 	TrustedProxies []string      // PATHWAYS_TRUSTED_PROXIES, comma-separated
+	MetricsToken   string        // PATHWAYS_METRICS_TOKEN: bearer token /metrics requires
 	LogLevel       slog.Level    // PATHWAYS_LOG_LEVEL: debug, info, warn, error
 	ShutdownGrace  time.Duration // PATHWAYS_SHUTDOWN_GRACE
 }
@@ -44,6 +45,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		AdminPassword:  getenv("PATHWAYS_ADMIN_PASSWORD"),
 		CORSOrigins:    list(getenv("PATHWAYS_CORS_ORIGINS")),
 		TrustedProxies: list(getenv("PATHWAYS_TRUSTED_PROXIES")),
+		MetricsToken:   getenv("PATHWAYS_METRICS_TOKEN"),
 	}
 	var errs []error
 	c.Synchronous = or(getenv("PATHWAYS_DB_SYNCHRONOUS"), "full")

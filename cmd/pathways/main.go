@@ -154,7 +154,8 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := server.New(server.Config{
 		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
-		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, Version: version(),
+		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken,
+		Version: version(),
 	}, server.Deps{
 		Accounts: acc, Catalog: catalog, Logger: log, Metrics: reg,
 		Ready: []server.Check{{Name: "database", Check: db.Ping}},

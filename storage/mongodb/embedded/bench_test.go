@@ -87,13 +87,14 @@ func BenchmarkWrites(b *testing.B) {
 		if err := srv.RepairIndexes(ctx, "bench"); err != nil {
 			b.Fatal(err)
 		}
+		inserted := 0 // outside the closure: it runs again for each b.N
 		b.Run(name+"/InsertOne", func(b *testing.B) {
-			i := 0
 			for b.Loop() {
+				i := inserted
+				inserted++
 				if _, err := c.InsertOne(ctx, bson.D{{Key: "_id", Value: fmt.Sprint("new", i)}, {Key: "n", Value: i}}); err != nil {
 					b.Fatal(err)
 				}
-				i++
 			}
 		})
 		b.Run(name+"/UpdateOne", func(b *testing.B) {

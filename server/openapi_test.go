@@ -1,0 +1,253 @@
+package server_test
+
+import (
+	"encoding/json"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// openAPIDoc parses the OpenAPI document the server embeds.
+func openAPIDoc(t *testing.T) map[string]any {
+	t.Helper()
+	raw, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("openapi.json is not JSON: %v", err)
+	}
+	return doc
+}
+
+// operationMethods are the Path Item fields that are operations.
+var operationMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+// fiberParam matches a Fiber path parameter such as ":id".
+var fiberParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
+
+// TestOpenAPIDescribesEveryRoute: the document describes exactly the routes
+// the server registers, no more and no fewer.
+func TestOpenAPIDescribesEveryRoute(t *testing.T) {
+	e := newEnv(t)
+	registered := map[string]bool{}
+	for _, r := range e.srv.App().GetRoutes(true) {
+		if r.Method == "HEAD" { // Fiber adds HEAD to every GET route
+			continue
+		}
+		if strings.ContainsAny(r.Path, "*+?") {
+			t.Errorf("route %s %s has a wildcard or optional parameter; describe it by hand and adapt this test", r.Method, r.Path)
+			continue
+		}
+		registered[strings.ToLower(r.Method)+" "+fiberParam.ReplaceAllString(r.Path, "{$1}")] = true
+	}
+	if len(registered) == 0 {
+		t.Fatal("no routes registered")
+	}
+
+	documented := map[string]bool{}
+	paths, _ := openAPIDoc(t)["paths"].(map[string]any)
+	for path, item := range paths {
+		ops, ok := item.(map[string]any)
+		if !ok {
+			t.Fatalf("path %s is not an object", path)
+		}
+		for key := range ops {
+			if slices.Contains(operationMethods, key) {
+				documented[key+" "+path] = true
+			}
+		}
+	}
+
+	for _, k := range sortedKeys(registered) {
+		if !documented[k] {
+			t.Errorf("route %s is not in openapi.json", k)
+		}
+	}
+	for _, k := range sortedKeys(documented) {
+		if !registered[k] {
+			t.Errorf("openapi.json describes %s, which is not a route", k)
+		}
+	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// TestOpenAPIServed: the document is served as JSON, byte for byte the file.
+func TestOpenAPIServed(t *testing.T) {
+	e := newEnv(t)
+	r := e.do(req{method: "GET", path: "/api/v1/openapi.json"})
+	if r.status != 200 {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	if v := r.json(t)["openapi"]; v != "3.1.0" {
+		t.Fatalf("openapi = %v, want 3.1.0", v)
+	}
+	file, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(file) != string(r.body) {
+		t.Fatal("served document differs from openapi.json")
+	}
+}
+
+// TestOpenAPIRefsResolve: every $ref points to an existing component, and
+// every component is used.
+func TestOpenAPIRefsResolve(t *testing.T) {
+	doc := openAPIDoc(t)
+	used := map[string]bool{}
+	var walk func(at string, v any)
+	walk = func(at string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, child := range v {
+				if k == "$ref" {
+					ref, ok := child.(string)
+					if !ok {
+						t.Errorf("%s: $ref is not a string", at)
+						continue
+					}
+					if !strings.HasPrefix(ref, "#/components/") {
+						t.Errorf("%s: $ref %q does not point into #/components/", at, ref)
+						continue
+					}
+					if _, ok := resolvePointer(doc, strings.TrimPrefix(ref, "#")); !ok {
+						t.Errorf("%s: $ref %q does not resolve", at, ref)
+					}
+					used[ref] = true
+					continue
+				}
+				walk(at+"/"+k, child)
+			}
+		case []any:
+			for _, child := range v {
+				walk(at+"/[]", child)
+			}
+		}
+	}
+	walk("#", doc)
+	if len(used) == 0 {
+		t.Fatal("no $ref found")
+	}
+
+	components, _ := doc["components"].(map[string]any)
+	for kind, entries := range components {
+		if kind == "securitySchemes" { // used by name in "security", not by $ref
+			continue
+		}
+		m, _ := entries.(map[string]any)
+		for name := range m {
+			if ref := "#/components/" + kind + "/" + name; !used[ref] {
+				t.Errorf("%s is never used", ref)
+			}
+		}
+	}
+	schemes, _ := components["securitySchemes"].(map[string]any)
+	paths, _ := doc["paths"].(map[string]any)
+	for path, item := range paths {
+		for method, o := range item.(map[string]any) {
+			op, ok := o.(map[string]any)
+			if !ok || !slices.Contains(operationMethods, method) {
+				continue
+			}
+			reqs, _ := op["security"].([]any)
+			for _, r := range reqs {
+				for name := range r.(map[string]any) {
+					if _, ok := schemes[name]; !ok {
+						t.Errorf("%s %s: unknown security scheme %q", method, path, name)
+					}
+				}
+			}
+		}
+	}
+}
+
+// resolvePointer follows a JSON Pointer (RFC 6901) from root.
+func resolvePointer(root any, pointer string) (any, bool) {
+	cur := root
+	for _, tok := range strings.Split(strings.TrimPrefix(pointer, "/"), "/") {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[tok]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// problemSlug matches a row of problem.go's error table, such as
+// kind{fiber.StatusNotFound, "not-found", ...}.
+var problemSlug = regexp.MustCompile(`kind\{\s*[A-Za-z0-9_.]+,\s*"([a-z0-9-]+)"`)
+
+// TestOpenAPIProblemTypes: the Problem schema lists every problem type the
+// server produces, and only those.
+func TestOpenAPIProblemTypes(t *testing.T) {
+	src, err := os.ReadFile("problem.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slugs := map[string]bool{}
+	for _, m := range problemSlug.FindAllStringSubmatch(string(src), -1) {
+		slugs["urn:pathways:problem:"+m[1]] = true
+	}
+	if len(slugs) < 10 {
+		t.Fatalf("found only %d problem types in problem.go; has the kind table changed shape?", len(slugs))
+	}
+
+	doc := openAPIDoc(t)
+	typ, ok := resolvePointer(doc, "/components/schemas/Problem/properties/type")
+	if !ok {
+		t.Fatal("no Problem schema with a type property")
+	}
+	if ref, isRef := typ.(map[string]any)["$ref"].(string); isRef {
+		if typ, ok = resolvePointer(doc, strings.TrimPrefix(ref, "#")); !ok {
+			t.Fatalf("Problem type $ref %q does not resolve", ref)
+		}
+	}
+	enum, _ := typ.(map[string]any)["enum"].([]any)
+	listed := map[string]bool{}
+	for _, v := range enum {
+		s, _ := v.(string)
+		listed[s] = true
+	}
+	for _, s := range sortedKeys(slugs) {
+		if !listed[s] {
+			t.Errorf("problem type %s is not in the Problem schema's type enum", s)
+		}
+	}
+	for _, s := range sortedKeys(listed) {
+		if !slugs[s] {
+			t.Errorf("the Problem schema lists %s, which problem.go never produces", s)
+		}
+	}
+
+	// Every problem type named anywhere in the document (response
+	// constraints, examples) is a real one.
+	raw, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`urn:pathways:problem:[a-z0-9-]+`).FindAllString(string(raw), -1) {
+		if !slugs[m] {
+			t.Errorf("openapi.json names unknown problem type %s", m)
+		}
+	}
+}
