@@ -20,7 +20,9 @@ func TestMain(m *testing.M) { os.Exit(mongotest.Main(m)) }
 func TestRepairIndexes(t *testing.T) {
 	srv := mongotest.Server(t)
 	if srv == nil {
-		t.Fatal("this test needs the embedded server; unset PATHWAYS_TEST_MONGODB_URI")
+		// Only when the suite is pointed at a real MongoDB on purpose;
+		// scripts/test and CI never set PATHWAYS_TEST_MONGODB_URI.
+		t.Skip("PATHWAYS_TEST_MONGODB_URI is set: no embedded server to inspect")
 	}
 	ctx := context.Background()
 	db, err := mongodb.Open(ctx, srv.URI(), mongotest.NewName())
