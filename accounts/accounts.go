@@ -101,17 +101,23 @@ type Page struct {
 	Limit  int
 }
 
-// Normalise clamps a page to sane bounds: limit 1..max (default def).
-func (p Page) Normalise(def, max int) Page {
-	if p.Offset < 0 {
-		p.Offset = 0
-	}
+// PageLimits are the default and largest page size of one listing.
+type PageLimits struct{ Default, Max int }
+
+// Page sizes of the listings.
+var (
+	OrganisationPages = PageLimits{Default: 50, Max: 200}
+	UserPages         = PageLimits{Default: 100, Max: 1000}
+)
+
+// Normalise clamps a page to l: a missing limit becomes l.Default, a
+// larger one l.Max, a negative offset 0.
+func (p Page) Normalise(l PageLimits) Page {
+	p.Offset = max(p.Offset, 0)
 	if p.Limit <= 0 {
-		p.Limit = def
+		p.Limit = l.Default
 	}
-	if p.Limit > max {
-		p.Limit = max
-	}
+	p.Limit = min(p.Limit, l.Max)
 	return p
 }
 

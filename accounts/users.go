@@ -74,7 +74,7 @@ func (s *Service) Organisations(ctx context.Context, a Actor, p Page) ([]Organis
 		}
 		return []Organisation{o}, nil
 	}
-	list, err := s.store.Organisations(ctx, p.Normalise(50, 200))
+	list, err := s.store.Organisations(ctx, p.Normalise(OrganisationPages))
 	if err != nil {
 		return nil, fmt.Errorf("list organisations: %w", err)
 	}
@@ -217,7 +217,7 @@ func (s *Service) Users(ctx context.Context, a Actor, orgID string, p Page) ([]M
 	if err != nil {
 		return nil, 0, fmt.Errorf("users of %s: %w", orgID, err)
 	}
-	p = p.Normalise(100, 1000)
+	p = p.Normalise(UserPages)
 	lo, hi := min(p.Offset, len(all)), min(p.Offset+p.Limit, len(all))
 	return all[lo:hi], len(all), nil
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
 )
 
@@ -75,7 +76,7 @@ type refreshRequest struct {
 
 func (r refreshRequest) validate() error {
 	if r.RefreshToken == "" {
-		return invalidRequired("refresh_token")
+		return pathways.Invalid("refresh_token", accounts.CodeRequired)
 	}
 	return nil
 }
@@ -163,7 +164,7 @@ func (s *Server) listOrganisations(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := listJSON[organisationJSON]{Items: make([]organisationJSON, len(list)), Offset: p.Offset, Limit: p.Normalise(50, 200).Limit}
+	out := listJSON[organisationJSON]{Items: make([]organisationJSON, len(list)), Offset: p.Offset, Limit: p.Normalise(accounts.OrganisationPages).Limit}
 	for i, o := range list {
 		out.Items[i] = toOrganisationJSON(o)
 	}
@@ -203,7 +204,7 @@ func (s *Server) listUsers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p = p.Normalise(100, 1000)
+	p = p.Normalise(accounts.UserPages)
 	out := listJSON[memberJSON]{Items: make([]memberJSON, len(members)), Total: &total, Offset: p.Offset, Limit: p.Limit}
 	for i, m := range members {
 		out.Items[i] = memberJSON{ID: m.UserID, Username: m.Username, DisplayName: m.DisplayName, Role: string(m.Role), Disabled: m.Disabled}
@@ -228,7 +229,7 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 		return err
 	}
 	if in.OrganisationID != "" && !accounts.ValidID(in.OrganisationID) {
-		return invalid("organisation_id", codeBadID)
+		return pathways.Invalid("organisation_id", codeBadID)
 	}
 	u, err := s.acc.CreateUser(c.UserContext(), actor(c), in.OrganisationID, accounts.NewUser{
 		Username: in.Username, DisplayName: in.DisplayName, Role: accounts.Role(in.Role),

@@ -8,12 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/pathways-lms/pathways"
-	"github.com/pathways-lms/pathways/accounts"
 )
-
-func invalid(field, code string) error { return pathways.Invalid(field, code) }
-
-func invalidRequired(field string) error { return pathways.Invalid(field, accounts.CodeRequired) }
 
 // healthz says the process is alive; it touches no dependency, so an
 // orchestrator does not restart the server because the database is down.
