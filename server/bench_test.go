@@ -48,27 +48,24 @@ func benchServer(b *testing.B) (*server.Server, *accounts.Service) {
 func BenchmarkLogin(b *testing.B) {
 	srv, _ := benchServer(b)
 	body := `{"username":"root","password":"` + fixturePassword + `"}`
+	login := func(b *testing.B) {
+		r := httptest.NewRequest("POST", "/api/v1/auth/login", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		resp, err := srv.App().Test(r, -1)
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatalf("%v %v", resp.StatusCode, err)
+		}
+		resp.Body.Close()
+	}
 	b.Run("success", func(b *testing.B) {
 		for b.Loop() {
-			r := httptest.NewRequest("POST", "/api/v1/auth/login", strings.NewReader(body))
-			r.Header.Set("Content-Type", "application/json")
-			resp, err := srv.App().Test(r, -1)
-			if err != nil || resp.StatusCode != 200 {
-				b.Fatalf("%v %v", resp.StatusCode, err)
-			}
-			resp.Body.Close()
+			login(b)
 		}
 	})
 	b.Run("parallel", func(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				r := httptest.NewRequest("POST", "/api/v1/auth/login", strings.NewReader(body))
-				r.Header.Set("Content-Type", "application/json")
-				resp, err := srv.App().Test(r, -1)
-				if err != nil || resp.StatusCode != 200 {
-					b.Fatalf("%v %v", resp.StatusCode, err)
-				}
-				resp.Body.Close()
+				login(b)
 			}
 		})
 	})

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -304,15 +305,29 @@ func TestShutdownDrains(t *testing.T) {
 		return c.SendString("done")
 	})
 	base := e.listen()
-	result := make(chan response, 1)
-	go func() { result <- e.doHTTP(base, req{method: "GET", path: "/test-slow"}) }()
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() { // no t.Fatal off the test goroutine: report through done
+		resp, err := http.Get(base + "/test-slow")
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		done <- result{resp.StatusCode, string(b), err}
+	}()
 	<-entered
 	if err := e.srv.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	r := <-result
-	if r.status != 200 || string(r.body) != "done" {
-		t.Fatalf("in-flight request: %d %s", r.status, r.body)
+	r := <-done
+	if r.err != nil || r.status != 200 || r.body != "done" {
+		t.Fatalf("in-flight request: %d %q %v", r.status, r.body, r.err)
 	}
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Fatal("server still accepts connections after shutdown")
