@@ -46,6 +46,7 @@ type Service struct {
 	refreshMK []byte // derives successor refresh tokens
 	dummyHash string // verified against for unknown users, to equalise timing
 	status    *statusCache
+	creates   *idLocks // serialises creates that share a client-supplied id
 }
 
 // NewService wires the accounts service. refreshKey derives successor
@@ -59,7 +60,7 @@ func NewService(ctx context.Context, store Store, hasher *Hasher, tokens *TokenI
 	mac.Write([]byte("pathways refresh successor key"))
 	return &Service{
 		store: store, hasher: hasher, tokens: tokens, cfg: cfg, now: now,
-		refreshMK: mac.Sum(nil), dummyHash: dummy, status: newStatusCache(),
+		refreshMK: mac.Sum(nil), dummyHash: dummy, status: newStatusCache(), creates: newIDLocks(),
 	}, nil
 }
 
@@ -276,7 +277,7 @@ func (s *Service) Bootstrap(ctx context.Context, username, password string) (cre
 		generated = strings.NewReplacer("-", "", "_", "").Replace(randomToken(24))[:generatedPasswordLen]
 		password = generated
 	}
-	_, err = s.createUser(ctx, "", NewUser{Username: username, DisplayName: username, Role: RoleAdmin, Password: password})
+	_, _, err = s.createUser(ctx, "", NewUser{Username: username, DisplayName: username, Role: RoleAdmin, Password: password})
 	var ve *pathways.ValidationError
 	switch {
 	case errors.As(err, &ve) && hasCode(ve, "username", CodeTaken):

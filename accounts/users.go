@@ -4,44 +4,101 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 
 	"github.com/pathways-lms/pathways"
 )
 
-// NewOrganisation is the input to CreateOrganisation.
+// NewOrganisation is the input to CreateOrganisation. ID is optional: a
+// client that may retry supplies its own (a UUID), making the create
+// idempotent.
 type NewOrganisation struct {
+	ID   string
 	Slug string
 	Name string
 }
 
-// CreateOrganisation creates an organisation; only global admins may. A
-// taken slug is a validation error on "slug", so a retried create is told
-// clearly that the first one worked.
-func (s *Service) CreateOrganisation(ctx context.Context, a Actor, in NewOrganisation) (Organisation, error) {
+// CreateOrganisation creates an organisation; only global admins may. It
+// reports created false when in.ID names an organisation created earlier
+// with the same slug and name (a retry), and ErrConflict when that id holds
+// another. A taken slug is a validation error on "slug".
+func (s *Service) CreateOrganisation(ctx context.Context, a Actor, in NewOrganisation) (o Organisation, created bool, err error) {
 	if !a.IsGlobalAdmin() {
-		return Organisation{}, pathways.ErrForbidden
+		return Organisation{}, false, pathways.ErrForbidden
 	}
 	in.Slug = strings.TrimSpace(in.Slug)
 	in.Name = strings.TrimSpace(in.Name)
 	v := &pathways.ValidationError{}
+	checkClientID(v, in.ID)
 	checkSlug(v, "slug", in.Slug)
 	checkText(v, "name", in.Name, true, OrgNameMax)
 	if err := v.Err(); err != nil {
-		return Organisation{}, err
+		return Organisation{}, false, err
 	}
-	now := s.now()
-	o := Organisation{ID: newID(), Slug: in.Slug, Name: in.Name, CreatedAt: now}
-	err := s.store.CreateOrganisation(ctx, o)
+	same := func(e Organisation) bool { return e.Slug == in.Slug && e.Name == in.Name }
+	if in.ID != "" {
+		defer s.creates.lock(in.ID)() // see createUser
+		if e, err := s.store.Organisation(ctx, in.ID); err == nil {
+			return replay(e, same(e))
+		} else if !errors.Is(err, pathways.ErrNotFound) {
+			return Organisation{}, false, fmt.Errorf("create organisation %s: %w", in.ID, err)
+		}
+	}
+	o = Organisation{ID: or(in.ID, newID()), Slug: in.Slug, Name: in.Name, CreatedAt: s.now()}
+	err = s.store.CreateOrganisation(ctx, o)
 	if errors.Is(err, pathways.ErrConflict) {
-		return Organisation{}, pathways.Invalid("slug", CodeTaken)
+		// A concurrent retry with this id, or the slug is someone else's.
+		if e, rerr := s.store.Organisation(ctx, o.ID); rerr == nil {
+			return replay(e, same(e))
+		}
+		return Organisation{}, false, pathways.Invalid("slug", CodeTaken)
 	}
 	if err != nil {
-		return Organisation{}, fmt.Errorf("create organisation %q: %w", in.Slug, err)
+		return Organisation{}, false, fmt.Errorf("create organisation %q: %w", in.Slug, err)
 	}
-	return o, nil
+	return o, true, nil
+}
+
+// replay answers a create whose client-supplied id already exists: the
+// earlier result if it is the same object, ErrConflict otherwise.
+func replay[T any](existing T, same bool) (T, bool, error) {
+	if !same {
+		var zero T
+		return zero, false, fmt.Errorf("%w: id already used for another object", pathways.ErrConflict)
+	}
+	return existing, false, nil
+}
+
+// idLocks serialises work on one client-supplied id within this process.
+type idLocks struct {
+	seed    maphash.Seed
+	stripes [64]sync.Mutex
+}
+
+func newIDLocks() *idLocks { return &idLocks{seed: maphash.MakeSeed()} }
+
+func (l *idLocks) lock(id string) func() {
+	m := &l.stripes[maphash.String(l.seed, id)%uint64(len(l.stripes))]
+	m.Lock()
+	return m.Unlock
+}
+
+// checkClientID validates an optional client-supplied id.
+func checkClientID(v *pathways.ValidationError, id string) {
+	if id != "" && !ValidID(id) {
+		v.Add("id", CodeInvalid, nil)
+	}
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // Organisation returns one organisation if a belongs to it or is a global
@@ -81,8 +138,10 @@ func (s *Service) Organisations(ctx context.Context, a Actor, p Page) ([]Organis
 	return list, nil
 }
 
-// NewUser is the input to CreateUser. Exactly one of Password and PIN is set.
+// NewUser is the input to CreateUser. Exactly one of Password and PIN is
+// set. ID is optional: a client that may retry supplies its own (a UUID).
 type NewUser struct {
+	ID          string
 	Username    string
 	DisplayName string
 	Role        Role
@@ -116,23 +175,27 @@ func mayView(a Actor, u User) bool {
 
 // CreateUser creates a user in organisation orgID (empty: a global admin,
 // which only global admins may create). A taken username is a validation
-// error on "username".
-func (s *Service) CreateUser(ctx context.Context, a Actor, orgID string, in NewUser) (User, error) {
+// error on "username". With a client-supplied in.ID it is idempotent: a
+// retry of the same create (same organisation, username and role) reports
+// created false and the user; a different user under that id is
+// ErrConflict.
+func (s *Service) CreateUser(ctx context.Context, a Actor, orgID string, in NewUser) (User, bool, error) {
 	if err := mayManage(a, orgID, in.Role); err != nil {
-		return User{}, err
+		return User{}, false, err
 	}
 	if orgID != "" {
 		if _, err := s.store.Organisation(ctx, orgID); err != nil {
-			return User{}, fmt.Errorf("create user in %s: %w", orgID, err)
+			return User{}, false, fmt.Errorf("create user in %s: %w", orgID, err)
 		}
 	}
 	return s.createUser(ctx, orgID, in)
 }
 
-func (s *Service) createUser(ctx context.Context, orgID string, in NewUser) (User, error) {
+func (s *Service) createUser(ctx context.Context, orgID string, in NewUser) (User, bool, error) {
 	in.DisplayName = strings.TrimSpace(in.DisplayName)
 	key := NormaliseUsername(in.Username)
 	v := &pathways.ValidationError{}
+	checkClientID(v, in.ID)
 	checkUsername(v, "username", key)
 	checkText(v, "display_name", in.DisplayName, false, DisplayNameMax)
 	checkLocale(v, "locale", in.Locale)
@@ -144,32 +207,46 @@ func (s *Service) createUser(ctx context.Context, orgID string, in NewUser) (Use
 	}
 	kind, secret := credentialOf(v, in.Password, in.PIN)
 	if err := v.Err(); err != nil {
-		return User{}, err
+		return User{}, false, err
+	}
+	same := func(e User) bool { return e.OrgID == orgID && e.UsernameKey == key && e.Role == in.Role }
+	if in.ID != "" {
+		// Copies of one create arriving together run one after the other,
+		// so the later ones find the user the first one made.
+		defer s.creates.lock(in.ID)()
+		if e, err := s.store.User(ctx, in.ID); err == nil {
+			return replay(e, same(e))
+		} else if !errors.Is(err, pathways.ErrNotFound) {
+			return User{}, false, fmt.Errorf("create user %s: %w", in.ID, err)
+		}
 	}
 	hash, err := s.hasher.Hash(ctx, secret)
 	if err != nil {
-		return User{}, fmt.Errorf("create user %q: %w", key, err)
+		return User{}, false, fmt.Errorf("create user %q: %w", key, err)
 	}
 	if in.DisplayName == "" {
 		in.DisplayName = strings.TrimSpace(in.Username)
 	}
 	now := s.now()
 	u := User{
-		ID: newID(), OrgID: orgID, Username: strings.TrimSpace(in.Username), UsernameKey: key,
+		ID: or(in.ID, newID()), OrgID: orgID, Username: strings.TrimSpace(in.Username), UsernameKey: key,
 		DisplayName: in.DisplayName, Role: in.Role, Locale: in.Locale,
 		Credential: kind, SecretHash: hash, CreatedAt: now, UpdatedAt: now,
 	}
 	err = s.store.CreateUser(ctx, u)
-	if errors.Is(err, ErrRosterFull) {
-		return User{}, err
+	switch {
+	case errors.Is(err, ErrRosterFull):
+		return User{}, false, err
+	case errors.Is(err, pathways.ErrConflict):
+		// A concurrent retry with this id, or the username is taken.
+		if e, rerr := s.store.User(ctx, u.ID); rerr == nil {
+			return replay(e, same(e))
+		}
+		return User{}, false, pathways.Invalid("username", CodeTaken)
+	case err != nil:
+		return User{}, false, fmt.Errorf("create user %q: %w", key, err)
 	}
-	if errors.Is(err, pathways.ErrConflict) {
-		return User{}, pathways.Invalid("username", CodeTaken)
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("create user %q: %w", key, err)
-	}
-	return u, nil
+	return u, true, nil
 }
 
 // credentialOf validates that exactly one of password and pin is given.

@@ -131,8 +131,19 @@ func toOrganisationJSON(o accounts.Organisation) organisationJSON {
 }
 
 type createOrganisationRequest struct {
+	// ID, optional, is chosen by a client that may retry (a UUID).
+	ID   string `json:"id"`
 	Slug string `json:"slug"`
 	Name string `json:"name"`
+}
+
+// createdStatus is 201 for a new object and 200 for a retried create that
+// found the object made the first time.
+func createdStatus(created bool) int {
+	if created {
+		return fiber.StatusCreated
+	}
+	return fiber.StatusOK
 }
 
 func (s *Server) createOrganisation(c *fiber.Ctx) error {
@@ -140,12 +151,12 @@ func (s *Server) createOrganisation(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	o, err := s.acc.CreateOrganisation(c.UserContext(), actor(c), accounts.NewOrganisation{Slug: in.Slug, Name: in.Name})
+	o, created, err := s.acc.CreateOrganisation(c.UserContext(), actor(c), accounts.NewOrganisation{ID: in.ID, Slug: in.Slug, Name: in.Name})
 	if err != nil {
 		return err
 	}
 	c.Location("/api/v1/organisations/" + o.ID)
-	return c.Status(fiber.StatusCreated).JSON(toOrganisationJSON(o))
+	return c.Status(createdStatus(created)).JSON(toOrganisationJSON(o))
 }
 
 type listJSON[T any] struct {
@@ -213,6 +224,8 @@ func (s *Server) listUsers(c *fiber.Ctx) error {
 }
 
 type createUserRequest struct {
+	// ID, optional, is chosen by a client that may retry (a UUID).
+	ID string `json:"id"`
 	// OrganisationID is empty only for a global admin.
 	OrganisationID string `json:"organisation_id"`
 	Username       string `json:"username"`
@@ -231,15 +244,15 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 	if in.OrganisationID != "" && !accounts.ValidID(in.OrganisationID) {
 		return pathways.Invalid("organisation_id", codeBadID)
 	}
-	u, err := s.acc.CreateUser(c.UserContext(), actor(c), in.OrganisationID, accounts.NewUser{
-		Username: in.Username, DisplayName: in.DisplayName, Role: accounts.Role(in.Role),
+	u, created, err := s.acc.CreateUser(c.UserContext(), actor(c), in.OrganisationID, accounts.NewUser{
+		ID: in.ID, Username: in.Username, DisplayName: in.DisplayName, Role: accounts.Role(in.Role),
 		Locale: in.Locale, Password: in.Password, PIN: in.PIN,
 	})
 	if err != nil {
 		return err
 	}
 	c.Location("/api/v1/users/" + u.ID)
-	return c.Status(fiber.StatusCreated).JSON(toUserJSON(u))
+	return c.Status(createdStatus(created)).JSON(toUserJSON(u))
 }
 
 func (s *Server) getUser(c *fiber.Ctx) error {

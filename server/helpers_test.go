@@ -144,7 +144,7 @@ func (e *env) seed() {
 	}
 	e.root = accounts.Actor{UserID: rootUser.ID, Role: accounts.RoleAdmin}
 	mustOrg := func(slug string) accounts.Organisation {
-		o, err := e.acc.CreateOrganisation(ctx, e.root, accounts.NewOrganisation{Slug: slug, Name: strings.ToUpper(slug)})
+		o, _, err := e.acc.CreateOrganisation(ctx, e.root, accounts.NewOrganisation{Slug: slug, Name: strings.ToUpper(slug)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +156,7 @@ func (e *env) seed() {
 		if pin {
 			in.Password, in.PIN = "", fixturePIN
 		}
-		u, err := e.acc.CreateUser(ctx, e.root, org.ID, in)
+		u, _, err := e.acc.CreateUser(ctx, e.root, org.ID, in)
 		if err != nil {
 			t.Fatalf("seed %s: %v", name, err)
 		}

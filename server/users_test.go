@@ -1,8 +1,12 @@
 package server_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -154,4 +158,91 @@ func TestCreateUserValidation(t *testing.T) {
 			t.Fatal(got)
 		}
 	})
+}
+
+// TestCreateIsIdempotent: a client that supplies the id can retry a create
+// whose answer it lost; it gets the same object back (200), and reusing
+// the id for something else is a conflict.
+func TestCreateIsIdempotent(t *testing.T) {
+	e := newEnv(t)
+	edu, root := e.token("a-edu"), e.token("root")
+	const id = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+	body := map[string]any{"id": id, "organisation_id": e.orgA.ID, "username": "retry-learner", "role": "learner", "pin": "7391"}
+	first := e.do(req{method: "POST", path: "/api/v1/users", token: edu, body: body})
+	if first.status != http.StatusCreated || first.json(t)["id"] != id {
+		t.Fatalf("first create: %d %s", first.status, first.body)
+	}
+	again := e.do(req{method: "POST", path: "/api/v1/users", token: edu, body: body})
+	if again.status != http.StatusOK || again.json(t)["id"] != id || again.header.Get("Location") != "/api/v1/users/"+id {
+		t.Fatalf("retried create: %d %s", again.status, again.body)
+	}
+	other := map[string]any{"id": id, "organisation_id": e.orgA.ID, "username": "someone-else", "role": "learner", "pin": "7391"}
+	wantProblem(t, e.do(req{method: "POST", path: "/api/v1/users", token: edu, body: other}), 409, "conflict")
+	bad := map[string]any{"id": "not-a-uuid", "organisation_id": e.orgA.ID, "username": "bad-id", "role": "learner", "pin": "7391"}
+	p := wantProblem(t, e.do(req{method: "POST", path: "/api/v1/users", token: edu, body: bad}), 422, "validation")
+	if got := fieldCodes(p); !slices.Equal(got, []string{"id:invalid"}) {
+		t.Fatal(got)
+	}
+	// The roster holds the learner once.
+	list := e.do(req{method: "GET", path: "/api/v1/organisations/" + e.orgA.ID + "/users", token: edu}).json(t)
+	if list["total"] != float64(5) {
+		t.Fatalf("roster after retries: %v", list["total"])
+	}
+
+	const orgID = "16fd2706-8baf-433b-82eb-8c7fada847da"
+	org := map[string]any{"id": orgID, "slug": "retry-org", "name": "Retry"}
+	if r := e.do(req{method: "POST", path: "/api/v1/organisations", token: root, body: org}); r.status != http.StatusCreated {
+		t.Fatalf("create organisation: %d %s", r.status, r.body)
+	}
+	if r := e.do(req{method: "POST", path: "/api/v1/organisations", token: root, body: org}); r.status != http.StatusOK || r.json(t)["id"] != orgID {
+		t.Fatalf("retried organisation: %d %s", r.status, r.body)
+	}
+	org["name"] = "Changed"
+	wantProblem(t, e.do(req{method: "POST", path: "/api/v1/organisations", token: root, body: org}), 409, "conflict")
+}
+
+// TestConcurrentRetries: the same create sent several times at once makes
+// one user and answers every request with it.
+func TestConcurrentRetries(t *testing.T) {
+	e := newEnv(t)
+	edu := e.token("a-edu")
+	body := map[string]any{"id": "0b3e4a5c-1d2e-4f60-8a7b-9c0d1e2f3a4b", "organisation_id": e.orgA.ID, "username": "burst", "role": "learner", "pin": "7391"}
+	const n = 6
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			raw, _ := json.Marshal(body)
+			hr := httptest.NewRequest("POST", "/api/v1/users", bytes.NewReader(raw))
+			hr.Header.Set("Content-Type", "application/json")
+			hr.Header.Set("Authorization", "Bearer "+edu)
+			resp, err := e.srv.App().Test(hr, -1)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	created, replayed := 0, 0
+	for s := range statuses {
+		switch s {
+		case 201:
+			created++
+		case 200:
+			replayed++
+		default:
+			t.Errorf("status %d, want 201 once and 200 for every copy", s)
+		}
+	}
+	if created != 1 || replayed != n-1 {
+		t.Fatalf("%d created, %d replayed; want 1 and %d", created, replayed, n-1)
+	}
+	list := e.do(req{method: "GET", path: "/api/v1/organisations/" + e.orgA.ID + "/users", token: edu}).json(t)
+	if list["total"] != float64(5) {
+		t.Fatalf("roster: %v members, want 5", list["total"])
+	}
 }
