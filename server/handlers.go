@@ -63,7 +63,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	sess, err := s.acc.Login(c.UserContext(), in.Username, in.Password, c.IP())
+	sess, err := s.acc.Login(c.UserContext(), in.Username, in.Password, s.clientIP(c))
 	if err != nil {
 		return err
 	}

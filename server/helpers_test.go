@@ -348,3 +348,16 @@ func (e *env) doHTTP(base string, r req) response {
 	}
 	return response{status: resp.StatusCode, header: resp.Header, body: b}
 }
+
+func mustCatalog(t *testing.T) *i18n.Catalog {
+	t.Helper()
+	c, err := i18n.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
+
+func newRegistry() *prometheus.Registry { return prometheus.NewRegistry() }

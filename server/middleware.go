@@ -104,7 +104,7 @@ func (s *Server) observe(c *fiber.Ctx) error {
 		slog.String("route", route),
 		slog.Int("status", status),
 		slog.Duration("duration", elapsed),
-		slog.String("ip", c.IP()),
+		slog.String("ip", s.clientIP(c)),
 		slog.Int("bytes", len(c.Response().Body())),
 	)
 	return nil

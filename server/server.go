@@ -72,6 +72,7 @@ type Server struct {
 	ready   []Check
 	metrics *httpMetrics
 	reg     *prometheus.Registry
+	proxies proxies
 }
 
 // New builds the app and registers every route.
@@ -89,9 +90,13 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	trusted, err := parseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg: cfg, acc: deps.Accounts, catalog: deps.Catalog, log: deps.Logger,
-		ready: deps.Ready, metrics: m, reg: deps.Metrics,
+		ready: deps.Ready, metrics: m, reg: deps.Metrics, proxies: trusted,
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:       "pathways",
@@ -99,29 +104,19 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		// Values from the request (method, params, headers) are copied, not
 		// aliased to fasthttp's reused buffers: some outlive the request
 		// (metric labels, errors logged later).
-		Immutable:               true,
-		BodyLimit:               cfg.BodyLimit,
-		ReadTimeout:             30 * time.Second,
-		WriteTimeout:            60 * time.Second,
-		IdleTimeout:             120 * time.Second,
-		ReadBufferSize:          16 << 10, // room for long Authorization and Accept-Language headers
-		ErrorHandler:            s.handleError,
-		DisableStartupMessage:   true,
-		EnableTrustedProxyCheck: len(cfg.TrustedProxies) > 0,
-		TrustedProxies:          cfg.TrustedProxies,
-		ProxyHeader:             proxyHeader(cfg.TrustedProxies),
-		JSONEncoder:             jsonMarshal,
-		JSONDecoder:             json.Unmarshal,
+		Immutable:             true,
+		BodyLimit:             cfg.BodyLimit,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		ReadBufferSize:        16 << 10, // room for long Authorization and Accept-Language headers
+		ErrorHandler:          s.handleError,
+		DisableStartupMessage: true,
+		JSONEncoder:           jsonMarshal,
+		JSONDecoder:           json.Unmarshal,
 	})
 	s.routes()
 	return s, nil
-}
-
-func proxyHeader(trusted []string) string {
-	if len(trusted) == 0 {
-		return ""
-	}
-	return fiber.HeaderXForwardedFor
 }
 
 // App is the Fiber app, for tests (app.Test) and embedding.
