@@ -3,11 +3,11 @@ package accounts
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -260,10 +260,7 @@ func (s *Service) Me(ctx context.Context, a Actor) (User, error) {
 	return u, nil
 }
 
-const (
-	flagAdminBootstrapped = "admin-bootstrapped"
-	generatedPasswordLen  = 20
-)
+const flagAdminBootstrapped = "admin-bootstrapped"
 
 // Bootstrap creates the first global admin on a new installation. With
 // password empty it generates one and returns it so the caller can show it
@@ -274,7 +271,7 @@ func (s *Service) Bootstrap(ctx context.Context, username, password string) (cre
 		return false, "", err
 	}
 	if password == "" {
-		generated = strings.NewReplacer("-", "", "_", "").Replace(randomToken(24))[:generatedPasswordLen]
+		generated = generatePassword()
 		password = generated
 	}
 	_, _, err = s.createUser(ctx, "", NewUser{Username: username, DisplayName: username, Role: RoleAdmin, Password: password})
@@ -292,6 +289,10 @@ func (s *Service) Bootstrap(ctx context.Context, username, password string) (cre
 	}
 	return created, generated, nil
 }
+
+// generatePassword returns a random password of 26 upper-case letters and
+// digits (128 bits), easy to copy from a console.
+func generatePassword() string { return rand.Text() }
 
 func hasCode(ve *pathways.ValidationError, field, code string) bool {
 	for _, f := range ve.Fields {

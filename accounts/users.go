@@ -390,6 +390,34 @@ func (s *Service) SetCredential(ctx context.Context, a Actor, id string, in Cred
 	return nil
 }
 
+// ResetPassword gives the user a new generated password and returns it,
+// ends their sessions and lifts any sign-in lock on their username. It
+// checks no actor: it is for the operator's command line, to recover an
+// account whose password is lost (the first admin's, typically).
+func (s *Service) ResetPassword(ctx context.Context, username string) (string, error) {
+	key := NormaliseUsername(username)
+	u, err := s.store.UserByUsername(ctx, key)
+	if err != nil {
+		return "", fmt.Errorf("reset password of %q: %w", key, err)
+	}
+	password := generatePassword()
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return "", fmt.Errorf("reset password of %q: %w", key, err)
+	}
+	u.Credential, u.SecretHash = CredentialPassword, hash
+	u.SessionEpoch++
+	u.UpdatedAt = s.now()
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return "", fmt.Errorf("reset password of %q: %w", key, err)
+	}
+	s.status.drop(u.ID)
+	if err := s.store.ResetAttempts(ctx, "user:"+key); err != nil {
+		return "", fmt.Errorf("reset password of %q: %w", key, err)
+	}
+	return password, nil
+}
+
 // checkCurrent verifies a user's current secret under the sign-in limits.
 func (s *Service) checkCurrent(ctx context.Context, u User, current string) error {
 	if current == "" {

@@ -1,6 +1,8 @@
 // Command pathways runs the Pathways learning server.
 //
 //	pathways [serve]      start the server (the default)
+//	pathways user reset-password USERNAME
+//	                      set a new generated password, printed once (for a lost admin password)
 //	pathways healthcheck  exit 0 if a local server answers /healthz (for containers)
 //	pathways version      print the version
 //
@@ -54,16 +56,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return serve(ctx, cfg, stdout, stderr, ready)
+	case "user":
+		cfg, err := loadConfig(getenv)
+		if err != nil {
+			return err
+		}
+		return userCommand(ctx, cfg, args[1:], stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, or(getenv("PATHWAYS_ADDR"), ":8080"))
 	case "version":
 		_, err := fmt.Fprintln(stdout, version())
 		return err
 	case "help", "-h", "--help":
-		_, err := fmt.Fprintln(stdout, "usage: pathways [serve|healthcheck|version]")
+		_, err := fmt.Fprintln(stdout, "usage: pathways [serve | user reset-password USERNAME | healthcheck | version]")
 		return err
 	}
-	return fmt.Errorf("unknown command %q (try: serve, healthcheck, version)", cmd)
+	return fmt.Errorf("unknown command %q (try: serve, user, healthcheck, version)", cmd)
 }
 
 func version() string {
@@ -73,67 +81,94 @@ func version() string {
 	return "dev"
 }
 
-// serve starts the database (embedded unless MONGODB_URI is set), the
-// services and the HTTP server, and runs until ctx is cancelled; then it
-// drains requests, closes the database and stops the embedded server.
-func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func(string)) (err error) {
-	started := time.Now()
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+// backend is the opened database and the services on it.
+type backend struct {
+	emb *embedded.Server // nil with MONGODB_URI
+	db  *mongodb.DB
+	acc *accounts.Service
+}
 
-	uri := cfg.MongoURI
-	var emb *embedded.Server
-	if uri == "" {
-		emb, err = embedded.Start(ctx, embedded.Options{Dir: cfg.DataDir, Synchronous: cfg.Synchronous, Logger: log})
-		if err != nil {
-			return err
+// open starts the database (embedded unless MONGODB_URI is set), creates
+// collections and indexes, and builds the services. close undoes it all.
+func open(ctx context.Context, cfg config, log *slog.Logger) (b *backend, closeAll func() error, err error) {
+	b = &backend{}
+	var closers []func() error
+	closeAll = func() error {
+		var errs []error
+		for i := len(closers) - 1; i >= 0; i-- {
+			errs = append(errs, closers[i]())
 		}
-		defer func() {
-			if cerr := emb.Close(); cerr != nil {
-				err = errors.Join(err, cerr)
-			}
-			log.Info("embedded database stopped")
-		}()
-		uri = emb.URI()
-		log.Info("embedded database started", slog.String("dir", emb.Dir()))
-	}
-
-	db, err := mongodb.Open(ctx, uri, cfg.DBName)
-	if err != nil {
-		return err
+		return errors.Join(errs...)
 	}
 	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if cerr := db.Close(closeCtx); cerr != nil {
-			err = errors.Join(err, cerr)
+		if err != nil {
+			err = errors.Join(err, closeAll())
 		}
 	}()
-	if err := db.Migrate(ctx); err != nil {
-		return err
+
+	uri := cfg.MongoURI
+	if uri == "" {
+		b.emb, err = embedded.Start(ctx, embedded.Options{Dir: cfg.DataDir, Synchronous: cfg.Synchronous, Logger: log})
+		if err != nil {
+			return nil, nil, err
+		}
+		closers = append(closers, func() error {
+			defer log.Info("embedded database stopped")
+			return b.emb.Close()
+		})
+		uri = b.emb.URI()
+		log.Info("embedded database started", slog.String("dir", b.emb.Dir()))
 	}
-	if emb != nil {
-		if err := emb.RepairIndexes(ctx, cfg.DBName); err != nil {
-			return err
+	if b.db, err = mongodb.Open(ctx, uri, cfg.DBName); err != nil {
+		return nil, nil, err
+	}
+	closers = append(closers, func() error {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		return b.db.Close(closeCtx)
+	})
+	if err := b.db.Migrate(ctx); err != nil {
+		return nil, nil, err
+	}
+	if b.emb != nil {
+		if err := b.emb.RepairIndexes(ctx, cfg.DBName); err != nil {
+			return nil, nil, err
 		}
 	}
 
-	store := db.Accounts()
+	store := b.db.Accounts()
 	key := cfg.JWTSecret
 	if key == nil {
 		if key, err = store.Secret(ctx, "jwt", accounts.GenerateSecret); err != nil {
-			return fmt.Errorf("token key: %w", err)
+			return nil, nil, fmt.Errorf("token key: %w", err)
 		}
 	}
 	tokens, err := accounts.NewTokenIssuer(key, cfg.AccessTTL, time.Now)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	accCfg := accounts.DefaultConfig
 	accCfg.RefreshTTL = cfg.RefreshTTL
-	acc, err := accounts.NewService(ctx, store, accounts.NewHasher(accounts.DefaultHashParams), tokens, key, accCfg, time.Now)
+	b.acc, err = accounts.NewService(ctx, store, accounts.NewHasher(accounts.DefaultHashParams), tokens, key, accCfg, time.Now)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, closeAll, nil
+}
+
+// serve opens the backend and the HTTP server, and runs until ctx is
+// cancelled; then it drains requests, closes the database and stops the
+// embedded server.
+func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func(string)) (err error) {
+	started := time.Now()
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	b, closeAll, err := open(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
+	defer func() { err = errors.Join(err, closeAll()) }()
+	emb, db, acc := b.emb, b.db, b.acc
+
 	created, generated, err := acc.Bootstrap(ctx, cfg.AdminUsername, cfg.AdminPassword)
 	if err != nil {
 		return err

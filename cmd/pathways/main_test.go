@@ -213,3 +213,36 @@ func TestCommands(t *testing.T) {
 		t.Fatal("healthcheck of a stopped server passed")
 	}
 }
+
+// TestResetPassword: the operator's command recovers a lost admin
+// password; the old one stops working and the new one works.
+func TestResetPassword(t *testing.T) {
+	env := map[string]string{"PATHWAYS_DATA_DIR": t.TempDir(), "PATHWAYS_LOG_LEVEL": "warn"}
+	first := start(t, env)
+	old := passwordLine.FindStringSubmatch(first.stdout.String())[1]
+	first.shutdown(t)
+
+	var out bytes.Buffer
+	getenv := func(k string) string { return env[k] }
+	if err := run(context.Background(), []string{"user", "reset-password", "admin"}, getenv, &out, io.Discard, nil); err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`New password for admin: (\S+)`).FindStringSubmatch(out.String())
+	if m == nil || m[1] == old {
+		t.Fatalf("no new password printed: %q", out.String())
+	}
+	if err := run(context.Background(), []string{"user", "reset-password", "nobody"}, getenv, io.Discard, io.Discard, nil); err == nil {
+		t.Fatal("reset of an unknown user succeeded")
+	}
+	if err := run(context.Background(), []string{"user", "frobnicate"}, getenv, io.Discard, io.Discard, nil); err == nil {
+		t.Fatal("unknown user subcommand accepted")
+	}
+
+	second := start(t, env)
+	if status, _ := second.post(t, "/api/v1/auth/login", map[string]string{"username": "admin", "password": old}, ""); status != 401 {
+		t.Fatalf("old password: %d", status)
+	}
+	if status, _ := second.post(t, "/api/v1/auth/login", map[string]string{"username": "admin", "password": m[1]}, ""); status != 200 {
+		t.Fatalf("new password: %d", status)
+	}
+}
