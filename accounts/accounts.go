@@ -148,8 +148,10 @@ type Store interface {
 	CreateUser(ctx context.Context, u User) error
 	User(ctx context.Context, id string) (User, error)
 	UserByUsername(ctx context.Context, usernameKey string) (User, error)
-	// UpdateUser replaces the mutable fields of u and its roster entry.
-	UpdateUser(ctx context.Context, u User) error
+	// UpdateUser reads user id, lets change modify it and stores the
+	// result with its roster entry, atomically with respect to other
+	// updates of that user. An error from change aborts without writing.
+	UpdateUser(ctx context.Context, id string, change func(*User) error) (User, error)
 	Roster(ctx context.Context, orgID string) ([]Member, error)
 
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error

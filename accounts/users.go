@@ -307,42 +307,47 @@ type UserUpdate struct {
 }
 
 // UpdateUser changes a user's profile or disables it. Disabling ends every
-// session of the user at its next refresh. Users may change their own
-// display name and locale, but not disable themselves.
+// session of the user. Users may change their own display name and locale,
+// but not disable themselves.
 func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, in UserUpdate) (User, error) {
-	u, err := s.User(ctx, a, id)
-	if err != nil {
-		return User{}, err
-	}
-	self := a.UserID == u.ID
-	if !self || in.Disabled != nil {
-		// u is visible to a, so only the role can still be wrong.
-		if self || mayManage(a, u.OrgID, u.Role) != nil {
-			return User{}, pathways.ErrForbidden
-		}
-	}
 	v := &pathways.ValidationError{}
+	var name string
 	if in.DisplayName != nil {
-		name := strings.TrimSpace(*in.DisplayName)
+		name = strings.TrimSpace(*in.DisplayName)
 		checkText(v, "display_name", name, true, DisplayNameMax)
-		u.DisplayName = name
 	}
 	if in.Locale != nil {
 		checkLocale(v, "locale", *in.Locale)
-		u.Locale = *in.Locale
 	}
-	if err := v.Err(); err != nil {
-		return User{}, err
-	}
-	if in.Disabled != nil && *in.Disabled != u.Disabled {
-		u.Disabled = *in.Disabled
-		u.SessionEpoch++
-	}
-	u.UpdatedAt = s.now()
-	if err := s.store.UpdateUser(ctx, u); err != nil {
+	u, err := s.store.UpdateUser(ctx, id, func(u *User) error {
+		if !mayView(a, *u) {
+			return pathways.ErrNotFound
+		}
+		self := a.UserID == u.ID
+		// u is visible to a, so only the role can still be wrong.
+		if (!self || in.Disabled != nil) && (self || mayManage(a, u.OrgID, u.Role) != nil) {
+			return pathways.ErrForbidden
+		}
+		if err := v.Err(); err != nil {
+			return err
+		}
+		if in.DisplayName != nil {
+			u.DisplayName = name
+		}
+		if in.Locale != nil {
+			u.Locale = *in.Locale
+		}
+		if in.Disabled != nil && *in.Disabled != u.Disabled {
+			u.Disabled = *in.Disabled
+			u.SessionEpoch++
+		}
+		u.UpdatedAt = s.now()
+		return nil
+	})
+	if err != nil {
 		return User{}, fmt.Errorf("update user %s: %w", id, err)
 	}
-	s.status.drop(u.ID)
+	s.status.drop(id)
 	return u, nil
 }
 
@@ -364,29 +369,37 @@ func (s *Service) SetCredential(ctx context.Context, a Actor, id string, in Cred
 	if err != nil {
 		return err
 	}
-	v := &pathways.ValidationError{}
-	if a.UserID == u.ID {
+	self := a.UserID == u.ID
+	if self {
 		if err := s.checkCurrent(ctx, u, in.Current); err != nil {
 			return err
 		}
 	} else if mayManage(a, u.OrgID, u.Role) != nil {
 		return pathways.ErrForbidden
 	}
+	v := &pathways.ValidationError{}
 	kind, secret := credentialOf(v, in.Password, in.PIN)
 	if err := v.Err(); err != nil {
 		return err
 	}
+	// Hash outside the lock: it takes tens of milliseconds.
 	hash, err := s.hasher.Hash(ctx, secret)
 	if err != nil {
 		return fmt.Errorf("set credential of %s: %w", id, err)
 	}
-	u.Credential, u.SecretHash = kind, hash
-	u.SessionEpoch++
-	u.UpdatedAt = s.now()
-	if err := s.store.UpdateUser(ctx, u); err != nil {
+	_, err = s.store.UpdateUser(ctx, id, func(u *User) error {
+		if !self && mayManage(a, u.OrgID, u.Role) != nil {
+			return pathways.ErrForbidden // the role changed meanwhile
+		}
+		u.Credential, u.SecretHash = kind, hash
+		u.SessionEpoch++
+		u.UpdatedAt = s.now()
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("set credential of %s: %w", id, err)
 	}
-	s.status.drop(u.ID)
+	s.status.drop(id)
 	return nil
 }
 
@@ -405,10 +418,13 @@ func (s *Service) ResetPassword(ctx context.Context, username string) (string, e
 	if err != nil {
 		return "", fmt.Errorf("reset password of %q: %w", key, err)
 	}
-	u.Credential, u.SecretHash = CredentialPassword, hash
-	u.SessionEpoch++
-	u.UpdatedAt = s.now()
-	if err := s.store.UpdateUser(ctx, u); err != nil {
+	_, err = s.store.UpdateUser(ctx, u.ID, func(u *User) error {
+		u.Credential, u.SecretHash = CredentialPassword, hash
+		u.SessionEpoch++
+		u.UpdatedAt = s.now()
+		return nil
+	})
+	if err != nil {
 		return "", fmt.Errorf("reset password of %q: %w", key, err)
 	}
 	s.status.drop(u.ID)

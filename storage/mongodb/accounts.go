@@ -211,27 +211,35 @@ func (s *AccountsStore) UserByUsername(ctx context.Context, key string) (account
 	return s.User(ctx, claim.UserID)
 }
 
-// UpdateUser replaces the user document and its roster entry.
-func (s *AccountsStore) UpdateUser(ctx context.Context, u accounts.User) error {
-	unlock := s.locks.lock(colUsers, u.ID)
-	res, err := s.col(colUsers).ReplaceOne(ctx, bson.D{{Key: "_id", Value: u.ID}}, toUserDoc(u))
-	unlock()
+// UpdateUser applies change to a fresh read of the user under the user's
+// document lock and writes the user and its roster entry back.
+func (s *AccountsStore) UpdateUser(ctx context.Context, id string, change func(*accounts.User) error) (accounts.User, error) {
+	defer s.locks.lock(colUsers, id)()
+	u, err := s.User(ctx, id)
 	if err != nil {
-		return fmt.Errorf("update user %s: %w", u.ID, translate(err))
+		return accounts.User{}, err
+	}
+	if err := change(&u); err != nil {
+		return accounts.User{}, err
+	}
+	u.ID = id // change may not move the document
+	res, err := s.col(colUsers).ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, toUserDoc(u))
+	if err != nil {
+		return accounts.User{}, fmt.Errorf("update user %s: %w", id, translate(err))
 	}
 	if res.MatchedCount == 0 {
-		return fmt.Errorf("update user %s: %w", u.ID, pathways.ErrNotFound)
+		return accounts.User{}, fmt.Errorf("update user %s: %w", id, pathways.ErrNotFound)
 	}
 	if u.OrgID == "" {
-		return nil
+		return u, nil
 	}
-	defer s.locks.lock(colRosters, u.OrgID)()
+	defer s.locks.lock(colRosters, u.OrgID)() // users → rosters: the one allowed nesting
 	_, err = s.col(colRosters).UpdateOne(ctx, bson.D{{Key: "_id", Value: u.OrgID}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "members." + u.ID, Value: toMemberDoc(u)}}}})
+		bson.D{{Key: "$set", Value: bson.D{{Key: "members." + id, Value: toMemberDoc(u)}}}})
 	if err != nil {
-		return fmt.Errorf("update roster entry of %s: %w", u.ID, translate(err))
+		return accounts.User{}, fmt.Errorf("update roster entry of %s: %w", id, translate(err))
 	}
-	return nil
+	return u, nil
 }
 
 // Roster returns an organisation's members ordered by user id, which is

@@ -75,9 +75,15 @@ func TestUsersAndRoster(t *testing.T) {
 	if err := s.CreateUser(ctx, u3); err != nil {
 		t.Fatal(err)
 	}
-	u.DisplayName, u.Disabled, u.SessionEpoch = "Amira K.", true, 1
-	if err := s.UpdateUser(ctx, u); err != nil {
+	if _, err := s.UpdateUser(ctx, "u1", func(u *accounts.User) error {
+		u.DisplayName, u.Disabled, u.SessionEpoch = "Amira K.", true, 1
+		return nil
+	}); err != nil {
 		t.Fatal(err)
+	}
+	refuse := errors.New("refused")
+	if _, err := s.UpdateUser(ctx, "u1", func(u *accounts.User) error { u.DisplayName = "X"; return refuse }); !errors.Is(err, refuse) {
+		t.Fatalf("change error: %v", err)
 	}
 	if got, _ := s.User(ctx, "u1"); got.DisplayName != "Amira K." || !got.Disabled || got.SessionEpoch != 1 {
 		t.Fatalf("after update: %+v", got)
@@ -92,9 +98,7 @@ func TestUsersAndRoster(t *testing.T) {
 	if r, err := s.Roster(ctx, "empty"); err != nil || len(r) != 0 {
 		t.Fatalf("empty roster: %+v, %v", r, err)
 	}
-	ghost := u
-	ghost.ID = "ghost"
-	if err := s.UpdateUser(ctx, ghost); !errors.Is(err, pathways.ErrNotFound) {
+	if _, err := s.UpdateUser(ctx, "ghost", func(*accounts.User) error { return nil }); !errors.Is(err, pathways.ErrNotFound) {
 		t.Fatalf("update of missing user: %v", err)
 	}
 }
@@ -257,5 +261,35 @@ func TestConcurrentUpdatesLoseNothing(t *testing.T) {
 	a, err := s.Attempts(ctx, "addr:192.0.2.1")
 	if err != nil || a.Failures != n {
 		t.Fatalf("%d failures recorded of %d: %v", a.Failures, n, err)
+	}
+}
+
+// TestConcurrentUserUpdates: concurrent changes of different fields of one
+// user all survive (each runs on a fresh read under the user's lock).
+func TestConcurrentUserUpdates(t *testing.T) {
+	s, ctx := newStore(t), context.Background()
+	if err := s.CreateUser(ctx, accounts.User{ID: "u1", OrgID: "o1", Username: "amira", UsernameKey: "amira", Role: accounts.RoleLearner}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, err := s.UpdateUser(ctx, "u1", func(u *accounts.User) error {
+				u.SessionEpoch++ // every call must count
+				if i == 7 {
+					u.Locale = "ar"
+				}
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	u, err := s.User(ctx, "u1")
+	if err != nil || u.SessionEpoch != n || u.Locale != "ar" {
+		t.Fatalf("after %d concurrent updates: epoch %d, locale %q, %v", n, u.SessionEpoch, u.Locale, err)
 	}
 }

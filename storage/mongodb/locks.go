@@ -20,22 +20,28 @@ import (
 // Inserts and deletes by _id need no lock: SQLite's unique index and
 // DELETE make them atomic on both databases.
 type docLocks struct {
-	seed    maphash.Seed
-	stripes [256]sync.Mutex
+	seed maphash.Seed
+	// One set of stripes per collection, so locks of two collections never
+	// share a mutex: a caller may hold a users lock while it takes a
+	// rosters lock (the only nesting; never the reverse) without deadlock.
+	sets map[string]*[64]sync.Mutex
 }
 
-func newDocLocks() *docLocks { return &docLocks{seed: maphash.MakeSeed()} }
+func newDocLocks() *docLocks {
+	l := &docLocks{seed: maphash.MakeSeed(), sets: map[string]*[64]sync.Mutex{}}
+	for _, c := range collections {
+		l.sets[c] = new([64]sync.Mutex)
+	}
+	return l
+}
 
-// lock locks the document id of collection and returns its unlock. A
-// caller holds at most one document lock at a time, so stripes cannot
-// deadlock.
+// lock locks the document id of collection and returns its unlock.
 func (l *docLocks) lock(collection, id string) func() {
-	var h maphash.Hash
-	h.SetSeed(l.seed)
-	h.WriteString(collection)
-	h.WriteByte(0)
-	h.WriteString(id)
-	m := &l.stripes[h.Sum64()%uint64(len(l.stripes))]
+	set, ok := l.sets[collection]
+	if !ok {
+		panic("mongodb: no document locks for collection " + collection)
+	}
+	m := &set[maphash.String(l.seed, id)%uint64(len(set))]
 	m.Lock()
 	return m.Unlock
 }
