@@ -121,6 +121,11 @@ func (p Page) Normalise(l PageLimits) Page {
 	return p
 }
 
+// PruneResult counts what Prune deleted.
+type PruneResult struct {
+	RefreshTokens, TokenFamilies, LoginAttempts int
+}
+
 // Errors specific to accounts. Each wraps a pathways sentinel, so the server
 // maps it to the right status even if it does not know it.
 var (
@@ -173,6 +178,12 @@ type Store interface {
 	// lockouts, the number of locks so far.
 	Lock(ctx context.Context, key string, until time.Time, lockouts int) error
 	ResetAttempts(ctx context.Context, key string) error
+
+	// Prune deletes refresh tokens that expired before tokensBefore, token
+	// families revoked before familiesBefore and login-attempt records whose
+	// window began before attemptsBefore. It scans: only background jobs
+	// call it.
+	Prune(ctx context.Context, tokensBefore, familiesBefore, attemptsBefore time.Time) (PruneResult, error)
 
 	// Secret returns the named installation secret, creating it with
 	// generate on first use; concurrent first uses agree on one value.

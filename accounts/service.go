@@ -290,6 +290,19 @@ func (s *Service) Bootstrap(ctx context.Context, username, password string) (cre
 	return created, generated, nil
 }
 
+// Prune deletes session and sign-in records nobody can use any more:
+// expired refresh tokens, families revoked longer ago than a refresh token
+// lives, and login-attempt records older than the lock memory. Run it from
+// a background job.
+func (s *Service) Prune(ctx context.Context) (PruneResult, error) {
+	now := s.now()
+	r, err := s.store.Prune(ctx, now, now.Add(-s.cfg.RefreshTTL), now.Add(-lockMemory))
+	if err != nil {
+		return r, fmt.Errorf("prune: %w", err)
+	}
+	return r, nil
+}
+
 // generatePassword returns a random password of 26 upper-case letters and
 // digits (128 bits), easy to copy from a console.
 func generatePassword() string { return rand.Text() }

@@ -31,6 +31,7 @@ type config struct {
 	MetricsToken   string        // PATHWAYS_METRICS_TOKEN: bearer token /metrics requires
 	LogLevel       slog.Level    // PATHWAYS_LOG_LEVEL: debug, info, warn, error
 	ShutdownGrace  time.Duration // PATHWAYS_SHUTDOWN_GRACE
+	PruneInterval  time.Duration // PATHWAYS_PRUNE_INTERVAL: how often expired sessions are deleted
 }
 
 // loadConfig reads the configuration through getenv and validates it,
@@ -56,6 +57,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.RefreshTTL = duration(getenv, "PATHWAYS_REFRESH_TTL", accounts.DefaultConfig.RefreshTTL, &errs)
 	c.RequestTimeout = duration(getenv, "PATHWAYS_REQUEST_TIMEOUT", 15*time.Second, &errs)
 	c.ShutdownGrace = duration(getenv, "PATHWAYS_SHUTDOWN_GRACE", 20*time.Second, &errs)
+	c.PruneInterval = duration(getenv, "PATHWAYS_PRUNE_INTERVAL", time.Hour, &errs)
 	c.BodyLimit = integer(getenv, "PATHWAYS_BODY_LIMIT", 1<<20, &errs)
 
 	if s := getenv("PATHWAYS_JWT_SECRET"); s != "" {

@@ -211,6 +211,13 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 		ready(ln.Addr().String())
 	}
 
+	pruneDone := make(chan struct{})
+	go func() {
+		defer close(pruneDone)
+		prune(ctx, acc, log, cfg.PruneInterval)
+	}()
+	defer func() { <-pruneDone }() // before the database closes
+
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("serve: %w", err)
@@ -224,6 +231,29 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// prune deletes expired sessions and stale sign-in records every interval
+// until ctx ends. It runs in the background: each run scans collections on
+// the embedded database, which no request should wait for.
+func prune(ctx context.Context, acc *accounts.Service, log *slog.Logger, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		r, err := acc.Prune(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("prune failed", slog.Any("error", err))
+			}
+			continue
+		}
+		log.Info("pruned", slog.Int("refresh_tokens", r.RefreshTokens), slog.Int("token_families", r.TokenFamilies), slog.Int("login_attempts", r.LoginAttempts))
+	}
 }
 
 // healthcheck asks the local server's /healthz; containers without a shell

@@ -157,6 +157,20 @@ func TestServeEmbedded(t *testing.T) {
 	}
 }
 
+// TestPruneRuns: the background clean-up runs at its interval and stops
+// with the server.
+func TestPruneRuns(t *testing.T) {
+	in := start(t, map[string]string{"PATHWAYS_DATA_DIR": t.TempDir(), "PATHWAYS_LOG_LEVEL": "info", "PATHWAYS_PRUNE_INTERVAL": "50ms"})
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(in.stderr.String(), `"msg":"pruned"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no prune run logged:\n%s", in.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	in.shutdown(t)
+}
+
 // TestServeConfiguredAdmin: with PATHWAYS_ADMIN_PASSWORD set nothing is
 // printed and that password works.
 func TestServeConfiguredAdmin(t *testing.T) {

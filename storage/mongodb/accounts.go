@@ -463,3 +463,56 @@ func (s *AccountsStore) SetFlag(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// Prune deletes the records nobody can use any more (see accounts.Store).
+func (s *AccountsStore) Prune(ctx context.Context, tokensBefore, familiesBefore, attemptsBefore time.Time) (accounts.PruneResult, error) {
+	var r accounts.PruneResult
+	var err error
+	if r.RefreshTokens, err = s.deleteWhere(ctx, colRefreshTokens, bson.D{{Key: "expires_at", Value: bson.D{{Key: "$lt", Value: tokensBefore}}}}); err != nil {
+		return r, err
+	}
+	if r.TokenFamilies, err = s.deleteWhere(ctx, colTokenFamilies, bson.D{{Key: "revoked_at", Value: bson.D{{Key: "$lt", Value: familiesBefore}}}}); err != nil {
+		return r, err
+	}
+	// Lock sets window_start to the end of the lock, so an old window
+	// start also means any lock is long over.
+	r.LoginAttempts, err = s.deleteWhere(ctx, colLoginAttempts, bson.D{{Key: "window_start", Value: bson.D{{Key: "$lt", Value: attemptsBefore}}}})
+	return r, err
+}
+
+// pruneBatch bounds one page of deleteWhere.
+const pruneBatch = 500
+
+// deleteWhere deletes the documents of a collection that match filter, a
+// page of ids at a time. Each page scans the collection on the embedded
+// database, so only background jobs call it.
+func (s *AccountsStore) deleteWhere(ctx context.Context, coll string, filter bson.D) (int, error) {
+	total := 0
+	for {
+		cur, err := s.col(coll).Find(ctx, filter, options.Find().SetLimit(pruneBatch).SetProjection(bson.D{{Key: "_id", Value: 1}}))
+		if err != nil {
+			return total, fmt.Errorf("prune %s: %w", coll, translate(err))
+		}
+		var ids []struct {
+			ID string `bson:"_id"`
+		}
+		if err := cur.All(ctx, &ids); err != nil {
+			return total, fmt.Errorf("prune %s: %w", coll, translate(err))
+		}
+		if len(ids) == 0 {
+			return total, nil
+		}
+		in := make(bson.A, len(ids))
+		for i, d := range ids {
+			in[i] = d.ID
+		}
+		res, err := s.col(coll).DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: in}}}})
+		if err != nil {
+			return total, fmt.Errorf("prune %s: %w", coll, translate(err))
+		}
+		total += int(res.DeletedCount)
+		if len(ids) < pruneBatch {
+			return total, nil
+		}
+	}
+}

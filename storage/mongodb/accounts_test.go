@@ -293,3 +293,43 @@ func TestConcurrentUserUpdates(t *testing.T) {
 		t.Fatalf("after %d concurrent updates: epoch %d, locale %q, %v", n, u.SessionEpoch, u.Locale, err)
 	}
 }
+
+func TestPrune(t *testing.T) {
+	s, ctx := newStore(t), context.Background()
+	for i := range 1203 { // more than two pages of expired tokens
+		exp := t0.Add(-time.Hour)
+		if i%3 == 0 {
+			exp = t0.Add(time.Hour) // still valid
+		}
+		if err := s.CreateRefreshToken(ctx, accounts.RefreshToken{Hash: fmt.Sprint("h", i), Family: "f", ExpiresAt: exp}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = s.RevokeFamily(ctx, "old", t0.Add(-60*24*time.Hour))
+	_ = s.RevokeFamily(ctx, "recent", t0.Add(-time.Hour))
+	_, _ = s.RecordFailure(ctx, "user:old", t0.Add(-48*time.Hour), t0.Add(-72*time.Hour))
+	_, _ = s.RecordFailure(ctx, "user:recent", t0.Add(-time.Minute), t0.Add(-time.Hour))
+
+	r, err := s.Prune(ctx, t0, t0.Add(-30*24*time.Hour), t0.Add(-24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r != (accounts.PruneResult{RefreshTokens: 802, TokenFamilies: 1, LoginAttempts: 1}) {
+		t.Fatalf("pruned %+v", r)
+	}
+	if _, err := s.RefreshToken(ctx, "h0"); err != nil {
+		t.Fatalf("valid token pruned: %v", err)
+	}
+	if _, err := s.RefreshToken(ctx, "h1"); !errors.Is(err, pathways.ErrNotFound) {
+		t.Fatalf("expired token kept: %v", err)
+	}
+	if revoked, _ := s.FamilyRevoked(ctx, "recent"); !revoked {
+		t.Fatal("recent revocation pruned")
+	}
+	if _, err := s.Attempts(ctx, "user:recent"); err != nil {
+		t.Fatalf("recent attempts pruned: %v", err)
+	}
+	if again, err := s.Prune(ctx, t0, t0.Add(-30*24*time.Hour), t0.Add(-24*time.Hour)); err != nil || again != (accounts.PruneResult{}) {
+		t.Fatalf("second prune: %+v %v", again, err)
+	}
+}
