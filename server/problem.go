@@ -113,18 +113,16 @@ var errMediaType = errors.New("request body is not application/json")
 // specific error (login failed) comes before the sentinel it wraps.
 func classify(err error) (k kind, data map[string]any) {
 	var (
-		ve  *pathways.ValidationError
-		rl  *pathways.RateLimitedError
-		mj  *malformedJSONError
-		fe  *fiber.Error
-		off int64
+		ve *pathways.ValidationError
+		rl *pathways.RateLimitedError
+		mj *malformedJSONError
+		fe *fiber.Error
 	)
 	switch {
 	case errors.As(err, &ve):
 		return kindValidation, map[string]any{"Count": len(ve.Fields)}
 	case errors.As(err, &mj):
-		off = mj.offset
-		return kindMalformedJSON, map[string]any{"Offset": off}
+		return kindMalformedJSON, map[string]any{"Offset": mj.offset}
 	case errors.Is(err, errMediaType):
 		return kindMediaType, nil
 	case errors.As(err, &rl):
