@@ -64,9 +64,6 @@ func NewService(ctx context.Context, store Store, hasher *Hasher, tokens *TokenI
 	}, nil
 }
 
-// Tokens is the access token issuer, for the server's auth middleware.
-func (s *Service) Tokens() *TokenIssuer { return s.tokens }
-
 // Session is what a successful sign-in or refresh hands the client.
 type Session struct {
 	IssuedAt       time.Time
