@@ -224,6 +224,12 @@ func (e *env) do(r req) response {
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", r.method, r.path, err)
 	}
+	return e.readResponse(resp)
+}
+
+// readResponse reads and closes resp's body.
+func (e *env) readResponse(resp *http.Response) response {
+	e.t.Helper()
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -317,12 +323,7 @@ func (e *env) doRaw(base, path string, contentLength int, header map[string]stri
 	if err != nil {
 		e.t.Fatalf("read answer: %v", err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
+	return e.readResponse(resp)
 }
 
 // doHTTP sends r over a real connection to base.
@@ -341,12 +342,7 @@ func (e *env) doHTTP(base string, r req) response {
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", r.method, r.path, err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
+	return e.readResponse(resp)
 }
 
 func mustCatalog(t *testing.T) *i18n.Catalog {
