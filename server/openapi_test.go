@@ -63,14 +63,23 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		}
 	}
 
-	for _, k := range sortedKeys(registered) {
-		if !documented[k] {
-			t.Errorf("route %s is not in openapi.json", k)
+	sameSets(t, registered, documented,
+		"route %s is not in openapi.json",
+		"openapi.json describes %s, which is not a route")
+}
+
+// sameSets reports, in sorted order, each key of want missing from got
+// (with missing) and each key of got not in want (with extra).
+func sameSets(t *testing.T, want, got map[string]bool, missing, extra string) {
+	t.Helper()
+	for _, k := range sortedKeys(want) {
+		if !got[k] {
+			t.Errorf(missing, k)
 		}
 	}
-	for _, k := range sortedKeys(documented) {
-		if !registered[k] {
-			t.Errorf("openapi.json describes %s, which is not a route", k)
+	for _, k := range sortedKeys(got) {
+		if !want[k] {
+			t.Errorf(extra, k)
 		}
 	}
 }
@@ -228,16 +237,9 @@ func TestOpenAPIProblemTypes(t *testing.T) {
 		s, _ := v.(string)
 		listed[s] = true
 	}
-	for _, s := range sortedKeys(slugs) {
-		if !listed[s] {
-			t.Errorf("problem type %s is not in the Problem schema's type enum", s)
-		}
-	}
-	for _, s := range sortedKeys(listed) {
-		if !slugs[s] {
-			t.Errorf("the Problem schema lists %s, which problem.go never produces", s)
-		}
-	}
+	sameSets(t, slugs, listed,
+		"problem type %s is not in the Problem schema's type enum",
+		"the Problem schema lists %s, which problem.go never produces")
 
 	// Every problem type named anywhere in the document (response
 	// constraints, examples) is a real one.
