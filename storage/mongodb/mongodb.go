@@ -88,6 +88,10 @@ const (
 	colTokenFamilies = "token_families"
 	colLoginAttempts = "login_attempts"
 	colSettings      = "settings"
+	colAssets        = "media_assets"
+	colBlobs         = "media_blobs"
+	colLibraries     = "media_libraries"
+	colUploads       = "media_uploads"
 )
 
 // index is a secondary index a collection needs on real MongoDB (for the
@@ -104,6 +108,7 @@ var indexes = []index{
 	{colRefreshTokens, mongo.IndexModel{Keys: map[string]int{"expires_at": 1}, Options: options.Index().SetName("expires_at")}},
 	{colLoginAttempts, mongo.IndexModel{Keys: map[string]int{"window_start": 1}, Options: options.Index().SetName("window_start")}},
 	{colTokenFamilies, mongo.IndexModel{Keys: map[string]int{"revoked_at": 1}, Options: options.Index().SetName("revoked_at")}},
+	{colUploads, mongo.IndexModel{Keys: map[string]int{"expires_at": 1}, Options: options.Index().SetName("expires_at")}},
 }
 
 // collections lists every collection, so Migrate creates them all up front
@@ -111,6 +116,7 @@ var indexes = []index{
 var collections = []string{
 	colOrganisations, colUsers, colUsernames, colRosters,
 	colRefreshTokens, colTokenFamilies, colLoginAttempts, colSettings,
+	colAssets, colBlobs, colLibraries, colUploads,
 }
 
 // Migrate creates the collections and indexes; it is idempotent.
