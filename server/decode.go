@@ -26,7 +26,7 @@ const (
 
 // FieldCodes lists the server's own field error codes, for the catalogue
 // test.
-var FieldCodes = []string{codeUnknownField, codeWrongType, codeBadID, codeDuplicate}
+var FieldCodes = []string{codeUnknownField, codeWrongType, codeBadID, codeDuplicate, codeAfterFile}
 
 // checkKeys refuses what encoding/json lets through in a top-level object:
 // keys that match a field only case-insensitively ("USERNAME") and keys
@@ -98,13 +98,17 @@ func decodeJSON(c *fiber.Ctx, v any) error {
 	if err != nil || mt != fiber.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json") {
 		return errMediaType
 	}
-	if err := checkKeys(c.Body(), v); err != nil {
+	data, err := readBody(c, c.App().Config().BodyLimit)
+	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+	if err := checkKeys(data, v); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return jsonError(err, int64(len(c.Body())))
+		return jsonError(err, int64(len(data)))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return &malformedJSONError{offset: dec.InputOffset(), err: errors.New("data after the JSON value")}

@@ -105,9 +105,18 @@ func (s *Server) observe(c *fiber.Ctx) error {
 		slog.Int("status", status),
 		slog.Duration("duration", elapsed),
 		slog.String("ip", s.clientIP(c)),
-		slog.Int("bytes", len(c.Response().Body())),
+		slog.Int("bytes", responseSize(c)),
 	)
 	return nil
+}
+
+// responseSize is the length of the response body, without reading a
+// streamed one (a media download) into memory.
+func responseSize(c *fiber.Ctx) int {
+	if c.Response().IsBodyStream() {
+		return max(c.Response().Header.ContentLength(), 0)
+	}
+	return len(c.Response().Body())
 }
 
 // recoverPanic turns a panic into an internal error answered as a problem,
