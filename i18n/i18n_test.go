@@ -13,6 +13,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/i18n"
 )
 
@@ -36,7 +37,7 @@ func messageIDs(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	var ids []string
-	for _, m := range regexp.MustCompile(`(?m)^\s+Problem\w+\s+=\s+"([^"]+)"`).FindAllStringSubmatch(string(src), -1) {
+	for _, m := range regexp.MustCompile(`(?m)^\s+(?:Problem|MediaKind)\w+\s+=\s+"([^"]+)"`).FindAllStringSubmatch(string(src), -1) {
 		ids = append(ids, m[1])
 	}
 	if len(ids) < 20 {
@@ -47,7 +48,7 @@ func messageIDs(t *testing.T) []string {
 
 // serverFieldCodes mirrors server.FieldCodes (the server imports i18n, so
 // i18n cannot import it); server's own test checks the two agree.
-var serverFieldCodes = []string{"unknown", "type", "id", "duplicate"}
+var serverFieldCodes = []string{"unknown", "type", "id", "duplicate", "after_file"}
 
 func loadFile(t *testing.T, lang string) map[string]any {
 	t.Helper()
@@ -66,7 +67,7 @@ func loadFile(t *testing.T, lang string) map[string]any {
 // exactly its language's plural forms, and keeps every template variable.
 func TestCatalogueComplete(t *testing.T) {
 	want := messageIDs(t)
-	for _, code := range append(slices.Clone(accounts.FieldCodes), serverFieldCodes...) {
+	for _, code := range slices.Concat(accounts.FieldCodes, assets.FieldCodes, serverFieldCodes) {
 		want = append(want, i18n.FieldMessageID(code))
 	}
 	en := loadFile(t, "en")

@@ -34,6 +34,32 @@ const (
 	ProblemTimeoutDetail         = "problem.timeout.detail"
 	ProblemInternalTitle         = "problem.internal.title"
 	ProblemInternalDetail        = "problem.internal.detail"
+
+	ProblemMediaTooLargeTitle       = "problem.media_too_large.title"
+	ProblemMediaTooLargeDetail      = "problem.media_too_large.detail"
+	ProblemUploadIncompleteTitle    = "problem.upload_incomplete.title"
+	ProblemUploadIncompleteDetail   = "problem.upload_incomplete.detail"
+	ProblemUploadOffsetTitle        = "problem.upload_offset.title"
+	ProblemUploadOffsetDetail       = "problem.upload_offset.detail"
+	ProblemInUseTitle               = "problem.in_use.title"
+	ProblemInUseDetail              = "problem.in_use.detail"
+	ProblemLibraryFullTitle         = "problem.library_full.title"
+	ProblemLibraryFullDetail        = "problem.library_full.detail"
+	ProblemRangeTitle               = "problem.range.title"
+	ProblemRangeDetail              = "problem.range.detail"
+	ProblemLengthRequiredTitle      = "problem.length_required.title"
+	ProblemLengthRequiredDetail     = "problem.length_required.detail"
+	ProblemChunkTypeDetail          = "problem.chunk_type.detail"
+	ProblemMalformedMultipartTitle  = "problem.malformed_multipart.title"
+	ProblemMalformedMultipartDetail = "problem.malformed_multipart.detail"
+
+	// Kind names, for messages about a kind of media file.
+	MediaKindImage    = "media.kind.image"
+	MediaKindAudio    = "media.kind.audio"
+	MediaKindVideo    = "media.kind.video"
+	MediaKindSubtitle = "media.kind.subtitle"
+	MediaKindDocument = "media.kind.document"
+	MediaKindFile     = "media.kind.file"
 )
 
 // FieldMessageID is the message explaining a field error code (see the

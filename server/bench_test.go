@@ -13,16 +13,35 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/i18n"
 	"github.com/pathways-lms/pathways/server"
+	"github.com/pathways-lms/pathways/storage/media"
 	"github.com/pathways-lms/pathways/storage/mongodb/mongotest"
 )
 
 // benchServer is a server with production hash parameters.
 func benchServer(b *testing.B) (*server.Server, *accounts.Service) {
 	b.Helper()
+	srv, acc, _ := benchMediaServer(b, nil, assets.DefaultConfig)
+	return srv, acc
+}
+
+// benchMediaServer is benchServer with its media library on blobs (nil: a
+// fresh disk store) under cfg.
+func benchMediaServer(b *testing.B, blobs assets.Blobs, cfg assets.Config) (*server.Server, *accounts.Service, *assets.Service) {
+	b.Helper()
 	ctx := context.Background()
 	db := mongotest.NewDB(b)
+	if blobs == nil {
+		disk, err := media.NewDisk(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		blobs = disk
+	}
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	lib := assets.NewService(db.Assets(), blobs, nil, cfg, time.Now, logger)
 	tokens, _ := accounts.NewTokenIssuer(testKey, 15*time.Minute, time.Now)
 	acc, err := accounts.NewService(ctx, db.Accounts(), accounts.NewHasher(accounts.DefaultHashParams), tokens, testKey, accounts.DefaultConfig, time.Now)
 	if err != nil {
@@ -30,7 +49,7 @@ func benchServer(b *testing.B) (*server.Server, *accounts.Service) {
 	}
 	catalog, _ := i18n.New()
 	srv, err := server.New(server.DefaultConfig, server.Deps{
-		Accounts: acc, Catalog: catalog, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: prometheus.NewRegistry(),
+		Accounts: acc, Media: lib, Catalog: catalog, Logger: logger, Metrics: prometheus.NewRegistry(),
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -38,7 +57,7 @@ func benchServer(b *testing.B) (*server.Server, *accounts.Service) {
 	if _, _, err := acc.Bootstrap(ctx, "root", fixturePassword); err != nil {
 		b.Fatal(err)
 	}
-	return srv, acc
+	return srv, acc, lib
 }
 
 // BenchmarkLogin measures POST /api/v1/auth/login end to end through the

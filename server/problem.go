@@ -13,6 +13,7 @@ import (
 
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/i18n"
 )
 
@@ -94,7 +95,24 @@ var (
 	kindUnavailable    = kind{fiber.StatusServiceUnavailable, "unavailable", i18n.ProblemUnavailableTitle, i18n.ProblemUnavailableDetail}
 	kindTimeout        = kind{fiber.StatusServiceUnavailable, "timeout", i18n.ProblemTimeoutTitle, i18n.ProblemTimeoutDetail}
 	kindInternal       = kind{fiber.StatusInternalServerError, "internal", i18n.ProblemInternalTitle, i18n.ProblemInternalDetail}
+
+	kindMediaTooLarge      = kind{fiber.StatusRequestEntityTooLarge, "media-too-large", i18n.ProblemMediaTooLargeTitle, i18n.ProblemMediaTooLargeDetail}
+	kindUploadIncomplete   = kind{fiber.StatusBadRequest, "upload-incomplete", i18n.ProblemUploadIncompleteTitle, i18n.ProblemUploadIncompleteDetail}
+	kindUploadOffset       = kind{fiber.StatusConflict, "upload-offset", i18n.ProblemUploadOffsetTitle, i18n.ProblemUploadOffsetDetail}
+	kindInUse              = kind{fiber.StatusConflict, "in-use", i18n.ProblemInUseTitle, i18n.ProblemInUseDetail}
+	kindLibraryFull        = kind{fiber.StatusConflict, "library-full", i18n.ProblemLibraryFullTitle, i18n.ProblemLibraryFullDetail}
+	kindRange              = kind{fiber.StatusRequestedRangeNotSatisfiable, "range-not-satisfiable", i18n.ProblemRangeTitle, i18n.ProblemRangeDetail}
+	kindLengthRequired     = kind{fiber.StatusLengthRequired, "length-required", i18n.ProblemLengthRequiredTitle, i18n.ProblemLengthRequiredDetail}
+	kindChunkType          = kind{fiber.StatusUnsupportedMediaType, "unsupported-media-type", i18n.ProblemMediaTypeTitle, i18n.ProblemChunkTypeDetail}
+	kindMalformedMultipart = kind{fiber.StatusBadRequest, "malformed-multipart", i18n.ProblemMalformedMultipartTitle, i18n.ProblemMalformedMultipartDetail}
 )
+
+// kindMessages are the message ids naming each kind of media file.
+var kindMessages = map[assets.Kind]string{
+	assets.KindImage: i18n.MediaKindImage, assets.KindAudio: i18n.MediaKindAudio, assets.KindVideo: i18n.MediaKindVideo,
+	assets.KindSubtitle: i18n.MediaKindSubtitle, assets.KindDocument: i18n.MediaKindDocument,
+	"": i18n.MediaKindFile, // the kind is not known yet
+}
 
 // malformedJSONError is a request body that is not valid JSON.
 type malformedJSONError struct {
@@ -117,8 +135,30 @@ func classify(err error) (k kind, data map[string]any) {
 		rl *pathways.RateLimitedError
 		mj *malformedJSONError
 		fe *fiber.Error
+		tl *assets.TooLargeError
+		oe *assets.OffsetError
 	)
 	switch {
+	case errors.As(err, &tl):
+		return kindMediaTooLarge, map[string]any{"Kind": tl.Kind, "Size": humanSize(tl.Limit)}
+	case errors.Is(err, assets.ErrIncomplete):
+		return kindUploadIncomplete, nil
+	case errors.Is(err, errIncompleteBody):
+		return kindBadRequest, nil
+	case errors.As(err, &oe):
+		return kindUploadOffset, map[string]any{"Offset": oe.Offset}
+	case errors.Is(err, assets.ErrInUse):
+		return kindInUse, nil
+	case errors.Is(err, assets.ErrLibraryFull):
+		return kindLibraryFull, map[string]any{"Count": assets.MaxLibrarySize}
+	case errors.Is(err, errRange):
+		return kindRange, nil
+	case errors.Is(err, errLengthRequired):
+		return kindLengthRequired, nil
+	case errors.Is(err, errMalformedMultipart):
+		return kindMalformedMultipart, nil
+	case errors.Is(err, errChunkType):
+		return kindChunkType, nil
 	case errors.As(err, &ve):
 		return kindValidation, map[string]any{"Count": len(ve.Fields)}
 	case errors.As(err, &mj):
@@ -186,6 +226,9 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	}
 	data["RequestID"] = rid
 	data["Limit"] = s.cfg.BodyLimit
+	if mk, ok := data["Kind"].(assets.Kind); ok {
+		data["Kind"] = loc.T(kindMessages[mk], nil)
+	}
 
 	p := Problem{
 		Type:      problemTypeBase + k.slug,
@@ -209,6 +252,16 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if errors.As(err, &re) {
 		p.Checks = re.checks
 	}
+	var (
+		oe *assets.OffsetError
+		rg *rangeError
+	)
+	if errors.As(err, &oe) {
+		c.Set(headerUploadOffset, strconv.FormatInt(oe.Offset, 10))
+	}
+	if errors.As(err, &rg) {
+		c.Set(fiber.HeaderContentRange, "bytes */"+strconv.FormatInt(rg.size, 10))
+	}
 	switch k.status {
 	case fiber.StatusInternalServerError:
 		s.log.ErrorContext(c.UserContext(), "request failed", slog.String("request_id", rid),
@@ -231,4 +284,18 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	}
 	c.Set(fiber.HeaderContentType, ProblemContentType+"; charset=utf-8")
 	return c.Send(body)
+}
+
+// humanSize writes a byte count the way people read file sizes (10 MB).
+func humanSize(n int64) string {
+	const unit = 1 << 20
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return strconv.FormatInt(n>>30, 10) + " GB"
+	case n >= unit:
+		return strconv.FormatFloat(float64(n)/unit, 'f', -1, 64) + " MB"
+	case n >= 1<<10:
+		return strconv.FormatInt(n>>10, 10) + " KB"
+	}
+	return strconv.FormatInt(n, 10) + " B"
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/i18n"
 )
 
@@ -39,10 +40,17 @@ type Config struct {
 	MetricsToken string
 	// Version is reported by /healthz.
 	Version string
+	// TransferTimeout bounds one media upload or download as a whole;
+	// TransferIdle ends one that moves no data for that long.
+	TransferTimeout time.Duration
+	TransferIdle    time.Duration
 }
 
 // DefaultConfig has the defaults the README documents.
-var DefaultConfig = Config{BodyLimit: 1 << 20, RequestTimeout: 15 * time.Second, Version: "dev"}
+var DefaultConfig = Config{
+	BodyLimit: 1 << 20, RequestTimeout: 15 * time.Second, Version: "dev",
+	TransferTimeout: 2 * time.Hour, TransferIdle: time.Minute,
+}
 
 // Check is a readiness probe of one dependency; it returns an error if the
 // dependency cannot serve.
@@ -54,6 +62,7 @@ type Check struct {
 // Deps are the services the server calls.
 type Deps struct {
 	Accounts *accounts.Service
+	Media    *assets.Service
 	Catalog  *i18n.Catalog
 	Logger   *slog.Logger
 	// Ready is run by /readyz.
@@ -67,6 +76,7 @@ type Server struct {
 	cfg     Config
 	app     *fiber.App
 	acc     *accounts.Service
+	media   *assets.Service
 	catalog *i18n.Catalog
 	log     *slog.Logger
 	ready   []Check
@@ -77,7 +87,7 @@ type Server struct {
 
 // New builds the app and registers every route.
 func New(cfg Config, deps Deps) (*Server, error) {
-	if deps.Accounts == nil || deps.Catalog == nil || deps.Logger == nil || deps.Metrics == nil {
+	if deps.Accounts == nil || deps.Media == nil || deps.Catalog == nil || deps.Logger == nil || deps.Metrics == nil {
 		return nil, fmt.Errorf("server: missing dependency")
 	}
 	if cfg.BodyLimit <= 0 {
@@ -85,6 +95,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultConfig.RequestTimeout
+	}
+	if cfg.TransferTimeout <= 0 {
+		cfg.TransferTimeout = DefaultConfig.TransferTimeout
+	}
+	if cfg.TransferIdle <= 0 {
+		cfg.TransferIdle = DefaultConfig.TransferIdle
 	}
 	m, err := newHTTPMetrics(deps.Metrics)
 	if err != nil {
@@ -95,7 +111,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: cfg, acc: deps.Accounts, catalog: deps.Catalog, log: deps.Logger,
+		cfg: cfg, acc: deps.Accounts, media: deps.Media, catalog: deps.Catalog, log: deps.Logger,
 		ready: deps.Ready, metrics: m, reg: deps.Metrics, proxies: trusted,
 	}
 	s.app = fiber.New(fiber.Config{
@@ -104,16 +120,21 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		// Values from the request (method, params, headers) are copied, not
 		// aliased to fasthttp's reused buffers: some outlive the request
 		// (metric labels, errors logged later).
-		Immutable:             true,
-		BodyLimit:             cfg.BodyLimit,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          60 * time.Second,
-		IdleTimeout:           120 * time.Second,
-		ReadBufferSize:        16 << 10, // room for long Authorization and Accept-Language headers
-		ErrorHandler:          s.handleError,
-		DisableStartupMessage: true,
-		JSONEncoder:           jsonMarshal,
-		JSONDecoder:           json.Unmarshal,
+		Immutable: true,
+		BodyLimit: cfg.BodyLimit,
+		// Bodies stream to the handlers, so a media upload is never held
+		// whole in memory; JSON bodies are read through BodyLimit by
+		// readBody, and bodyGuard deals with bodies left unread.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		ReadTimeout:                  30 * time.Second,
+		WriteTimeout:                 60 * time.Second,
+		IdleTimeout:                  120 * time.Second,
+		ReadBufferSize:               16 << 10, // room for long Authorization and Accept-Language headers
+		ErrorHandler:                 s.handleError,
+		DisableStartupMessage:        true,
+		JSONEncoder:                  jsonMarshal,
+		JSONDecoder:                  json.Unmarshal,
 	})
 	s.routes()
 	return s, nil
@@ -133,17 +154,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func (s *Server) routes() {
 	app := s.app
-	app.Use(s.requestID, s.locale, s.observe, s.recoverPanic, s.deadline)
+	app.Use(s.requestID, s.bodyGuard, s.locale, s.observe, s.recoverPanic, s.deadline)
 	app.Use(helmet.New(helmet.Config{
 		ContentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'",
 		HSTSMaxAge:            31536000,
 	}))
 	if len(s.cfg.CORSOrigins) > 0 {
 		app.Use(cors.New(cors.Config{
-			AllowOrigins:  strings.Join(s.cfg.CORSOrigins, ","),
-			AllowHeaders:  "Authorization, Content-Type, Accept-Language, X-Request-ID",
-			ExposeHeaders: "X-Request-ID, Content-Language, Retry-After, Location",
-			MaxAge:        600,
+			AllowOrigins: strings.Join(s.cfg.CORSOrigins, ","),
+			AllowHeaders: "Authorization, Content-Type, Accept-Language, X-Request-ID, " +
+				"Range, If-Range, If-None-Match, Upload-Offset, Content-Disposition",
+			ExposeHeaders: "X-Request-ID, Content-Language, Retry-After, Location, " +
+				"ETag, Content-Range, Content-Disposition, Accept-Ranges, Upload-Offset, Upload-Length",
+			MaxAge: 600,
 		}))
 	}
 
@@ -169,6 +192,22 @@ func (s *Server) routes() {
 	api.Get("/users/:id", a, s.getUser)
 	api.Patch("/users/:id", a, s.updateUser)
 	api.Put("/users/:id/credential", a, s.setCredential)
+	api.Get("/organisations/:id/media/usage", a, s.mediaUsage)
+
+	api.Post("/media", a, s.uploadMedia)
+	api.Get("/media", a, s.listMedia)
+	api.Post("/media/uploads", a, s.startUpload)
+	api.Get("/media/uploads/:id", a, s.uploadStatus)
+	api.Patch("/media/uploads/:id", a, s.putChunk)
+	api.Delete("/media/uploads/:id", a, s.cancelUpload)
+	api.Get("/media/:id", a, s.getMedia)
+	api.Patch("/media/:id", a, s.updateMedia)
+	api.Delete("/media/:id", a, s.deleteMedia)
+
+	// The bytes, outside the JSON API: GET (and HEAD), with an optional
+	// file name after the id for players and "save as".
+	app.Get("/media/:id", a, s.serveMedia)
+	app.Get("/media/:id/:name", a, s.serveMedia)
 
 	// No catch-all: Fiber's own 404 and 405 errors reach handleError.
 }

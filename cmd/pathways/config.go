@@ -4,11 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/assets"
+	"github.com/pathways-lms/pathways/storage/media"
 )
 
 // config is everything read from the environment. Every setting has a
@@ -32,6 +37,14 @@ type config struct {
 	LogLevel       slog.Level    // PATHWAYS_LOG_LEVEL: debug, info, warn, error
 	ShutdownGrace  time.Duration // PATHWAYS_SHUTDOWN_GRACE
 	PruneInterval  time.Duration // PATHWAYS_PRUNE_INTERVAL: how often expired sessions are deleted
+
+	MediaDir           string                // PATHWAYS_MEDIA_DIR: the disk store, when S3 is not set
+	S3                 media.S3Config        // S3_*: media on S3 when S3_ENDPOINT is set
+	MediaLimits        map[assets.Kind]int64 // PATHWAYS_MEDIA_LIMITS: e.g. "video=2GB,image=5MB"
+	MediaCleanInterval time.Duration         // PATHWAYS_MEDIA_CLEAN_INTERVAL
+	PresignTTL         time.Duration         // S3_PRESIGN_TTL
+	TransferTimeout    time.Duration         // PATHWAYS_TRANSFER_TIMEOUT: one upload or download, whole
+	TransferIdle       time.Duration         // PATHWAYS_TRANSFER_IDLE: a transfer that stalls this long ends
 }
 
 // loadConfig reads the configuration through getenv and validates it,
@@ -59,6 +72,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.ShutdownGrace = duration(getenv, "PATHWAYS_SHUTDOWN_GRACE", 20*time.Second, &errs)
 	c.PruneInterval = duration(getenv, "PATHWAYS_PRUNE_INTERVAL", time.Hour, &errs)
 	c.BodyLimit = integer(getenv, "PATHWAYS_BODY_LIMIT", 1<<20, &errs)
+	c.MediaDir = or(getenv("PATHWAYS_MEDIA_DIR"), filepath.Join(c.DataDir, "media"))
+	c.MediaCleanInterval = duration(getenv, "PATHWAYS_MEDIA_CLEAN_INTERVAL", 6*time.Hour, &errs)
+	c.PresignTTL = duration(getenv, "S3_PRESIGN_TTL", assets.DefaultConfig.PresignTTL, &errs)
+	c.TransferTimeout = duration(getenv, "PATHWAYS_TRANSFER_TIMEOUT", 2*time.Hour, &errs)
+	c.TransferIdle = duration(getenv, "PATHWAYS_TRANSFER_IDLE", time.Minute, &errs)
+	c.MediaLimits = mediaLimits(getenv("PATHWAYS_MEDIA_LIMITS"), &errs)
+	c.S3 = s3Config(getenv, &errs)
 
 	if s := getenv("PATHWAYS_JWT_SECRET"); s != "" {
 		if len(s) < accounts.MinSecretLen {
@@ -82,6 +102,66 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return config{}, fmt.Errorf("configuration: %w", err)
 	}
 	return c, nil
+}
+
+// s3Config reads the S3_* settings; S3_ENDPOINT empty means media stay on
+// local disk.
+func s3Config(getenv func(string) string, errs *[]error) media.S3Config {
+	c := media.S3Config{
+		Endpoint:       getenv("S3_ENDPOINT"),
+		Bucket:         or(getenv("S3_BUCKET"), "pathways"),
+		AccessKey:      getenv("S3_ACCESS_KEY"),
+		SecretKey:      getenv("S3_SECRET_KEY"),
+		Region:         or(getenv("S3_REGION"), "us-east-1"),
+		UseSSL:         boolean(getenv, "S3_USE_SSL", true, errs),
+		PublicEndpoint: getenv("S3_PUBLIC_ENDPOINT"),
+	}
+	c.PublicUseSSL = boolean(getenv, "S3_PUBLIC_USE_SSL", c.UseSSL, errs)
+	if c.Endpoint == "" {
+		if c.PublicEndpoint != "" {
+			*errs = append(*errs, errors.New("S3_PUBLIC_ENDPOINT: set S3_ENDPOINT too"))
+		}
+		return c
+	}
+	if strings.Contains(c.Endpoint, "://") || strings.Contains(c.PublicEndpoint, "://") {
+		*errs = append(*errs, errors.New("S3_ENDPOINT, S3_PUBLIC_ENDPOINT: host[:port] only, without http(s)://; S3_USE_SSL chooses the scheme"))
+	}
+	if c.AccessKey == "" || c.SecretKey == "" {
+		*errs = append(*errs, errors.New("S3_ACCESS_KEY and S3_SECRET_KEY: required with S3_ENDPOINT"))
+	}
+	return c
+}
+
+// mediaLimits reads "kind=size,..." (sizes such as 10MB, 1.5GB, 500KiB).
+func mediaLimits(v string, errs *[]error) map[assets.Kind]int64 {
+	out := map[assets.Kind]int64{}
+	for _, item := range list(v) {
+		k, size, ok := strings.Cut(item, "=")
+		kind := assets.Kind(strings.TrimSpace(k))
+		n, err := humanize.ParseBytes(strings.TrimSpace(size))
+		switch {
+		case !ok || !kind.Valid():
+			*errs = append(*errs, fmt.Errorf("PATHWAYS_MEDIA_LIMITS: %q: want kind=size with kind one of %v", item, assets.Kinds))
+		case err != nil || n == 0 || n > 1<<40:
+			*errs = append(*errs, fmt.Errorf("PATHWAYS_MEDIA_LIMITS: %q: size such as 10MB or 2GB", item))
+		default:
+			out[kind] = int64(n)
+		}
+	}
+	return out
+}
+
+func boolean(getenv func(string) string, name string, def bool, errs *[]error) bool {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s: %q is not true or false", name, v))
+		return def
+	}
+	return b
 }
 
 func or(v, def string) string {

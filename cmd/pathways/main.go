@@ -27,8 +27,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/i18n"
 	"github.com/pathways-lms/pathways/server"
+	"github.com/pathways-lms/pathways/storage/media"
 	"github.com/pathways-lms/pathways/storage/mongodb"
 	"github.com/pathways-lms/pathways/storage/mongodb/embedded"
 )
@@ -181,6 +183,10 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 		fmt.Fprintf(stdout, "\n  Pathways admin account created.\n  username: %s\n  password: %s\n  Keep it safe: it will not be shown again.\n\n", cfg.AdminUsername, generated)
 	}
 
+	lib, err := openMedia(ctx, cfg, db, log)
+	if err != nil {
+		return err
+	}
 	catalog, err := i18n.New()
 	if err != nil {
 		return err
@@ -190,10 +196,10 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 	srv, err := server.New(server.Config{
 		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken,
-		Version: version(),
+		Version: version(), TransferTimeout: cfg.TransferTimeout, TransferIdle: cfg.TransferIdle,
 	}, server.Deps{
-		Accounts: acc, Catalog: catalog, Logger: log, Metrics: reg,
-		Ready: []server.Check{{Name: "database", Check: db.Ping}},
+		Accounts: acc, Media: lib, Catalog: catalog, Logger: log, Metrics: reg,
+		Ready: []server.Check{{Name: "database", Check: db.Ping}, {Name: "media", Check: lib.Ping}},
 	})
 	if err != nil {
 		return err
@@ -217,6 +223,12 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 		prune(ctx, acc, log, cfg.PruneInterval)
 	}()
 	defer func() { <-pruneDone }() // before the database closes
+	cleanDone := make(chan struct{})
+	go func() {
+		defer close(cleanDone)
+		cleanMedia(ctx, lib, log, cfg.MediaCleanInterval)
+	}()
+	defer func() { <-cleanDone }()
 
 	select {
 	case err := <-serveErr:
@@ -253,6 +265,68 @@ func prune(ctx context.Context, acc *accounts.Service, log *slog.Logger, interva
 			continue
 		}
 		log.Info("pruned", slog.Int("refresh_tokens", r.RefreshTokens), slog.Int("token_families", r.TokenFamilies), slog.Int("login_attempts", r.LoginAttempts))
+	}
+}
+
+// openMedia opens the blob store (S3 when S3_ENDPOINT is set, the local
+// disk otherwise) and the media library on it.
+func openMedia(ctx context.Context, cfg config, db *mongodb.DB, log *slog.Logger) (*assets.Service, error) {
+	var (
+		blobs   assets.Blobs
+		presign assets.Presigner
+	)
+	if cfg.S3.Endpoint != "" {
+		s3, err := media.NewS3(ctx, cfg.S3)
+		if err != nil {
+			return nil, fmt.Errorf("media store: %w", err)
+		}
+		blobs, presign = s3, s3.Presigner()
+		log.Info("media on S3", slog.String("endpoint", cfg.S3.Endpoint), slog.String("bucket", cfg.S3.Bucket),
+			slog.Bool("presigned_downloads", presign != nil))
+	} else {
+		disk, err := media.NewDisk(cfg.MediaDir)
+		if err != nil {
+			return nil, fmt.Errorf("media store: %w", err)
+		}
+		blobs = disk
+		log.Info("media on local disk", slog.String("dir", cfg.MediaDir))
+	}
+	mcfg := assets.DefaultConfig
+	mcfg.Limits = cfg.MediaLimits
+	mcfg.PresignTTL = cfg.PresignTTL
+	lib := assets.NewService(db.Assets(), blobs, presign, mcfg, time.Now, log)
+	lib.CheckOrganisations(orgExists(db))
+	return lib, nil
+}
+
+// orgExists checks an organisation id against the accounts store.
+func orgExists(db *mongodb.DB) func(context.Context, string) error {
+	return func(ctx context.Context, id string) error {
+		_, err := db.Accounts().Organisation(ctx, id)
+		return err
+	}
+}
+
+// cleanMedia runs the media clean-up every interval until ctx ends: it
+// scans every media collection and the blob store, so no request waits
+// for it.
+func cleanMedia(ctx context.Context, lib *assets.Service, log *slog.Logger, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		r, err := lib.Clean(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("media clean-up failed", slog.Any("error", err))
+			}
+			continue
+		}
+		log.Info("media cleaned", slog.Any("report", r))
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pathways-lms/pathways/storage/media/miniotest"
 )
 
 // TestMain lets a test re-run this binary as the real command.
@@ -19,7 +21,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(miniotest.Main(m))
 }
 
 // TestSIGTERM starts the command as a process, waits until it is ready,
