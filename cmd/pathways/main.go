@@ -220,13 +220,13 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 	pruneDone := make(chan struct{})
 	go func() {
 		defer close(pruneDone)
-		prune(ctx, acc, log, cfg.PruneInterval)
+		every(ctx, cfg.PruneInterval, log, "pruned", "prune failed", prune(acc))
 	}()
 	defer func() { <-pruneDone }() // before the database closes
 	cleanDone := make(chan struct{})
 	go func() {
 		defer close(cleanDone)
-		cleanMedia(ctx, lib, log, cfg.MediaCleanInterval)
+		every(ctx, cfg.MediaCleanInterval, log, "media cleaned", "media clean-up failed", cleanMedia(lib))
 	}()
 	defer func() { <-cleanDone }()
 
@@ -245,10 +245,11 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 	return nil
 }
 
-// prune deletes expired sessions and stale sign-in records every interval
-// until ctx ends. It runs in the background: each run scans collections on
-// the embedded database, which no request should wait for.
-func prune(ctx context.Context, acc *accounts.Service, log *slog.Logger, interval time.Duration) {
+// every runs job each interval until ctx ends, logging done with the
+// attributes it returns, or failed with its error. The jobs (session
+// pruning, media clean-up) scan collections, so they run in the background
+// where no request waits for them; a failed run is retried at the next tick.
+func every(ctx context.Context, interval time.Duration, log *slog.Logger, done, failed string, job func(context.Context) ([]slog.Attr, error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -257,14 +258,22 @@ func prune(ctx context.Context, acc *accounts.Service, log *slog.Logger, interva
 			return
 		case <-t.C:
 		}
-		r, err := acc.Prune(ctx)
+		attrs, err := job(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
-				log.Warn("prune failed", slog.Any("error", err))
+				log.Warn(failed, slog.Any("error", err))
 			}
 			continue
 		}
-		log.Info("pruned", slog.Int("refresh_tokens", r.RefreshTokens), slog.Int("token_families", r.TokenFamilies), slog.Int("login_attempts", r.LoginAttempts))
+		log.LogAttrs(ctx, slog.LevelInfo, done, attrs...)
+	}
+}
+
+// prune deletes expired sessions and stale sign-in records.
+func prune(acc *accounts.Service) func(context.Context) ([]slog.Attr, error) {
+	return func(ctx context.Context) ([]slog.Attr, error) {
+		r, err := acc.Prune(ctx)
+		return []slog.Attr{slog.Int("refresh_tokens", r.RefreshTokens), slog.Int("token_families", r.TokenFamilies), slog.Int("login_attempts", r.LoginAttempts)}, err
 	}
 }
 
@@ -307,26 +316,11 @@ func orgExists(db *mongodb.DB) func(context.Context, string) error {
 	}
 }
 
-// cleanMedia runs the media clean-up every interval until ctx ends: it
-// scans every media collection and the blob store, so no request waits
-// for it.
-func cleanMedia(ctx context.Context, lib *assets.Service, log *slog.Logger, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+// cleanMedia repairs what interrupted media work left behind.
+func cleanMedia(lib *assets.Service) func(context.Context) ([]slog.Attr, error) {
+	return func(ctx context.Context) ([]slog.Attr, error) {
 		r, err := lib.Clean(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				log.Warn("media clean-up failed", slog.Any("error", err))
-			}
-			continue
-		}
-		log.Info("media cleaned", slog.Any("report", r))
+		return []slog.Attr{slog.Any("report", r)}, err
 	}
 }
 
