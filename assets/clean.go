@@ -167,27 +167,26 @@ func (s *Service) Clean(ctx context.Context) (CleanReport, error) {
 
 	// 6. Libraries in step with the assets.
 	listed := map[string]bool{}
-	var unlist []LibraryItem
-	var unlistOrg []string
+	type entry struct{ org, id string }
+	var unlist []entry
 	if err := s.store.EachLibrary(ctx, func(l Library) error {
 		for _, it := range l.Items {
 			if _, ok := assets[it.ID]; ok {
 				listed[it.ID] = true
 			} else {
-				unlist = append(unlist, it)
-				unlistOrg = append(unlistOrg, l.OrgID)
+				unlist = append(unlist, entry{l.OrgID, it.ID})
 			}
 		}
 		return nil
 	}); err != nil {
 		return r, fmt.Errorf("clean: libraries: %w", err)
 	}
-	for i, it := range unlist {
-		if _, err := s.store.Asset(ctx, it.ID); !errors.Is(err, pathways.ErrNotFound) {
+	for _, e := range unlist {
+		if _, err := s.store.Asset(ctx, e.id); !errors.Is(err, pathways.ErrNotFound) {
 			continue
 		}
-		if err := s.store.UnlistAsset(ctx, unlistOrg[i], it.ID); err != nil {
-			return r, fmt.Errorf("clean: unlist %s: %w", it.ID, err)
+		if err := s.store.UnlistAsset(ctx, e.org, e.id); err != nil {
+			return r, fmt.Errorf("clean: unlist %s: %w", e.id, err)
 		}
 		r.Unlisted++
 	}

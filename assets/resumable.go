@@ -95,7 +95,7 @@ func ChunkRange(u Upload) (lo, hi int64) {
 // UploadStatus returns an upload of actor's. Uploads are personal: anyone
 // else's is ErrNotFound, as is an expired one.
 func (s *Service) UploadStatus(ctx context.Context, actor accounts.Actor, id string) (Upload, error) {
-	if !validID(id) {
+	if !accounts.ValidID(id) {
 		return Upload{}, fmt.Errorf("upload %q: %w", id, pathways.ErrNotFound)
 	}
 	u, err := s.store.Upload(ctx, id)

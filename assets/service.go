@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"log/slog"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -141,7 +142,7 @@ func CanAuthor(actor accounts.Actor, a Asset) bool { return canAuthor(actor, a.O
 // Asset returns an asset actor may read. An asset they may not read is
 // ErrNotFound, whether it exists or not.
 func (s *Service) Asset(ctx context.Context, actor accounts.Actor, id string) (Asset, error) {
-	if !validID(id) {
+	if !accounts.ValidID(id) {
 		return Asset{}, fmt.Errorf("asset %q: %w", id, pathways.ErrNotFound)
 	}
 	a, err := s.store.Asset(ctx, id)
@@ -393,7 +394,7 @@ func (s *Service) Update(ctx context.Context, actor accounts.Actor, id string, c
 	}
 	a, err := s.store.UpdateAsset(ctx, id, func(a *Asset) error {
 		if ch.Name != nil {
-			if ext := strings.ToLower(extOf(m.Name)); ext != "" && ext != strings.ToLower(extOf(a.Name)) {
+			if ext := strings.ToLower(path.Ext(m.Name)); ext != "" && ext != strings.ToLower(path.Ext(a.Name)) {
 				if ft, ok := typeOf(a.ContentType); ok && !ft.hasExt(ext) {
 					return (&pathways.ValidationError{}).Add("name", CodeExtensionMismatch,
 						map[string]any{"Extension": ext, "Type": a.ContentType})
@@ -603,9 +604,6 @@ func (m *meter) Read(p []byte) (int, error) {
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
-
-// validID reports whether s looks like an id this package issues.
-func validID(s string) bool { return accounts.ValidID(s) }
 
 // newBlobKey names new bytes: random, so that concurrent uploads never
 // collide, and fanned out over 256 folders for the disk store.

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/pathways-lms/pathways"
+	"github.com/pathways-lms/pathways/accounts"
 )
 
 // Field error codes of this package; each has a "field.<code>" message in
@@ -198,10 +199,10 @@ func CleanName(s string) string {
 // checkMeta validates what a client says about a file, except the file.
 func checkMeta(m *Meta) error {
 	v := &pathways.ValidationError{}
-	if m.ID != "" && !validID(m.ID) {
+	if m.ID != "" && !accounts.ValidID(m.ID) {
 		v.Add("id", CodeID, nil)
 	}
-	if m.OrgID != "" && !validID(m.OrgID) {
+	if m.OrgID != "" && !accounts.ValidID(m.OrgID) {
 		v.Add("organisation_id", CodeID, nil)
 	}
 	m.Name = CleanName(m.Name)
@@ -239,8 +240,6 @@ func typeOf(contentType string) (fileType, bool) {
 	}
 	return fileType{}, false
 }
-
-func extOf(name string) string { return path.Ext(name) }
 
 // guessKind is the kind a file will likely have, from its declared type or
 // else its name, before any byte of it is seen; ok is false without a clue.

@@ -13,7 +13,6 @@ import (
 	"math/rand/v2"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/textproto"
 	"slices"
 	"strconv"
@@ -539,21 +538,6 @@ func TestMediaLibrary(t *testing.T) {
 	}
 }
 
-// rawUpload sends the head of an upload announcing n bytes, then the
-// given bytes, then closes the connection: a dropped link.
-func rawUpload(t *testing.T, base, token, path, contentType string, n int, sent []byte) {
-	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", path, token, contentType, n)
-	if _, err := conn.Write(append([]byte(head), sent...)); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close()
-}
-
 // waitLogged waits until the server logged a request to path with status.
 func (e *env) waitLogged(path string, status int) {
 	e.t.Helper()
@@ -576,7 +560,7 @@ func TestTruncatedUpload(t *testing.T) {
 	base := e.listen()
 	tok := e.token("a-trainer")
 	data := bigPNG(t, 200000, 8)
-	rawUpload(t, base, tok, "/api/v1/media?name=cut.png", "image/png", len(data), data[:70000])
+	rawRequest(t, base, "POST", "/api/v1/media?name=cut.png", map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "image/png"}, len(data), data[:70000])
 	e.waitLogged("/api/v1/media", 400)
 	if keys := e.blobKeys(); len(keys) != 0 {
 		t.Errorf("a truncated upload left blobs: %v", keys)
