@@ -92,6 +92,11 @@ const (
 	colBlobs         = "media_blobs"
 	colLibraries     = "media_libraries"
 	colUploads       = "media_uploads"
+
+	colCourses         = "courses"
+	colCourseVersions  = "course_versions"
+	colCourseSlugs     = "course_slugs"
+	colCourseCatalogue = "course_catalogue"
 )
 
 // index is a secondary index a collection needs on real MongoDB (for the
@@ -117,6 +122,7 @@ var collections = []string{
 	colOrganisations, colUsers, colUsernames, colRosters,
 	colRefreshTokens, colTokenFamilies, colLoginAttempts, colSettings,
 	colAssets, colBlobs, colLibraries, colUploads,
+	colCourses, colCourseVersions, colCourseSlugs, colCourseCatalogue,
 }
 
 // Migrate creates the collections and indexes; it is idempotent.

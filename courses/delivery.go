@@ -1,0 +1,229 @@
+package courses
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/pathways-lms/pathways"
+	"github.com/pathways-lms/pathways/accounts"
+)
+
+// published returns version n of a course ready to render, from memory
+// when it can: versions never change, so a cached one is never stale.
+func (s *Service) published(ctx context.Context, courseID string, n int) (*content, error) {
+	key := VersionID(courseID, n)
+	if ct, ok := s.versions.Get(key); ok {
+		return ct, nil
+	}
+	v, err := s.store.Version(ctx, courseID, n)
+	if err != nil {
+		return nil, fmt.Errorf("version %s: %w", key, err)
+	}
+	ct, err := newContent(v.Course, n, v.Media)
+	if err != nil {
+		return nil, fmt.Errorf("version %s: %w", key, err)
+	}
+	s.versions.Add(key, ct, ct.size)
+	return ct, nil
+}
+
+// readable returns version n (0: the latest) of a course the actor may
+// read: a member of the owning organisation, anyone when that version is
+// shared, a global admin. Anyone else gets ErrNotFound.
+func (s *Service) readable(ctx context.Context, actor accounts.Actor, courseID string, n int) (*content, error) {
+	if !accounts.ValidID(courseID) || n < 0 {
+		return nil, fmt.Errorf("course %q: %w", courseID, pathways.ErrNotFound)
+	}
+	if n == 0 {
+		e, err := s.entry(ctx, courseID)
+		if err != nil {
+			return nil, err
+		}
+		if e.Published == 0 {
+			return nil, fmt.Errorf("course %s: not published: %w", courseID, pathways.ErrNotFound)
+		}
+		n = e.Published
+	}
+	ct, err := s.published(ctx, courseID, n)
+	if err != nil {
+		return nil, err
+	}
+	if !canSee(actor, ct.course.OrgID, ct.course.Shared) {
+		return nil, fmt.Errorf("course %s: %w", courseID, pathways.ErrNotFound)
+	}
+	return ct, nil
+}
+
+func (s *Service) entry(ctx context.Context, courseID string) (Entry, error) {
+	all, err := s.store.Catalogue(ctx)
+	if err != nil {
+		return Entry{}, fmt.Errorf("catalogue: %w", err)
+	}
+	i := slices.IndexFunc(all, func(e Entry) bool { return e.CourseID == courseID })
+	if i < 0 {
+		return Entry{}, fmt.Errorf("course %s: %w", courseID, pathways.ErrNotFound)
+	}
+	return all[i], nil
+}
+
+// Lesson renders a lesson of version n of a course (0: the latest) for a
+// learner whose languages are wanted, most wanted first. A version the
+// actor may not read and a lesson it does not have are ErrNotFound.
+func (s *Service) Lesson(ctx context.Context, actor accounts.Actor, courseID string, n int, lessonID string, wanted []string) (LessonView, error) {
+	ct, err := s.readable(ctx, actor, courseID, n)
+	if err != nil {
+		return LessonView{}, err
+	}
+	v, err := ct.lesson(lessonID, wanted)
+	if errors.Is(err, errNoLesson) {
+		return LessonView{}, fmt.Errorf("course %s@%d: %w: %w", courseID, ct.version, err, pathways.ErrNotFound)
+	}
+	if err != nil {
+		return LessonView{}, fmt.Errorf("render %s@%d/%s: %w", courseID, ct.version, lessonID, err)
+	}
+	return v, nil
+}
+
+// Outline renders version n of a course (0: the latest).
+func (s *Service) Outline(ctx context.Context, actor accounts.Actor, courseID string, n int, wanted []string) (OutlineView, error) {
+	ct, err := s.readable(ctx, actor, courseID, n)
+	if err != nil {
+		return OutlineView{}, err
+	}
+	v, err := ct.outline(wanted)
+	if err != nil {
+		return OutlineView{}, fmt.Errorf("render %s@%d: %w", courseID, ct.version, err)
+	}
+	return v, nil
+}
+
+// Filter narrows the catalogue.
+type Filter struct {
+	Topic    Topic
+	Audience Audience
+	// Language keeps courses fully translated into it (or its base
+	// language: "fr-CA" finds "fr").
+	Language string
+}
+
+// Catalogue lists the latest published version of every course the actor
+// may take, archived ones left out, filtered, as outlines rendered in the
+// languages wanted (modules left out). It reads one document; versions
+// come from memory.
+func (s *Service) Catalogue(ctx context.Context, actor accounts.Actor, f Filter, wanted []string) ([]OutlineView, error) {
+	all, err := s.store.Catalogue(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("catalogue: %w", err)
+	}
+	out := []OutlineView{}
+	for _, e := range all {
+		if e.Published == 0 || e.Archived || !canSee(actor, e.OrgID, true) {
+			continue
+		}
+		ct, err := s.published(ctx, e.CourseID, e.Published)
+		if err != nil {
+			return nil, fmt.Errorf("catalogue: %w", err)
+		}
+		c := ct.course
+		if !canSee(actor, c.OrgID, c.Shared) ||
+			(f.Topic != "" && c.Topic != f.Topic) ||
+			(f.Audience != "" && !slices.Contains(c.Audiences, f.Audience)) {
+			continue
+		}
+		v, err := ct.outline(wanted)
+		if err != nil {
+			return nil, fmt.Errorf("catalogue: render %s: %w", e.CourseID, err)
+		}
+		if f.Language != "" && !offers(v.Locales, f.Language) {
+			continue
+		}
+		v.Modules = nil
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// offers reports whether a course complete in locales serves language l.
+func offers(locales []string, l string) bool {
+	for _, loc := range locales {
+		if loc == l || baseOf(loc) == baseOf(l) {
+			return true
+		}
+	}
+	return false
+}
+
+// Rendered is published content encoded for delivery, with its strong
+// ETag (a hash of the bytes) and the languages it uses.
+type Rendered struct {
+	Body      []byte
+	ETag      string
+	Languages []string
+}
+
+func newRendered(v any, langs []string) (Rendered, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return Rendered{}, fmt.Errorf("encode: %w", err)
+	}
+	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	sum := sha256.Sum256(body)
+	return Rendered{Body: body, ETag: `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`, Languages: langs}, nil
+}
+
+// LessonJSON is Lesson encoded, from the cache of rendered lessons when
+// it is there: a read of a cached lesson touches neither the database nor
+// the renderer. The cache key is the version, the lesson and the
+// resolved fallback chain, so every learner reading in the same languages
+// shares one entry.
+func (s *Service) LessonJSON(ctx context.Context, actor accounts.Actor, courseID string, n int, lessonID string, wanted []string) (Rendered, error) {
+	ct, err := s.readable(ctx, actor, courseID, n)
+	if err != nil {
+		return Rendered{}, err
+	}
+	key := VersionID(courseID, ct.version) + "/lesson/" + lessonID + "/" + wantedKey(ct.chain(wanted))
+	if r, ok := s.rendered.Get(key); ok {
+		return r, nil
+	}
+	v, err := s.Lesson(ctx, actor, courseID, ct.version, lessonID, wanted)
+	if err != nil {
+		return Rendered{}, err
+	}
+	return s.keep(key, v, v.Languages)
+}
+
+// OutlineJSON is Outline encoded, from the cache of rendered outlines for
+// a numbered version; the latest version's number comes from the
+// catalogue.
+func (s *Service) OutlineJSON(ctx context.Context, actor accounts.Actor, courseID string, n int, wanted []string) (Rendered, error) {
+	ct, err := s.readable(ctx, actor, courseID, n)
+	if err != nil {
+		return Rendered{}, err
+	}
+	key := VersionID(courseID, ct.version) + "/outline/" + wantedKey(ct.chain(wanted))
+	if r, ok := s.rendered.Get(key); ok {
+		return r, nil
+	}
+	v, err := ct.outline(wanted)
+	if err != nil {
+		return Rendered{}, fmt.Errorf("render %s@%d: %w", courseID, ct.version, err)
+	}
+	return s.keep(key, v, v.Languages)
+}
+
+func (s *Service) keep(key string, v any, langs []string) (Rendered, error) {
+	r, err := newRendered(v, langs)
+	if err != nil {
+		return Rendered{}, err
+	}
+	s.rendered.Add(key, r, int64(len(r.Body)+len(key)+len(r.ETag)+128))
+	return r, nil
+}
