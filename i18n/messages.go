@@ -53,6 +53,20 @@ const (
 	ProblemMalformedMultipartTitle  = "problem.malformed_multipart.title"
 	ProblemMalformedMultipartDetail = "problem.malformed_multipart.detail"
 
+	ProblemStaleTitle           = "problem.stale.title"
+	ProblemStaleDetail          = "problem.stale.detail"
+	ProblemImmutableTitle       = "problem.immutable.title"
+	ProblemImmutableDetail      = "problem.immutable.detail"
+	ProblemArchivedTitle        = "problem.archived.title"
+	ProblemArchivedDetail       = "problem.archived.detail"
+	ProblemSlugTakenTitle       = "problem.slug_taken.title"
+	ProblemSlugTakenDetail      = "problem.slug_taken.detail"
+	ProblemPublishedTitle       = "problem.published.title"
+	ProblemPublishedDetail      = "problem.published.detail"
+	ProblemZipTypeDetail        = "problem.zip_type.detail"
+	ProblemInvalidPackageTitle  = "problem.invalid_package.title"
+	ProblemInvalidPackageDetail = "problem.invalid_package.detail"
+
 	// Kind names, for messages about a kind of media file.
 	MediaKindImage    = "media.kind.image"
 	MediaKindAudio    = "media.kind.audio"

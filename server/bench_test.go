@@ -14,6 +14,7 @@ import (
 
 	"github.com/pathways-lms/pathways/accounts"
 	"github.com/pathways-lms/pathways/assets"
+	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/i18n"
 	"github.com/pathways-lms/pathways/server"
 	"github.com/pathways-lms/pathways/storage/media"
@@ -23,13 +24,21 @@ import (
 // benchServer is a server with production hash parameters.
 func benchServer(b *testing.B) (*server.Server, *accounts.Service) {
 	b.Helper()
-	srv, acc, _ := benchMediaServer(b, nil, assets.DefaultConfig)
-	return srv, acc
+	e := benchMediaServer(b, nil, assets.DefaultConfig)
+	return e.srv, e.acc
+}
+
+// benchEnv is a server and its services, with production hash parameters.
+type benchEnv struct {
+	srv *server.Server
+	acc *accounts.Service
+	lib *assets.Service
+	crs *courses.Service
 }
 
 // benchMediaServer is benchServer with its media library on blobs (nil: a
 // fresh disk store) under cfg.
-func benchMediaServer(b *testing.B, blobs assets.Blobs, cfg assets.Config) (*server.Server, *accounts.Service, *assets.Service) {
+func benchMediaServer(b *testing.B, blobs assets.Blobs, cfg assets.Config) benchEnv {
 	b.Helper()
 	ctx := context.Background()
 	db := mongotest.NewDB(b)
@@ -48,8 +57,9 @@ func benchMediaServer(b *testing.B, blobs assets.Blobs, cfg assets.Config) (*ser
 		b.Fatal(err)
 	}
 	catalog, _ := i18n.New()
+	crs := courses.NewService(db.Courses(), lib, courses.DefaultConfig, time.Now, logger)
 	srv, err := server.New(server.DefaultConfig, server.Deps{
-		Accounts: acc, Media: lib, Catalog: catalog, Logger: logger, Metrics: prometheus.NewRegistry(),
+		Accounts: acc, Media: lib, Courses: crs, Catalog: catalog, Logger: logger, Metrics: prometheus.NewRegistry(),
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -57,7 +67,7 @@ func benchMediaServer(b *testing.B, blobs assets.Blobs, cfg assets.Config) (*ser
 	if _, _, err := acc.Bootstrap(ctx, "root", fixturePassword); err != nil {
 		b.Fatal(err)
 	}
-	return srv, acc, lib
+	return benchEnv{srv: srv, acc: acc, lib: lib, crs: crs}
 }
 
 // BenchmarkLogin measures POST /api/v1/auth/login end to end through the

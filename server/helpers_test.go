@@ -21,6 +21,7 @@ import (
 
 	"github.com/pathways-lms/pathways/accounts"
 	"github.com/pathways-lms/pathways/assets"
+	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/i18n"
 	"github.com/pathways-lms/pathways/server"
 	"github.com/pathways-lms/pathways/storage/media"
@@ -65,6 +66,7 @@ type env struct {
 	presign  assets.Presigner
 	mediaCfg assets.Config
 	media    *assets.Service
+	courses  *courses.Service
 	srv      *server.Server
 	clock    *clock
 	logs     *bytes.Buffer
@@ -154,6 +156,12 @@ func (e *env) build(opts ...option) {
 		return err
 	})
 	deps.Media = e.media
+	e.courses = courses.NewService(e.db.Courses(), e.media, courses.DefaultConfig, e.clock.Now, logger)
+	e.courses.CheckOrganisations(func(ctx context.Context, id string) error {
+		_, err := e.db.Accounts().Organisation(ctx, id)
+		return err
+	})
+	deps.Courses = e.courses
 	deps.Ready = append(deps.Ready, server.Check{Name: "media", Check: e.media.Ping})
 	e.srv, err = server.New(srvCfg, deps)
 	if err != nil {

@@ -67,8 +67,9 @@ func benchMedia(b *testing.B, store string) (base, token, org string, lib *asset
 	}
 	cfg := assets.DefaultConfig
 	cfg.Limits = map[assets.Kind]int64{assets.KindImage: 1 << 30}
-	srv, acc, lib := benchMediaServer(b, blobs, cfg)
-	base = serveBench(b, srv)
+	be := benchMediaServer(b, blobs, cfg)
+	acc, lib := be.acc, be.lib
+	base = serveBench(b, be.srv)
 	ctx := context.Background()
 	sess, err := acc.Login(ctx, "root", fixturePassword, "127.0.0.1")
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -14,6 +13,8 @@ import (
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
 	"github.com/pathways-lms/pathways/assets"
+	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/courses/coursefile"
 	"github.com/pathways-lms/pathways/i18n"
 )
 
@@ -41,6 +42,9 @@ type Problem struct {
 // request body (RFC 6901; "" is the whole body), as in RFC 9457's own
 // example; Parameter names a query or path parameter instead.
 type FieldProblem struct {
+	// File and Line place a problem of a course package.
+	File      string  `json:"file,omitempty"`
+	Line      int     `json:"line,omitempty"`
 	Pointer   *string `json:"pointer,omitempty"`
 	Parameter string  `json:"parameter,omitempty"`
 	Field     string  `json:"field"`
@@ -57,7 +61,9 @@ func fieldProblem(loc *i18n.Localizer, f pathways.FieldError, param bool) FieldP
 	case f.Field == "$":
 		fp.Pointer = new("")
 	default:
-		fp.Pointer = new("/" + strings.ReplaceAll(strings.ReplaceAll(f.Field, "~", "~0"), "/", "~1"))
+		// Field is a path of tokens joined by "/" (modules/0/title),
+		// each already escaped as RFC 6901 wants.
+		fp.Pointer = new("/" + f.Field)
 	}
 	return fp
 }
@@ -104,6 +110,13 @@ var (
 	kindRange              = kind{fiber.StatusRequestedRangeNotSatisfiable, "range-not-satisfiable", i18n.ProblemRangeTitle, i18n.ProblemRangeDetail}
 	kindLengthRequired     = kind{fiber.StatusLengthRequired, "length-required", i18n.ProblemLengthRequiredTitle, i18n.ProblemLengthRequiredDetail}
 	kindChunkType          = kind{fiber.StatusUnsupportedMediaType, "unsupported-media-type", i18n.ProblemMediaTypeTitle, i18n.ProblemChunkTypeDetail}
+	kindStale              = kind{fiber.StatusConflict, "stale-revision", i18n.ProblemStaleTitle, i18n.ProblemStaleDetail}
+	kindImmutable          = kind{fiber.StatusConflict, "immutable", i18n.ProblemImmutableTitle, i18n.ProblemImmutableDetail}
+	kindArchived           = kind{fiber.StatusConflict, "archived", i18n.ProblemArchivedTitle, i18n.ProblemArchivedDetail}
+	kindSlugTaken          = kind{fiber.StatusConflict, "slug-taken", i18n.ProblemSlugTakenTitle, i18n.ProblemSlugTakenDetail}
+	kindPublished          = kind{fiber.StatusConflict, "published", i18n.ProblemPublishedTitle, i18n.ProblemPublishedDetail}
+	kindZipType            = kind{fiber.StatusUnsupportedMediaType, "unsupported-media-type", i18n.ProblemMediaTypeTitle, i18n.ProblemZipTypeDetail}
+	kindInvalidPackage     = kind{fiber.StatusUnprocessableEntity, "invalid-package", i18n.ProblemInvalidPackageTitle, i18n.ProblemInvalidPackageDetail}
 	kindMalformedMultipart = kind{fiber.StatusBadRequest, "malformed-multipart", i18n.ProblemMalformedMultipartTitle, i18n.ProblemMalformedMultipartDetail}
 )
 
@@ -113,6 +126,11 @@ var kindMessages = map[assets.Kind]string{
 	assets.KindSubtitle: i18n.MediaKindSubtitle, assets.KindDocument: i18n.MediaKindDocument,
 	"": i18n.MediaKindFile, // the kind is not known yet
 }
+
+// bodyLimitError is a body over a route's own limit (not BodyLimit).
+type bodyLimitError struct{ limit int64 }
+
+func (e *bodyLimitError) Error() string { return fmt.Sprintf("body over %d bytes", e.limit) }
 
 // malformedJSONError is a request body that is not valid JSON.
 type malformedJSONError struct {
@@ -137,6 +155,8 @@ func classify(err error) (k kind, data map[string]any) {
 		fe *fiber.Error
 		tl *assets.TooLargeError
 		oe *assets.OffsetError
+		pe *coursefile.Error
+		bl *bodyLimitError
 	)
 	switch {
 	case errors.As(err, &tl):
@@ -159,6 +179,22 @@ func classify(err error) (k kind, data map[string]any) {
 		return kindMalformedMultipart, nil
 	case errors.Is(err, errChunkType):
 		return kindChunkType, nil
+	case errors.As(err, &bl):
+		return kindTooLarge, map[string]any{"Limit": bl.limit}
+	case errors.As(err, &pe):
+		return kindInvalidPackage, map[string]any{"Count": len(pe.Problems) + pe.Omitted}
+	case errors.Is(err, errZipType):
+		return kindZipType, nil
+	case errors.Is(err, courses.ErrStale):
+		return kindStale, nil
+	case errors.Is(err, courses.ErrImmutable):
+		return kindImmutable, nil
+	case errors.Is(err, courses.ErrArchived):
+		return kindArchived, nil
+	case errors.Is(err, courses.ErrSlugTaken):
+		return kindSlugTaken, nil
+	case errors.Is(err, courses.ErrPublished):
+		return kindPublished, nil
 	case errors.As(err, &ve):
 		return kindValidation, map[string]any{"Count": len(ve.Fields)}
 	case errors.As(err, &mj):
@@ -225,7 +261,9 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		data = map[string]any{}
 	}
 	data["RequestID"] = rid
-	data["Limit"] = s.cfg.BodyLimit
+	if _, ok := data["Limit"]; !ok {
+		data["Limit"] = s.cfg.BodyLimit
+	}
 	if mk, ok := data["Kind"].(assets.Kind); ok {
 		data["Kind"] = loc.T(kindMessages[mk], nil)
 	}
@@ -251,6 +289,13 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	}
 	if errors.As(err, &re) {
 		p.Checks = re.checks
+	}
+	var pkg *coursefile.Error
+	if errors.As(err, &pkg) {
+		for _, pr := range pkg.Problems {
+			p.Errors = append(p.Errors, FieldProblem{File: pr.File, Line: pr.Line, Field: pr.Field, Code: pr.Code,
+				Detail: loc.T(i18n.FieldMessageID(pr.Code), pr.Params)})
+		}
 	}
 	var (
 		oe *assets.OffsetError

@@ -21,6 +21,7 @@ import (
 
 	"github.com/pathways-lms/pathways/accounts"
 	"github.com/pathways-lms/pathways/assets"
+	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/i18n"
 )
 
@@ -44,12 +45,14 @@ type Config struct {
 	// TransferIdle ends one that moves no data for that long.
 	TransferTimeout time.Duration
 	TransferIdle    time.Duration
+	// ImportLimit is the largest course package (zip) accepted.
+	ImportLimit int64
 }
 
 // DefaultConfig has the defaults the README documents.
 var DefaultConfig = Config{
 	BodyLimit: 1 << 20, RequestTimeout: 15 * time.Second, Version: "dev",
-	TransferTimeout: 2 * time.Hour, TransferIdle: time.Minute,
+	TransferTimeout: 2 * time.Hour, TransferIdle: time.Minute, ImportLimit: 2 << 30,
 }
 
 // Check is a readiness probe of one dependency; it returns an error if the
@@ -63,6 +66,7 @@ type Check struct {
 type Deps struct {
 	Accounts *accounts.Service
 	Media    *assets.Service
+	Courses  *courses.Service
 	Catalog  *i18n.Catalog
 	Logger   *slog.Logger
 	// Ready is run by /readyz.
@@ -77,6 +81,7 @@ type Server struct {
 	app     *fiber.App
 	acc     *accounts.Service
 	media   *assets.Service
+	courses *courses.Service
 	catalog *i18n.Catalog
 	log     *slog.Logger
 	ready   []Check
@@ -87,7 +92,7 @@ type Server struct {
 
 // New builds the app and registers every route.
 func New(cfg Config, deps Deps) (*Server, error) {
-	if deps.Accounts == nil || deps.Media == nil || deps.Catalog == nil || deps.Logger == nil || deps.Metrics == nil {
+	if deps.Accounts == nil || deps.Media == nil || deps.Courses == nil || deps.Catalog == nil || deps.Logger == nil || deps.Metrics == nil {
 		return nil, fmt.Errorf("server: missing dependency")
 	}
 	if cfg.BodyLimit <= 0 {
@@ -98,6 +103,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if cfg.TransferTimeout <= 0 {
 		cfg.TransferTimeout = DefaultConfig.TransferTimeout
+	}
+	if cfg.ImportLimit <= 0 {
+		cfg.ImportLimit = DefaultConfig.ImportLimit
 	}
 	if cfg.TransferIdle <= 0 {
 		cfg.TransferIdle = DefaultConfig.TransferIdle
@@ -111,7 +119,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: cfg, acc: deps.Accounts, media: deps.Media, catalog: deps.Catalog, log: deps.Logger,
+		cfg: cfg, acc: deps.Accounts, media: deps.Media, courses: deps.Courses, catalog: deps.Catalog, log: deps.Logger,
 		ready: deps.Ready, metrics: m, reg: deps.Metrics, proxies: trusted,
 	}
 	s.app = fiber.New(fiber.Config{
@@ -203,6 +211,31 @@ func (s *Server) routes() {
 	api.Get("/media/:id", a, s.getMedia)
 	api.Patch("/media/:id", a, s.updateMedia)
 	api.Delete("/media/:id", a, s.deleteMedia)
+
+	api.Get("/courses", a, s.listAuthored)
+	api.Post("/courses", a, s.createCourse)
+	api.Post("/courses/import", a, s.importCourse)
+	api.Get("/courses/:id/export", a, s.exportCourse)
+	api.Get("/courses/:id", a, s.getCourse)
+	api.Put("/courses/:id", a, s.updateCourse)
+	api.Delete("/courses/:id", a, s.deleteCourse)
+	api.Patch("/courses/:id/messages/:locale", a, s.setMessages)
+	api.Get("/courses/:id/translations", a, s.translationStatus)
+	api.Get("/courses/:id/preview/lessons/:lesson", a, s.previewLesson)
+	api.Post("/courses/:id/publish", a, s.publishCourse)
+	api.Post("/courses/:id/archive", a, s.archiveCourse(true))
+	api.Post("/courses/:id/restore", a, s.archiveCourse(false))
+	api.Post("/courses/:id/duplicate", a, s.duplicateCourse)
+
+	api.Get("/catalogue", a, s.catalogue)
+	api.Get("/catalogue/:id", a, s.outline)
+	api.Get("/catalogue/:id/versions/:version", a, s.outline)
+	api.Get("/catalogue/:id/versions/:version/lessons/:lesson", a, s.lesson)
+	for _, p := range []string{"/catalogue/:id/versions/:version", "/catalogue/:id/versions/:version/lessons/:lesson"} {
+		api.Put(p, a, immutableVersion)
+		api.Patch(p, a, immutableVersion)
+		api.Delete(p, a, immutableVersion)
+	}
 
 	// The bytes, outside the JSON API: GET (and HEAD), with an optional
 	// file name after the id for players and "save as".

@@ -1,0 +1,583 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"golang.org/x/text/language"
+
+	"github.com/pathways-lms/pathways"
+	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/i18n"
+)
+
+// draftJSON is a course's draft as authors send and receive it: the
+// structure (texts as message IDs) and the texts of every locale in
+// go-i18n's message shape.
+type draftJSON struct {
+	ID            string                            `json:"id,omitempty"`
+	OrgID         string                            `json:"orgId,omitempty"`
+	Revision      int                               `json:"revision,omitempty"`
+	Slug          string                            `json:"slug"`
+	Shared        bool                              `json:"shared"`
+	Topic         courses.Topic                     `json:"topic"`
+	Audiences     []courses.Audience                `json:"audiences"`
+	Level         courses.Level                     `json:"level"`
+	DefaultLocale string                            `json:"defaultLocale"`
+	Locales       []string                          `json:"locales"`
+	Title         string                            `json:"title"`
+	Summary       string                            `json:"summary,omitempty"`
+	Modules       []moduleJSON                      `json:"modules"`
+	Messages      map[string]map[string]messageJSON `json:"messages"`
+}
+
+type moduleJSON struct {
+	ID       string       `json:"id"`
+	Title    string       `json:"title"`
+	Summary  string       `json:"summary,omitempty"`
+	Requires []string     `json:"requires,omitempty"`
+	Lessons  []lessonJSON `json:"lessons"`
+}
+
+type lessonJSON struct {
+	ID      string      `json:"id"`
+	Title   string      `json:"title"`
+	Minutes int         `json:"minutes"`
+	Blocks  []blockJSON `json:"blocks"`
+}
+
+type blockJSON struct {
+	ID         string            `json:"id"`
+	Kind       courses.BlockKind `json:"kind"`
+	Text       string            `json:"text,omitempty"`
+	Media      string            `json:"media,omitempty"`
+	MediaBy    map[string]string `json:"mediaBy,omitempty"`
+	Alt        string            `json:"alt,omitempty"`
+	Transcript string            `json:"transcript,omitempty"`
+	Subtitles  map[string]string `json:"subtitles,omitempty"`
+	URL        string            `json:"url,omitempty"`
+	HelpURL    string            `json:"helpUrl,omitempty"`
+	Quiz       string            `json:"quiz,omitempty"`
+}
+
+// messageJSON is a go-i18n message: a plain string, or an object with
+// plural forms, a description and a source hash.
+type messageJSON courses.Message
+
+type messageObject struct {
+	Description string `json:"description,omitempty"`
+	Hash        string `json:"hash,omitempty"`
+	Zero        string `json:"zero,omitempty"`
+	One         string `json:"one,omitempty"`
+	Two         string `json:"two,omitempty"`
+	Few         string `json:"few,omitempty"`
+	Many        string `json:"many,omitempty"`
+	Other       string `json:"other"`
+}
+
+func (m messageJSON) MarshalJSON() ([]byte, error) {
+	if m == (messageJSON{Other: m.Other}) {
+		return jsonMarshal(m.Other)
+	}
+	return jsonMarshal(messageObject(m))
+}
+
+func (m *messageJSON) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*m = messageJSON{Other: s}
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var o messageObject
+	if err := dec.Decode(&o); err != nil {
+		return err
+	}
+	*m = messageJSON(o)
+	return nil
+}
+
+func toMessages(in map[string]map[string]messageJSON) courses.Messages {
+	out := courses.Messages{}
+	for loc, msgs := range in {
+		out[loc] = make(map[string]courses.Message, len(msgs))
+		for id, m := range msgs {
+			out[loc][id] = courses.Message(m)
+		}
+	}
+	return out
+}
+
+func (d draftJSON) course() courses.Course {
+	c := courses.Course{
+		ID: d.ID, OrgID: d.OrgID, Slug: d.Slug, Shared: d.Shared, Topic: d.Topic, Audiences: d.Audiences,
+		Level: d.Level, DefaultLocale: d.DefaultLocale, Locales: d.Locales, Title: d.Title, Summary: d.Summary,
+		Messages: toMessages(d.Messages),
+	}
+	for _, m := range d.Modules {
+		cm := courses.Module{ID: m.ID, Title: m.Title, Summary: m.Summary, Requires: m.Requires}
+		for _, l := range m.Lessons {
+			cl := courses.Lesson{ID: l.ID, Title: l.Title, Minutes: l.Minutes}
+			for _, b := range l.Blocks {
+				cl.Blocks = append(cl.Blocks, courses.Block(b))
+			}
+			cm.Lessons = append(cm.Lessons, cl)
+		}
+		c.Modules = append(c.Modules, cm)
+	}
+	return c
+}
+
+// courseJSON is a draft with what the server knows about it.
+type courseJSON struct {
+	draftJSON
+	Published    int                `json:"published"`
+	Archived     bool               `json:"archived"`
+	CreatedAt    time.Time          `json:"createdAt"`
+	UpdatedAt    time.Time          `json:"updatedAt"`
+	Translations []localeStatusJSON `json:"translations"`
+}
+
+type localeStatusJSON struct {
+	Locale     string   `json:"locale"`
+	Dir        string   `json:"dir"`
+	Default    bool     `json:"default"`
+	Translated int      `json:"translated"`
+	Missing    []string `json:"missing"`
+	Outdated   []string `json:"outdated"`
+	Complete   bool     `json:"complete"`
+}
+
+func toStatusJSON(st []courses.LocaleStatus) []localeStatusJSON {
+	out := make([]localeStatusJSON, len(st))
+	for i, s := range st {
+		out[i] = localeStatusJSON{Locale: s.Locale, Dir: dirOf(s.Locale), Default: s.Default, Translated: s.Translated,
+			Missing: nonNil(s.Missing), Outdated: nonNil(s.Outdated), Complete: s.Complete()}
+	}
+	return out
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func toCourseJSON(c courses.Course) courseJSON {
+	d := draftJSON{
+		ID: c.ID, OrgID: c.OrgID, Revision: c.Revision, Slug: c.Slug, Shared: c.Shared, Topic: c.Topic,
+		Audiences: nonNil(c.Audiences), Level: c.Level, DefaultLocale: c.DefaultLocale, Locales: nonNil(c.Locales),
+		Title: c.Title, Summary: c.Summary, Modules: []moduleJSON{}, Messages: map[string]map[string]messageJSON{},
+	}
+	for loc, msgs := range c.Messages {
+		d.Messages[loc] = make(map[string]messageJSON, len(msgs))
+		for id, m := range msgs {
+			d.Messages[loc][id] = messageJSON(m)
+		}
+	}
+	for _, m := range c.Modules {
+		jm := moduleJSON{ID: m.ID, Title: m.Title, Summary: m.Summary, Requires: m.Requires, Lessons: []lessonJSON{}}
+		for _, l := range m.Lessons {
+			jl := lessonJSON{ID: l.ID, Title: l.Title, Minutes: l.Minutes, Blocks: []blockJSON{}}
+			for _, b := range l.Blocks {
+				jl.Blocks = append(jl.Blocks, blockJSON(b))
+			}
+			jm.Lessons = append(jm.Lessons, jl)
+		}
+		d.Modules = append(d.Modules, jm)
+	}
+	return courseJSON{draftJSON: d, Published: c.Published, Archived: c.Archived, CreatedAt: c.Created,
+		UpdatedAt: c.Updated, Translations: toStatusJSON(courses.TranslationStatus(c))}
+}
+
+// sendCourse answers with a draft, its revision as a weak ETag (the
+// representation is rebuilt, the revision is what matters).
+func sendCourse(c *fiber.Ctx, status int, course courses.Course) error {
+	c.Set(fiber.HeaderETag, `W/"`+strconv.Itoa(course.Revision)+`"`)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(status).JSON(toCourseJSON(course))
+}
+
+// revision reads the revision an edit was made on: the body's "revision",
+// or else If-Match ("3" or W/"3").
+func revision(c *fiber.Ctx, body int) (int, error) {
+	if body > 0 {
+		return body, nil
+	}
+	tag := strings.TrimPrefix(strings.TrimSpace(c.Get(fiber.HeaderIfMatch)), "W/")
+	if n, err := strconv.Atoi(strings.Trim(tag, `"`)); err == nil && n > 0 {
+		return n, nil
+	}
+	return 0, pathways.Invalid("revision", courses.CodeRequired)
+}
+
+func (s *Server) createCourse(c *fiber.Ctx) error {
+	var in draftJSON
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	course, created, err := s.courses.Create(c.UserContext(), actor(c), in.course())
+	if err != nil {
+		return err
+	}
+	c.Location("/api/v1/courses/" + course.ID)
+	return sendCourse(c, createdStatus(created), course)
+}
+
+func (s *Server) listAuthored(c *fiber.Ctx) error {
+	entries, err := s.courses.Authored(c.UserContext(), actor(c))
+	if err != nil {
+		return err
+	}
+	type entryJSON struct {
+		ID        string             `json:"id"`
+		OrgID     string             `json:"orgId"`
+		Slug      string             `json:"slug"`
+		Published int                `json:"published"`
+		Archived  bool               `json:"archived"`
+		Shared    bool               `json:"shared"`
+		Topic     courses.Topic      `json:"topic"`
+		Audiences []courses.Audience `json:"audiences"`
+		Level     courses.Level      `json:"level"`
+		Locales   []string           `json:"locales"`
+		UpdatedAt time.Time          `json:"updatedAt"`
+	}
+	out := listJSON[entryJSON]{Items: make([]entryJSON, len(entries))}
+	for i, e := range entries {
+		out.Items[i] = entryJSON{ID: e.CourseID, OrgID: e.OrgID, Slug: e.Slug, Published: e.Published, Archived: e.Archived,
+			Shared: e.Shared, Topic: e.Topic, Audiences: nonNil(e.Audiences), Level: e.Level, Locales: nonNil(e.Locales), UpdatedAt: e.Updated}
+	}
+	total := len(entries)
+	out.Total, out.Limit = &total, total
+	return c.JSON(out)
+}
+
+func (s *Server) getCourse(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	course, err := s.courses.Draft(c.UserContext(), actor(c), id)
+	if err != nil {
+		return err
+	}
+	return sendCourse(c, fiber.StatusOK, course)
+}
+
+func (s *Server) updateCourse(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var in draftJSON
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	rev, err := revision(c, in.Revision)
+	if err != nil {
+		return err
+	}
+	course, err := s.courses.Update(c.UserContext(), actor(c), id, rev, in.course())
+	if err != nil {
+		return err
+	}
+	return sendCourse(c, fiber.StatusOK, course)
+}
+
+func (s *Server) deleteCourse(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := s.courses.Delete(c.UserContext(), actor(c), id); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) setMessages(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Revision int                     `json:"revision"`
+		Messages map[string]*messageJSON `json:"messages"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	rev, err := revision(c, in.Revision)
+	if err != nil {
+		return err
+	}
+	changes := make(map[string]*courses.Message, len(in.Messages))
+	for mid, m := range in.Messages {
+		changes[mid] = (*courses.Message)(m)
+	}
+	course, err := s.courses.SetMessages(c.UserContext(), actor(c), id, rev, c.Params("locale"), changes)
+	if err != nil {
+		return err
+	}
+	return sendCourse(c, fiber.StatusOK, course)
+}
+
+func (s *Server) translationStatus(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	st, err := s.courses.Status(c.UserContext(), actor(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": toStatusJSON(st)})
+}
+
+func (s *Server) publishCourse(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Revision int `json:"revision"`
+	}
+	// The body is optional: If-Match may carry the revision instead.
+	if c.Request().Header.ContentLength() != 0 || c.Get(fiber.HeaderContentType) != "" {
+		if err := decodeJSON(c, &in); err != nil {
+			return err
+		}
+	}
+	rev, err := revision(c, in.Revision)
+	if err != nil {
+		return err
+	}
+	v, err := s.courses.Publish(c.UserContext(), actor(c), id, rev)
+	if err != nil {
+		return err
+	}
+	url := "/api/v1/catalogue/" + id + "/versions/" + strconv.Itoa(v.Number)
+	c.Location(url)
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{
+		"courseId": id, "version": v.Number, "revision": v.Revision, "publishedAt": v.Published, "url": url,
+		"locales": courses.CompleteLocales(v.Course),
+	})
+}
+
+func (s *Server) archiveCourse(archived bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id, err := pathID(c)
+		if err != nil {
+			return err
+		}
+		course, err := s.courses.SetArchived(c.UserContext(), actor(c), id, archived)
+		if err != nil {
+			return err
+		}
+		return sendCourse(c, fiber.StatusOK, course)
+	}
+}
+
+func (s *Server) duplicateCourse(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		ID   string `json:"id"`
+		Slug string `json:"slug"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	course, created, err := s.courses.Duplicate(c.UserContext(), actor(c), id, in.ID, in.Slug)
+	if err != nil {
+		return err
+	}
+	c.Location("/api/v1/courses/" + course.ID)
+	return sendCourse(c, createdStatus(created), course)
+}
+
+// wanted lists the caller's languages, most wanted first: the ?lang=
+// list (a learner's chosen language, then their others) if given, else
+// Accept-Language by preference. With ?lang= the URL alone decides the
+// answer, so it may be cached as immutable. Malformed entries are
+// refused, so a typo is not silently served in another language.
+func wanted(c *fiber.Ctx) ([]string, error) {
+	var out []string
+	if q := c.Query("lang"); q != "" {
+		for _, l := range strings.Split(q, ",") {
+			l = strings.TrimSpace(l)
+			if _, err := language.Parse(l); err != nil || len(l) > 35 {
+				return nil, paramError{(&pathways.ValidationError{}).Add("lang", courses.CodeLocale, nil)}
+			}
+			out = append(out, l)
+		}
+		return out, nil
+	}
+	if tags, _, err := language.ParseAcceptLanguage(c.Get(fiber.HeaderAcceptLanguage)); err == nil {
+		for _, t := range tags {
+			out = append(out, t.String())
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) previewLesson(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	langs, err := wanted(c)
+	if err != nil {
+		return err
+	}
+	v, err := s.courses.Preview(c.UserContext(), actor(c), id, c.Params("lesson"), langs)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentLanguage, strings.Join(v.Languages, ", "))
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(v)
+}
+
+// versionParam reads :version, a positive version number.
+func versionParam(c *fiber.Ctx) (int, error) {
+	n, err := strconv.Atoi(c.Params("version"))
+	if err != nil || n < 1 || n > 1_000_000 {
+		return 0, paramError{(&pathways.ValidationError{}).Add("version", courses.CodeInvalid, nil)}
+	}
+	return n, nil
+}
+
+// sendRendered answers with published content from the cache. A URL that
+// names the version and the languages (?lang=) always gives the same
+// bytes, so it may be cached for a year; otherwise the client revalidates
+// with the strong ETag.
+func sendRendered(c *fiber.Ctx, r courses.Rendered, immutable bool) error {
+	c.Set(fiber.HeaderETag, r.ETag)
+	c.Set(fiber.HeaderContentLanguage, strings.Join(r.Languages, ", "))
+	switch {
+	case immutable && c.Query("lang") != "":
+		c.Set(fiber.HeaderCacheControl, "private, max-age=31536000, immutable")
+	default:
+		c.Set(fiber.HeaderCacheControl, "private, no-cache")
+		c.Vary(fiber.HeaderAcceptLanguage)
+	}
+	if etagMatch(c.Get(fiber.HeaderIfNoneMatch), r.ETag) {
+		return c.SendStatus(fiber.StatusNotModified)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	return c.Send(r.Body)
+}
+
+func (s *Server) catalogue(c *fiber.Ctx) error {
+	langs, err := wanted(c)
+	if err != nil {
+		return err
+	}
+	f := courses.Filter{Topic: courses.Topic(c.Query("topic")), Audience: courses.Audience(c.Query("audience")), Language: c.Query("language")}
+	v := &pathways.ValidationError{}
+	if f.Topic != "" && !contains(courses.Topics, f.Topic) {
+		v.Add("topic", courses.CodeEnum, map[string]any{"Value": joinValues(courses.Topics)})
+	}
+	if f.Audience != "" && !contains(courses.Audiences, f.Audience) {
+		v.Add("audience", courses.CodeEnum, map[string]any{"Value": joinValues(courses.Audiences)})
+	}
+	if f.Language != "" && !courses.ValidLocale(f.Language) {
+		v.Add("language", courses.CodeLocale, nil)
+	}
+	if v.Err() != nil {
+		return paramError{v}
+	}
+	items, err := s.courses.Catalogue(c.UserContext(), actor(c), f, langs)
+	if err != nil {
+		return err
+	}
+	total := len(items)
+	c.Set(fiber.HeaderCacheControl, "private, no-cache")
+	c.Vary(fiber.HeaderAcceptLanguage)
+	return c.JSON(listJSON[courses.OutlineView]{Items: items, Total: &total, Limit: total})
+}
+
+func (s *Server) outline(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	n := 0
+	if c.Params("version") != "" {
+		if n, err = versionParam(c); err != nil {
+			return err
+		}
+	}
+	langs, err := wanted(c)
+	if err != nil {
+		return err
+	}
+	r, err := s.courses.OutlineJSON(c.UserContext(), actor(c), id, n, langs)
+	if err != nil {
+		return err
+	}
+	return sendRendered(c, r, n > 0)
+}
+
+func (s *Server) lesson(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	n, err := versionParam(c)
+	if err != nil {
+		return err
+	}
+	langs, err := wanted(c)
+	if err != nil {
+		return err
+	}
+	r, err := s.courses.LessonJSON(c.UserContext(), actor(c), id, n, c.Params("lesson"), langs)
+	if err != nil {
+		return err
+	}
+	return sendRendered(c, r, true)
+}
+
+// immutableVersion answers any attempt to change a published version.
+func immutableVersion(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderAllow, "GET, HEAD")
+	return courses.ErrImmutable
+}
+
+func contains[T comparable](s []T, x T) bool {
+	for _, y := range s {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func joinValues[T ~string](s []T) string {
+	parts := make([]string, len(s))
+	for i, x := range s {
+		parts[i] = string(x)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func dirOf(locale string) string {
+	if i18n.IsRTL(locale) {
+		return "rtl"
+	}
+	return "ltr"
+}

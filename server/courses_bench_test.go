@@ -1,0 +1,235 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/assets"
+	"github.com/pathways-lms/pathways/courses"
+)
+
+// lessonText is about one screen of lesson text.
+var lessonText = strings.Repeat("When someone speaks to you, **look at them** and nod. Ask a question if you are not sure. ", 6)
+
+// benchCourse is a published course of modules×lessons lessons, each with
+// five text blocks in four languages, in org.
+func benchCourse(b *testing.B, crs *courses.Service, admin accounts.Actor, org, slug string, modules, lessons int) courses.Course {
+	b.Helper()
+	c := courses.Course{
+		OrgID: org, Slug: slug, Topic: courses.TopicSoftSkills, Audiences: []courses.Audience{courses.AudienceYoungRefugees},
+		Level: courses.LevelBeginner, DefaultLocale: "en", Locales: []string{"en", "fr", "ar", "uk"}, Title: "title",
+		Messages: courses.Messages{"en": {}, "fr": {}, "ar": {}, "uk": {}},
+	}
+	set := func(id, text string) {
+		for _, loc := range c.Locales {
+			c.Messages[loc][id] = courses.Message{Other: "[" + loc + "] " + text}
+		}
+	}
+	set("title", "A course")
+	for m := range modules {
+		mod := courses.Module{ID: fmt.Sprintf("m%d", m), Title: fmt.Sprintf("m%d", m)}
+		set(mod.Title, "Module")
+		for l := range lessons {
+			les := courses.Lesson{ID: fmt.Sprintf("m%d-l%d", m, l), Title: fmt.Sprintf("m%d.l%d", m, l), Minutes: 6}
+			set(les.Title, "Lesson")
+			for k := range 5 {
+				id := fmt.Sprintf("%s.b%d", les.Title, k)
+				les.Blocks = append(les.Blocks, courses.Block{ID: fmt.Sprintf("b%d", k), Kind: courses.BlockText, Text: id})
+				set(id, lessonText)
+			}
+			mod.Lessons = append(mod.Lessons, les)
+		}
+		c.Modules = append(c.Modules, mod)
+	}
+	ctx := context.Background()
+	c, _, err := crs.Create(ctx, admin, c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := crs.Publish(ctx, admin, c.ID, c.Revision); err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// BenchmarkLessonDelivery compares, in one run and over real loopback
+// connections, reading a published lesson (authentication, access check,
+// cache look-up, ETag) with a bare Fiber handler sending the same bytes
+// from memory. Both use 8 concurrent keep-alive clients.
+//
+//	go test -run '^$' -bench LessonDelivery -benchtime 20000x ./server
+func BenchmarkLessonDelivery(b *testing.B) {
+	e := benchMediaServer(b, nil, assets.DefaultConfig)
+	ctx := context.Background()
+	admin := accounts.Actor{UserID: "bench", Role: accounts.RoleAdmin}
+	org, _, err := e.acc.CreateOrganisation(ctx, admin, accounts.NewOrganisation{Slug: "bench", Name: "Bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := benchCourse(b, e.crs, admin, org.ID, "bench", 1, 1)
+	if _, _, err := e.acc.CreateUser(ctx, admin, org.ID, accounts.NewUser{Username: "learner", Role: accounts.RoleLearner, PIN: "3916"}); err != nil {
+		b.Fatal(err)
+	}
+	sess, err := e.acc.Login(ctx, "learner", "3916", "127.0.0.1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := fmt.Sprintf("/api/v1/catalogue/%s/versions/1/lessons/m0-l0?lang=ar", c.ID)
+	base := serveBench(b, e.srv)
+	body := fetch(b, base+path, sess.AccessToken)
+
+	bare := fiber.New(fiber.Config{DisableStartupMessage: true})
+	bare.Get("/lesson", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+		return c.Send(body)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() { _ = bare.Listener(ln) }()
+	b.Cleanup(func() { _ = bare.Shutdown() })
+	if got := fetch(b, "http://"+ln.Addr().String()+"/lesson", ""); string(got) != string(body) {
+		b.Fatal("bare handler sends other bytes")
+	}
+
+	b.ResetTimer()
+	served := load(b, base+path, sess.AccessToken, b.N)
+	direct := load(b, "http://"+ln.Addr().String()+"/lesson", "", b.N)
+	b.ReportMetric(served, "lesson-req/s")
+	b.ReportMetric(direct, "bare-req/s")
+	b.ReportMetric(served/direct, "ratio")
+	b.ReportMetric(float64(len(body)), "bytes/lesson")
+}
+
+func fetch(b *testing.B, url, token string) []byte {
+	b.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		b.Fatalf("GET %s: %d %s", url, resp.StatusCode, body)
+	}
+	return body
+}
+
+// load sends n GETs from 8 keep-alive clients and returns requests per
+// second.
+func load(b *testing.B, url, token string, n int) float64 {
+	b.Helper()
+	const clients = 8
+	tr := &http.Transport{MaxIdleConnsPerHost: clients}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		failed error
+	)
+	jobs := make(chan struct{}, n)
+	for range n {
+		jobs <- struct{}{}
+	}
+	close(jobs)
+	start := time.Now()
+	for range clients {
+		wg.Go(func() {
+			for range jobs {
+				req, _ := http.NewRequest("GET", url, nil)
+				if token != "" {
+					req.Header.Set("Authorization", "Bearer "+token)
+				}
+				resp, err := client.Do(req)
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						err = fmt.Errorf("status %d", resp.StatusCode)
+					}
+				}
+				if err != nil {
+					mu.Lock()
+					failed = err
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if failed != nil {
+		b.Fatal(failed)
+	}
+	return float64(n) / time.Since(start).Seconds()
+}
+
+// BenchmarkCourseCacheMemory publishes 1,000 lessons (100 courses of 2
+// modules × 5 lessons, five text blocks each, four languages), reads every
+// lesson once in Arabic (so each version is loaded and each lesson
+// rendered), and reports the live heap the caches hold and what their
+// own accounting says.
+//
+//	go test -run '^$' -bench CourseCacheMemory -benchtime 1x ./server
+func BenchmarkCourseCacheMemory(b *testing.B) {
+	for range b.N {
+		e := benchMediaServer(b, nil, assets.DefaultConfig)
+		ctx := context.Background()
+		admin := accounts.Actor{UserID: "bench", Role: accounts.RoleAdmin}
+		org, _, err := e.acc.CreateOrganisation(ctx, admin, accounts.NewOrganisation{Slug: "bench", Name: "Bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var all []courses.Course
+		for i := range 100 {
+			all = append(all, benchCourse(b, e.crs, admin, org.ID, fmt.Sprintf("c%d", i), 2, 5))
+		}
+		before := liveHeap()
+		lessons := 0
+		for _, c := range all {
+			for _, m := range c.Modules {
+				for _, l := range m.Lessons {
+					if _, err := e.crs.LessonJSON(ctx, admin, c.ID, 1, l.ID, []string{"ar"}); err != nil {
+						b.Fatal(err)
+					}
+					lessons++
+				}
+			}
+		}
+		after := liveHeap()
+		versions, rendered := e.crs.CacheStats()
+		if rendered.Entries != lessons || versions.Entries != len(all) {
+			b.Fatalf("cache holds %d versions and %d lessons, want %d and %d", versions.Entries, rendered.Entries, len(all), lessons)
+		}
+		b.ReportMetric(float64(after-before)/(1<<20), "heap-MiB")
+		b.ReportMetric(float64(versions.Cost)/(1<<20), "versions-MiB")
+		b.ReportMetric(float64(rendered.Cost)/(1<<20), "rendered-MiB")
+		b.ReportMetric(float64(lessons), "lessons")
+		runtime.KeepAlive(e)
+	}
+}
+
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
