@@ -13,6 +13,7 @@ import (
 
 	"github.com/pathways-lms/pathways/accounts"
 	"github.com/pathways-lms/pathways/assets"
+	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/storage/media"
 )
 
@@ -45,6 +46,9 @@ type config struct {
 	PresignTTL         time.Duration         // S3_PRESIGN_TTL
 	TransferTimeout    time.Duration         // PATHWAYS_TRANSFER_TIMEOUT: one upload or download, whole
 	TransferIdle       time.Duration         // PATHWAYS_TRANSFER_IDLE: a transfer that stalls this long ends
+
+	CourseCache int64 // PATHWAYS_COURSE_CACHE: memory for published content, e.g. "64MB"
+	Demo        bool  // PATHWAYS_DEMO: seed the demo curriculum at start (default true)
 }
 
 // loadConfig reads the configuration through getenv and validates it,
@@ -78,6 +82,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.TransferTimeout = duration(getenv, "PATHWAYS_TRANSFER_TIMEOUT", 2*time.Hour, &errs)
 	c.TransferIdle = duration(getenv, "PATHWAYS_TRANSFER_IDLE", time.Minute, &errs)
 	c.MediaLimits = mediaLimits(getenv("PATHWAYS_MEDIA_LIMITS"), &errs)
+	c.CourseCache = byteSize(getenv, "PATHWAYS_COURSE_CACHE", courses.DefaultConfig.CacheBytes, &errs)
+	switch v := or(getenv("PATHWAYS_DEMO"), "true"); v {
+	case "true", "1", "yes":
+		c.Demo = true
+	case "false", "0", "no":
+	default:
+		errs = append(errs, fmt.Errorf("PATHWAYS_DEMO: %q, want true or false", v))
+	}
 	c.S3 = s3Config(getenv, &errs)
 
 	if s := getenv("PATHWAYS_JWT_SECRET"); s != "" {
@@ -205,4 +217,18 @@ func integer(getenv func(string) string, name string, def int, errs *[]error) in
 		return def
 	}
 	return n
+}
+
+// byteSize reads a size such as "64MB" or "1GiB" (at least 1 MiB).
+func byteSize(getenv func(string) string, name string, def int64, errs *[]error) int64 {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := humanize.ParseBytes(v)
+	if err != nil || n < 1<<20 || n > 1<<40 {
+		*errs = append(*errs, fmt.Errorf("%s: %q, want a size from 1MiB to 1TiB such as 64MB", name, v))
+		return def
+	}
+	return int64(n)
 }

@@ -28,6 +28,7 @@ import (
 
 	"github.com/pathways-lms/pathways/accounts"
 	"github.com/pathways-lms/pathways/assets"
+	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/i18n"
 	"github.com/pathways-lms/pathways/server"
 	"github.com/pathways-lms/pathways/storage/media"
@@ -64,16 +65,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return userCommand(ctx, cfg, args[1:], stdout, stderr)
+	case "seed", "import", "export":
+		cfg, err := loadConfig(getenv)
+		if err != nil {
+			return err
+		}
+		switch cmd {
+		case "seed":
+			return seedCommand(ctx, cfg, stdout, stderr)
+		case "import":
+			return importCommand(ctx, cfg, args[1:], stdout, stderr)
+		}
+		return exportCommand(ctx, cfg, args[1:], stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, or(getenv("PATHWAYS_ADDR"), ":8080"))
 	case "version":
 		_, err := fmt.Fprintln(stdout, version())
 		return err
 	case "help", "-h", "--help":
-		_, err := fmt.Fprintln(stdout, "usage: pathways [serve | user reset-password USERNAME | healthcheck | version]")
+		_, err := fmt.Fprintln(stdout, "usage: pathways [serve | seed | import [-org ID] [-publish] PATH | export [-version N] ID OUT | user reset-password USERNAME | healthcheck | version]")
 		return err
 	}
-	return fmt.Errorf("unknown command %q (try: serve, user, healthcheck, version)", cmd)
+	return fmt.Errorf("unknown command %q (try: serve, seed, import, export, user, healthcheck, version)", cmd)
 }
 
 func version() string {
@@ -191,6 +204,12 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 	if err != nil {
 		return err
 	}
+	crs := openCourses(cfg, db, lib, log)
+	if cfg.Demo {
+		if err := seedDemo(ctx, acc, crs, log); err != nil {
+			return fmt.Errorf("demo curriculum: %w", err)
+		}
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := server.New(server.Config{
@@ -198,7 +217,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken,
 		Version: version(), TransferTimeout: cfg.TransferTimeout, TransferIdle: cfg.TransferIdle,
 	}, server.Deps{
-		Accounts: acc, Media: lib, Catalog: catalog, Logger: log, Metrics: reg,
+		Accounts: acc, Media: lib, Courses: crs, Catalog: catalog, Logger: log, Metrics: reg,
 		Ready: []server.Check{{Name: "database", Check: db.Ping}, {Name: "media", Check: lib.Ping}},
 	})
 	if err != nil {
@@ -306,6 +325,15 @@ func openMedia(ctx context.Context, cfg config, db *mongodb.DB, log *slog.Logger
 	lib := assets.NewService(db.Assets(), blobs, presign, mcfg, time.Now, log)
 	lib.CheckOrganisations(orgExists(db))
 	return lib, nil
+}
+
+// openCourses builds the courses service on the database and library.
+func openCourses(cfg config, db *mongodb.DB, lib *assets.Service, log *slog.Logger) *courses.Service {
+	ccfg := courses.DefaultConfig
+	ccfg.CacheBytes = cfg.CourseCache
+	crs := courses.NewService(db.Courses(), lib, ccfg, time.Now, log)
+	crs.CheckOrganisations(orgExists(db))
+	return crs
 }
 
 // orgExists checks an organisation id against the accounts store.

@@ -81,7 +81,8 @@ func uploadPNG(t *testing.T, in *instance, password string) {
 // TestServeMediaOnDisk: by default media go under the data directory.
 func TestServeMediaOnDisk(t *testing.T) {
 	dir := t.TempDir()
-	in := start(t, map[string]string{"PATHWAYS_DATA_DIR": dir, "PATHWAYS_LOG_LEVEL": "warn", "PATHWAYS_ADMIN_PASSWORD": "a long admin passphrase"})
+	in := start(t, map[string]string{"PATHWAYS_DATA_DIR": dir, "PATHWAYS_LOG_LEVEL": "warn", "PATHWAYS_ADMIN_PASSWORD": "a long admin passphrase",
+		"PATHWAYS_DEMO": "false"})
 	uploadPNG(t, in, "a long admin passphrase")
 	var files int
 	_ = filepath.WalkDir(filepath.Join(dir, "media", "blobs"), func(_ string, d os.DirEntry, err error) error {
