@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -113,7 +114,7 @@ func CheckMessages(c Course, strict bool) error {
 		links[r.ID] = links[r.ID] || r.Link
 	}
 	total := 0
-	for _, loc := range sortedKeys(c.Messages) {
+	for _, loc := range slices.Sorted(maps.Keys(c.Messages)) {
 		lp := path("messages", loc)
 		if !slices.Contains(c.Locales, loc) {
 			v.Add(lp, CodeNotOffered, map[string]any{"Value": loc})
@@ -124,9 +125,9 @@ func CheckMessages(c Course, strict bool) error {
 			v.Add(lp, CodeTooMany, map[string]any{"Count": MaxMessages})
 			continue
 		}
-		for _, id := range sortedKeys(msgs) {
+		for _, id := range slices.Sorted(maps.Keys(msgs)) {
 			m := msgs[id]
-			mp := lp + "/" + escapeToken(id)
+			mp := lp + "/" + EscapeToken(id)
 			total += m.Size() + len(id)
 			checkMessageID(v, mp, id, true)
 			if strict && !named[id] {
@@ -153,7 +154,7 @@ func checkMessage(v *pathways.ValidationError, mp string, m Message, link bool) 
 	}
 	checkLength(v, mp+"/description", m.Description, MaxDescriptionLen)
 	forms := m.forms()
-	for _, name := range sortedKeys(forms) {
+	for _, name := range slices.Sorted(maps.Keys(forms)) {
 		checkLength(v, mp+"/"+name, forms[name], MaxMessageLen)
 		if m.Plural() {
 			if _, err := template.New("").Parse(forms[name]); err != nil {
@@ -182,8 +183,9 @@ func validLink(s string) bool {
 	return false
 }
 
-// escapeToken escapes a message ID for use in a field path (RFC 6901).
-func escapeToken(s string) string {
+// EscapeToken escapes one step of a field path (a message ID, a locale)
+// as a JSON Pointer token (RFC 6901): "~" becomes "~0", "/" becomes "~1".
+func EscapeToken(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
@@ -212,7 +214,7 @@ func (s LocaleStatus) Complete() bool { return len(s.Missing) == 0 && len(s.Outd
 // TranslationStatus returns the status of each locale the course offers,
 // in the order of Locales, for the messages the structure names.
 func TranslationStatus(c Course) []LocaleStatus {
-	ids := sortedKeys(c.MessageIDs())
+	ids := slices.Sorted(maps.Keys(c.MessageIDs()))
 	src := c.Messages[c.DefaultLocale]
 	out := make([]LocaleStatus, 0, len(c.Locales))
 	for _, loc := range c.Locales {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -299,7 +300,7 @@ func (r *renderer) block(b Block) (BlockView, error) {
 	if b.Media != "" || len(b.MediaBy) > 0 {
 		v.Media = r.mediaFor(b)
 	}
-	for _, loc := range sortedKeys(b.Subtitles) {
+	for _, loc := range slices.Sorted(maps.Keys(b.Subtitles)) {
 		m := r.mediaView(b.Subtitles[loc])
 		m.Lang = loc
 		v.Subtitles = append(v.Subtitles, *m)

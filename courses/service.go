@@ -119,14 +119,9 @@ func (s *Service) authored(ctx context.Context, actor accounts.Actor, id string)
 // a global admin names the organisation in c.OrgID. Messages without a
 // hash are taken as translated from the current source texts.
 func (s *Service) Create(ctx context.Context, actor accounts.Actor, c Course) (Course, bool, error) {
-	if !actor.IsGlobalAdmin() {
-		if !MayAuthor(actor) {
-			return Course{}, false, fmt.Errorf("create course: %w", pathways.ErrForbidden)
-		}
-		if c.OrgID != "" && c.OrgID != actor.OrgID {
-			return Course{}, false, fmt.Errorf("create course in %s: %w", c.OrgID, pathways.ErrForbidden)
-		}
-		c.OrgID = actor.OrgID
+	var err error
+	if c.OrgID, err = owner(actor, c.OrgID); err != nil {
+		return Course{}, false, fmt.Errorf("create course: %w", err)
 	}
 	if c.ID == "" {
 		c.ID = uuid.Must(uuid.NewV7()).String()
@@ -165,6 +160,18 @@ func (s *Service) Create(ctx context.Context, actor accounts.Actor, c Course) (C
 		return Course{}, false, fmt.Errorf("create course %s: %w", c.Slug, err)
 	}
 	return c, true, nil
+}
+
+// owner decides which organisation a new course belongs to: the actor's
+// own (naming another is ErrForbidden), or the one a global admin names.
+func owner(actor accounts.Actor, orgID string) (string, error) {
+	switch {
+	case actor.IsGlobalAdmin():
+		return orgID, nil
+	case !MayAuthor(actor), orgID != "" && orgID != actor.OrgID:
+		return "", fmt.Errorf("course in organisation %q: %w", orgID, pathways.ErrForbidden)
+	}
+	return actor.OrgID, nil
 }
 
 // checkOrg checks that a new course names an organisation that exists.
@@ -227,10 +234,10 @@ func mediaRefs(c Course) []struct {
 				if b.Media != "" {
 					add(bp+"/media", b.Media, want...)
 				}
-				for _, loc := range sortedKeys(b.MediaBy) {
+				for _, loc := range slices.Sorted(maps.Keys(b.MediaBy)) {
 					add(bp+"/mediaBy/"+loc, b.MediaBy[loc], want...)
 				}
-				for _, loc := range sortedKeys(b.Subtitles) {
+				for _, loc := range slices.Sorted(maps.Keys(b.Subtitles)) {
 					add(bp+"/subtitles/"+loc, b.Subtitles[loc], assets.KindSubtitle)
 				}
 			}
@@ -332,7 +339,7 @@ func (s *Service) SetMessages(ctx context.Context, actor accounts.Actor, id stri
 		if next.Messages[locale] == nil {
 			next.Messages[locale] = map[string]Message{}
 		}
-		for _, mid := range sortedKeys(changes) {
+		for _, mid := range slices.Sorted(maps.Keys(changes)) {
 			if m := changes[mid]; m == nil {
 				delete(next.Messages[locale], mid)
 			} else {
@@ -390,7 +397,7 @@ func (s *Service) Publish(ctx context.Context, actor accounts.Actor, id string, 
 	if c.Shared {
 		use.OrgID = ""
 	}
-	for _, aid := range sortedKeys(media) {
+	for _, aid := range slices.Sorted(maps.Keys(media)) {
 		if _, err := s.lib.AddUse(ctx, aid, use); err != nil {
 			return Version{}, fmt.Errorf("publish %s: record use of %s: %w", id, aid, err)
 		}

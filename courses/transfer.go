@@ -35,14 +35,9 @@ var mediaNamespace = uuid.MustParse("6f1c1b2e-3c1d-4b43-9a43-6b1f4a3c2d10")
 // stored or, on any error, the files this call uploaded are removed again
 // and nothing else is: an import is never partial.
 func (s *Service) Import(ctx context.Context, actor accounts.Actor, c Course, files []MediaFile) (Course, bool, error) {
-	if !actor.IsGlobalAdmin() {
-		if !MayAuthor(actor) {
-			return Course{}, false, fmt.Errorf("import course: %w", pathways.ErrForbidden)
-		}
-		if c.OrgID != "" && c.OrgID != actor.OrgID {
-			return Course{}, false, fmt.Errorf("import course into %s: %w", c.OrgID, pathways.ErrForbidden)
-		}
-		c.OrgID = actor.OrgID
+	var err error
+	if c.OrgID, err = owner(actor, c.OrgID); err != nil {
+		return Course{}, false, fmt.Errorf("import course: %w", err)
 	}
 	if err := s.checkOrg(ctx, c.OrgID); err != nil {
 		return Course{}, false, err

@@ -2,6 +2,7 @@ package courses
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -232,7 +233,7 @@ func checkBlock(v *pathways.ValidationError, bp string, b Block) {
 			v.Add(bp+"/"+f, CodeRequired, nil)
 		}
 	}
-	for _, f := range sortedKeys(has) {
+	for _, f := range slices.Sorted(maps.Keys(has)) {
 		if has[f] && !slices.Contains(rule.required, f) && !slices.Contains(rule.optional, f) {
 			v.Add(bp+"/"+f, CodeNotAllowed, map[string]any{"Value": string(b.Kind)})
 		}
@@ -247,7 +248,7 @@ func checkBlock(v *pathways.ValidationError, bp string, b Block) {
 		name string
 		byLC map[string]string
 	}{{"mediaBy", b.MediaBy}, {"subtitles", b.Subtitles}} {
-		for _, l := range sortedKeys(m.byLC) {
+		for _, l := range slices.Sorted(maps.Keys(m.byLC)) {
 			checkLocale(v, bp+"/"+m.name+"/"+l, l, true)
 			if m.byLC[l] == "" {
 				v.Add(bp+"/"+m.name+"/"+l, CodeRequired, nil)
@@ -400,13 +401,4 @@ func checkLength(v *pathways.ValidationError, field, s string, maxLen int) {
 	if utf8.RuneCountInString(s) > maxLen {
 		v.Add(field, CodeTooLong, map[string]any{"Count": maxLen})
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

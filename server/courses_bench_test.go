@@ -63,6 +63,19 @@ func benchCourse(b *testing.B, crs *courses.Service, admin accounts.Actor, org, 
 	return c
 }
 
+// benchCourses is a server with one organisation, and a global admin to
+// act in it.
+func benchCourses(b *testing.B) (benchEnv, accounts.Actor, string) {
+	b.Helper()
+	e := benchMediaServer(b, nil, assets.DefaultConfig)
+	admin := accounts.Actor{UserID: "bench", Role: accounts.RoleAdmin}
+	org, _, err := e.acc.CreateOrganisation(context.Background(), admin, accounts.NewOrganisation{Slug: "bench", Name: "Bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e, admin, org.ID
+}
+
 // BenchmarkLessonDelivery compares, in one run and over real loopback
 // connections, reading a published lesson (authentication, access check,
 // cache look-up, ETag) with a bare Fiber handler sending the same bytes
@@ -70,15 +83,10 @@ func benchCourse(b *testing.B, crs *courses.Service, admin accounts.Actor, org, 
 //
 //	go test -run '^$' -bench LessonDelivery -benchtime 20000x ./server
 func BenchmarkLessonDelivery(b *testing.B) {
-	e := benchMediaServer(b, nil, assets.DefaultConfig)
+	e, admin, org := benchCourses(b)
 	ctx := context.Background()
-	admin := accounts.Actor{UserID: "bench", Role: accounts.RoleAdmin}
-	org, _, err := e.acc.CreateOrganisation(ctx, admin, accounts.NewOrganisation{Slug: "bench", Name: "Bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := benchCourse(b, e.crs, admin, org.ID, "bench", 1, 1)
-	if _, _, err := e.acc.CreateUser(ctx, admin, org.ID, accounts.NewUser{Username: "learner", Role: accounts.RoleLearner, PIN: "3916"}); err != nil {
+	c := benchCourse(b, e.crs, admin, org, "bench", 1, 1)
+	if _, _, err := e.acc.CreateUser(ctx, admin, org, accounts.NewUser{Username: "learner", Role: accounts.RoleLearner, PIN: "3916"}); err != nil {
 		b.Fatal(err)
 	}
 	sess, err := e.acc.Login(ctx, "learner", "3916", "127.0.0.1")
@@ -190,16 +198,11 @@ func load(b *testing.B, url, token string, n int) float64 {
 //	go test -run '^$' -bench CourseCacheMemory -benchtime 1x ./server
 func BenchmarkCourseCacheMemory(b *testing.B) {
 	for range b.N {
-		e := benchMediaServer(b, nil, assets.DefaultConfig)
+		e, admin, org := benchCourses(b)
 		ctx := context.Background()
-		admin := accounts.Actor{UserID: "bench", Role: accounts.RoleAdmin}
-		org, _, err := e.acc.CreateOrganisation(ctx, admin, accounts.NewOrganisation{Slug: "bench", Name: "Bench"})
-		if err != nil {
-			b.Fatal(err)
-		}
 		var all []courses.Course
 		for i := range 100 {
-			all = append(all, benchCourse(b, e.crs, admin, org.ID, fmt.Sprintf("c%d", i), 2, 5))
+			all = append(all, benchCourse(b, e.crs, admin, org, fmt.Sprintf("c%d", i), 2, 5))
 		}
 		before := liveHeap()
 		lessons := 0

@@ -357,3 +357,59 @@ func TestCourseBadInput(t *testing.T) {
 		t.Errorf("French problem title is the English one: %v", prob["title"])
 	}
 }
+
+// TestLessonsServedFromMemory: once a version has been read, its lessons
+// come from memory: with the versions and the catalogue gone from the
+// database, the same lesson, and the lesson in another language, are
+// still served.
+func TestLessonsServedFromMemory(t *testing.T) {
+	e, trainer, image := courseEnv(t)
+	id := e.mustCreateCourse(trainer, draft("cached", image, false))["id"].(string)
+	e.mustPublish(trainer, id, 1)
+	learner := e.token("a-learner")
+	path := "/api/v1/catalogue/" + id + "/versions/1/lessons/active"
+	first := e.do(req{method: "GET", path: path + "?lang=ar", token: learner})
+	if first.status != 200 {
+		t.Fatalf("first read: %d %s", first.status, first.body)
+	}
+	ctx := context.Background()
+	for _, col := range []string{"course_versions", "course_catalogue", "courses"} {
+		if err := e.db.Collection(col).Drop(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again := e.do(req{method: "GET", path: path + "?lang=ar", token: learner})
+	if again.status != 200 || string(again.body) != string(first.body) {
+		t.Errorf("cached read: %d %s", again.status, again.body)
+	}
+	fr := e.do(req{method: "GET", path: path + "?lang=fr", token: learner})
+	if fr.status != 200 || fr.json(t)["title"].(map[string]any)["value"] != "L’écoute active" {
+		t.Errorf("another language from the cached version: %d %s", fr.status, fr.body)
+	}
+}
+
+func TestCatalogueFilters(t *testing.T) {
+	e, trainer, image := courseEnv(t)
+	id := e.mustCreateCourse(trainer, draft("filtered", image, false))["id"].(string)
+	e.mustPublish(trainer, id, 1)
+	learner := e.token("a-learner")
+	for query, want := range map[string]int{
+		"":                               1,
+		"?topic=soft-skills":             1,
+		"?topic=resilience":              0,
+		"?audience=young-refugees":       1,
+		"?audience=ngo-professionals":    0,
+		"?language=en":                   1,
+		"?language=en-GB":                1, // its base language
+		"?language=fr":                   0, // French is not complete
+		"?topic=soft-skills&language=ar": 0,
+	} {
+		r := e.do(req{method: "GET", path: "/api/v1/catalogue" + query, token: learner})
+		if r.status != 200 {
+			t.Fatalf("%s: %d %s", query, r.status, r.body)
+		}
+		if got := len(r.json(t)["items"].([]any)); got != want {
+			t.Errorf("catalogue%s: %d courses, want %d", query, got, want)
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -306,7 +307,7 @@ func (r *reader) readCourse() (courses.Course, bool) {
 // syntax errors too).
 func (r *reader) readLocales(c *courses.Course, courseOK bool) {
 	checkOffered := courseOK && !r.bad["locales"]
-	for _, loc := range sortedKeys(r.locales) {
+	for _, loc := range slices.Sorted(maps.Keys(r.locales)) {
 		p := r.locales[loc]
 		if checkOffered && !slices.Contains(c.Locales, loc) && loc != c.DefaultLocale {
 			r.probs.add(r.file(p), 0, "", courses.CodeNotOffered, map[string]any{"Value": loc},
@@ -367,16 +368,16 @@ func (r *reader) validate(c courses.Course) {
 			for k, b := range l.Blocks {
 				bp := fmt.Sprintf("modules/%d/lessons/%d/blocks/%d", i, j, k)
 				check(bp+"/media", b.Media)
-				for _, loc := range sortedKeys(b.MediaBy) {
-					check(bp+"/mediaBy/"+escape(loc), b.MediaBy[loc])
+				for _, loc := range slices.Sorted(maps.Keys(b.MediaBy)) {
+					check(bp+"/mediaBy/"+courses.EscapeToken(loc), b.MediaBy[loc])
 				}
-				for _, loc := range sortedKeys(b.Subtitles) {
-					check(bp+"/subtitles/"+escape(loc), b.Subtitles[loc])
+				for _, loc := range slices.Sorted(maps.Keys(b.Subtitles)) {
+					check(bp+"/subtitles/"+courses.EscapeToken(loc), b.Subtitles[loc])
 				}
 			}
 		}
 	}
-	r.used = sortedKeys(used)
+	r.used = slices.Sorted(maps.Keys(used))
 }
 
 // isBad reports whether field, or a field holding it, was reported while
@@ -448,21 +449,6 @@ func validMediaPath(p string) bool {
 
 func hasControl(s string) bool {
 	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
-}
-
-// escape escapes a token of a field path as in a JSON Pointer (RFC 6901),
-// as courses does for message IDs.
-func escape(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // lineOf returns the 1-based line of byte offset off in data.

@@ -61,7 +61,7 @@ func (j *jsonReader) decode() (msgs map[string]courses.Message, ok bool) {
 		}
 		id, _ := tok.(string)
 		line := j.line()
-		field := escape(id)
+		field := courses.EscapeToken(id)
 		if first, dup := seen[id]; dup {
 			j.problem(field, line, courses.CodeDuplicate, map[string]any{"Line": first},
 				fmt.Sprintf("message %s is given twice (first on line %d)", strconv.Quote(id), first))
@@ -185,7 +185,7 @@ func (j *jsonReader) object(field string) (courses.Message, error) {
 		}
 		key, _ := tok.(string)
 		line := j.line()
-		kf := field + "/" + escape(key)
+		kf := field + "/" + courses.EscapeToken(key)
 		j.lines[j.path(kf)] = line
 		vtok, err := j.token()
 		if err != nil {

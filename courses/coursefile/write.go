@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,7 +53,7 @@ func prepare(p *Package) ([]outFile, error) {
 		return nil, errors.New("write course package: no package")
 	}
 	var pr collector
-	for _, loc := range sortedKeys(p.Course.Messages) {
+	for _, loc := range slices.Sorted(maps.Keys(p.Course.Messages)) {
 		if !courses.ValidLocale(loc) {
 			pr.add(localesDir+"/"+loc+".json", 0, "", CodeLocaleFile, map[string]any{"Value": loc},
 				strconv.Quote(loc)+" is not a canonical BCP 47 tag, so it cannot name a locale file")
@@ -87,7 +89,7 @@ func prepare(p *Package) ([]outFile, error) {
 		return nil, err
 	}
 	files := []outFile{{path: courseFile, data: yml}}
-	for _, loc := range sortedKeys(p.Course.Messages) {
+	for _, loc := range slices.Sorted(maps.Keys(p.Course.Messages)) {
 		data, err := encodeMessages(p.Course.Messages[loc])
 		if err != nil {
 			return nil, fmt.Errorf("encode locales/%s.json: %w", loc, err)
@@ -98,7 +100,7 @@ func prepare(p *Package) ([]outFile, error) {
 	for _, m := range p.Media {
 		media[m.Path] = m
 	}
-	for _, name := range sortedKeys(media) {
+	for _, name := range slices.Sorted(maps.Keys(media)) {
 		files = append(files, outFile{path: name, open: media[name].Open})
 	}
 	return files, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -143,7 +144,7 @@ func (y *yamlReader) mapping(n *yaml.Node, p string, field func(name string) fie
 			}
 			continue
 		}
-		kp := join(p, escape(k.Value))
+		kp := join(p, courses.EscapeToken(k.Value))
 		if first, dup := seen[k.Value]; dup {
 			y.problem(kp, k.Line, courses.CodeDuplicate, map[string]any{"Line": first},
 				fmt.Sprintf("%s is given twice (first on line %d)", strconv.Quote(k.Value), first))
@@ -392,7 +393,7 @@ func (m mapBuilder) flowMap(key string, v map[string]string) {
 		return
 	}
 	fm := &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle}
-	for _, k := range sortedKeys(v) {
+	for _, k := range slices.Sorted(maps.Keys(v)) {
 		fm.Content = append(fm.Content, strNode(k), strNode(v[k]))
 	}
 	m.add(key, fm)
