@@ -105,8 +105,13 @@ func (m Message) Size() int {
 // name is an error too (package imports); otherwise it is left alone (a
 // draft may be mid-edit).
 func CheckMessages(c Course, strict bool) error {
+	return CheckTexts(c.DefaultLocale, c.Locales, c.Messages, c.Refs(), strict)
+}
+
+// CheckTexts is CheckMessages for any set of texts: messages offered in
+// locales, def the source locale, refs the places that name them.
+func CheckTexts(def string, locales []string, messages Messages, refs []Ref, strict bool) error {
 	v := &pathways.ValidationError{}
-	refs := c.Refs()
 	named := map[string]bool{}
 	links := map[string]bool{}
 	for _, r := range refs {
@@ -114,13 +119,13 @@ func CheckMessages(c Course, strict bool) error {
 		links[r.ID] = links[r.ID] || r.Link
 	}
 	total := 0
-	for _, loc := range slices.Sorted(maps.Keys(c.Messages)) {
+	for _, loc := range slices.Sorted(maps.Keys(messages)) {
 		lp := path("messages", loc)
-		if !slices.Contains(c.Locales, loc) {
+		if !slices.Contains(locales, loc) {
 			v.Add(lp, CodeNotOffered, map[string]any{"Value": loc})
 			continue
 		}
-		msgs := c.Messages[loc]
+		msgs := messages[loc]
 		if len(msgs) > MaxMessages {
 			v.Add(lp, CodeTooMany, map[string]any{"Count": MaxMessages})
 			continue
@@ -139,10 +144,10 @@ func CheckMessages(c Course, strict bool) error {
 	if total > MaxCourseBytes {
 		v.Add("messages", CodeTooBig, map[string]any{"Count": MaxCourseBytes >> 20})
 	}
-	src := c.Messages[c.DefaultLocale]
+	src := messages[def]
 	for _, r := range refs {
 		if _, ok := src[r.ID]; !ok {
-			v.Add(r.Field, CodeMissingText, map[string]any{"Value": r.ID, "Locale": c.DefaultLocale})
+			v.Add(r.Field, CodeMissingText, map[string]any{"Value": r.ID, "Locale": def})
 		}
 	}
 	return v.Err()
@@ -260,25 +265,30 @@ func CompleteLocales(c Course) []string {
 }
 
 // stampHashes records, on every translation that has no hash, the hash of
-// the current source text: a translation given without one is taken as
-// made from the text as it is now.
-func stampHashes(c *Course) {
-	src := c.Messages[c.DefaultLocale]
-	for loc, msgs := range c.Messages {
-		if loc == c.DefaultLocale {
-			for id, m := range msgs {
-				if m.Hash != "" {
-					m.Hash = ""
-					msgs[id] = m
-				}
-			}
-			continue
-		}
+// the current source text; see StampHashes.
+func stampHashes(c *Course) { StampHashes(c.DefaultLocale, c.Messages) }
+
+// StampHashes records, on every translation in messages that has no hash,
+// the hash of the current source text in locale def: a translation given
+// without one is taken as made from the text as it is now. Source texts
+// carry no hash.
+func StampHashes(def string, messages Messages) {
+	src := messages[def]
+	for loc, msgs := range messages {
 		for id, m := range msgs {
-			if s, ok := src[id]; ok && m.Hash == "" {
+			switch {
+			case loc == def && m.Hash != "":
+				m.Hash = ""
+			case loc != def && m.Hash == "":
+				s, ok := src[id]
+				if !ok {
+					continue
+				}
 				m.Hash = Hash(s)
-				msgs[id] = m
+			default:
+				continue
 			}
+			msgs[id] = m
 		}
 	}
 }

@@ -113,76 +113,138 @@ type MediaInfo struct {
 	Locale string
 }
 
-// content is a course made ready to render: its texts loaded into a go-i18n
-// bundle whose default language is the course's.
-type content struct {
-	course  Course
-	version int
-	media   map[string]MediaInfo
-	bundle  *goi18n.Bundle
-	tags    map[string]language.Tag // course locale → parsed tag
-	matcher language.Matcher
-	offered []language.Tag
-	size    int64 // rough bytes held, for the cache budget
+// Texts are a set of messages in several locales, loaded into a go-i18n
+// bundle, with the fallback chain that finds each text for a reader:
+// what courses render, and what assessments render their questions with.
+// Texts are immutable and safe for concurrent use.
+type Texts struct {
+	def      string
+	locales  []string
+	messages Messages
+	bundle   *goi18n.Bundle
+	tags     map[string]language.Tag // locale → parsed tag
+	matcher  language.Matcher
+	size     int64 // rough bytes held, for cache budgets
 }
 
-func newContent(c Course, version int, media map[string]MediaInfo) (*content, error) {
-	def, err := language.Parse(c.DefaultLocale)
+// NewTexts loads messages offered in locales, def among them. It fails on
+// a locale that does not parse.
+func NewTexts(def string, locales []string, messages Messages) (*Texts, error) {
+	defTag, err := language.Parse(def)
 	if err != nil {
-		return nil, fmt.Errorf("default locale %q: %w", c.DefaultLocale, err)
+		return nil, fmt.Errorf("default locale %q: %w", def, err)
 	}
-	ct := &content{course: c, version: version, media: media, bundle: goi18n.NewBundle(def), tags: map[string]language.Tag{}}
+	t := &Texts{def: def, locales: locales, messages: messages, bundle: goi18n.NewBundle(defTag), tags: map[string]language.Tag{}}
 	size := int64(4096)
-	for _, loc := range c.Locales {
+	var offered []language.Tag
+	for _, loc := range locales {
 		tag, err := language.Parse(loc)
 		if err != nil {
 			return nil, fmt.Errorf("locale %q: %w", loc, err)
 		}
-		ct.tags[loc] = tag
-		ct.offered = append(ct.offered, tag)
-		msgs := make([]*goi18n.Message, 0, len(c.Messages[loc]))
-		for id, m := range c.Messages[loc] {
+		t.tags[loc] = tag
+		offered = append(offered, tag)
+		msgs := make([]*goi18n.Message, 0, len(messages[loc]))
+		for id, m := range messages[loc] {
 			msgs = append(msgs, &goi18n.Message{
 				ID: id, Description: m.Description, Hash: m.Hash,
 				Zero: m.Zero, One: m.One, Two: m.Two, Few: m.Few, Many: m.Many, Other: m.Other,
 			})
 			size += int64(len(id)+m.Size()) * 2 // the message, and go-i18n's template of it
 		}
-		if err := ct.bundle.AddMessages(tag, msgs...); err != nil {
+		if err := t.bundle.AddMessages(tag, msgs...); err != nil {
 			return nil, fmt.Errorf("messages of %s: %w", loc, err)
 		}
 	}
-	ct.matcher = language.NewMatcher(ct.offered)
-	ct.size = size
-	return ct, nil
+	t.matcher = language.NewMatcher(offered)
+	t.size = size
+	return t, nil
 }
 
-// chain resolves a learner's languages, most wanted first, to the locales
-// the course offers, ending with the course's default: the fallback chain
-// of every text. "fr-CA" finds "fr", "prs" (Dari) finds "fa-AF" or "fa".
-func (ct *content) chain(wanted []string) []string {
+// Size is roughly how many bytes the texts hold.
+func (t *Texts) Size() int64 { return t.size }
+
+// Chain resolves a reader's languages, most wanted first, to the locales
+// offered, ending with the default: the fallback chain of every text.
+// "fr-CA" finds "fr", "prs" (Dari) finds "fa-AF" or "fa".
+func (t *Texts) Chain(wanted []string) []string {
 	var out []string
 	for _, w := range wanted {
-		t, err := language.Parse(w)
+		tag, err := language.Parse(w)
 		if err != nil {
 			continue
 		}
-		if base, _ := t.Base(); base.String() == "prs" {
-			t = language.MustParse("fa-AF")
+		if base, _ := tag.Base(); base.String() == "prs" {
+			tag = language.MustParse("fa-AF")
 		}
-		_, i, conf := ct.matcher.Match(t)
+		_, i, conf := t.matcher.Match(tag)
 		if conf < language.High {
 			continue
 		}
-		if loc := ct.course.Locales[i]; !slices.Contains(out, loc) {
+		if loc := t.locales[i]; !slices.Contains(out, loc) {
 			out = append(out, loc)
 		}
 	}
-	if !slices.Contains(out, ct.course.DefaultLocale) {
-		out = append(out, ct.course.DefaultLocale)
+	if !slices.Contains(out, t.def) {
+		out = append(out, t.def)
 	}
 	return out
 }
+
+// Find returns message id in the first locale of chain that has it.
+// Messages with plural forms take count and choose their CLDR form;
+// other texts are literal (no template runs on an author's text). ok is
+// false if no locale of the chain has it; the Text then holds the ID.
+func (t *Texts) Find(chain []string, id string, count any) (txt Text, ok bool, err error) {
+	for _, loc := range chain {
+		m, has := t.messages[loc][id]
+		if !has {
+			continue
+		}
+		cfg := &goi18n.LocalizeConfig{MessageID: id, TemplateParser: template.IdentityParser{}}
+		if count != nil && m.Plural() {
+			cfg.PluralCount = count
+			cfg.TemplateParser = nil
+			cfg.TemplateData = map[string]any{"Count": count}
+		}
+		s, _, lErr := goi18n.NewLocalizer(t.bundle, loc).LocalizeWithTag(cfg)
+		if lErr != nil {
+			err = errors.Join(err, fmt.Errorf("message %s in %s: %w", id, loc, lErr))
+			continue
+		}
+		return Text{Value: s, Lang: loc, Dir: t.Dir(loc)}, true, err
+	}
+	return Text{Value: id, Lang: t.def, Dir: t.Dir(t.def)}, false, err
+}
+
+// Dir is the direction of one of the locales.
+func (t *Texts) Dir(locale string) string { return i18n.Direction(t.tags[locale]) }
+
+// Plural renders message id with count for a reader with languages
+// wanted.
+func (t *Texts) Plural(wanted []string, id string, count any) Text {
+	txt, _, _ := t.Find(t.Chain(wanted), id, count)
+	return txt
+}
+
+// content is a course version made ready to render.
+type content struct {
+	*Texts
+	course  Course
+	version int
+	media   map[string]MediaInfo
+	size    int64
+}
+
+func newContent(c Course, version int, media map[string]MediaInfo) (*content, error) {
+	t, err := NewTexts(c.DefaultLocale, c.Locales, c.Messages)
+	if err != nil {
+		return nil, err
+	}
+	return &content{Texts: t, course: c, version: version, media: media, size: t.Size()}, nil
+}
+
+func (ct *content) chain(wanted []string) []string { return ct.Chain(wanted) }
 
 // renderer renders one view for one fallback chain, noting which
 // languages it used.
@@ -194,32 +256,19 @@ type renderer struct {
 }
 
 // text returns message id in the first language of the chain that has
-// it. Messages with plural forms take count; other texts are literal (no
-// template runs on a trainer's text).
+// it; see Texts.Find.
 func (r *renderer) text(id string, count any) Text {
-	for _, loc := range r.chain {
-		if _, ok := r.ct.course.Messages[loc][id]; !ok {
-			continue
-		}
-		cfg := &goi18n.LocalizeConfig{MessageID: id, TemplateParser: template.IdentityParser{}}
-		if count != nil && r.ct.course.Messages[loc][id].Plural() {
-			cfg.PluralCount = count
-			cfg.TemplateParser = nil
-			cfg.TemplateData = map[string]any{"Count": count}
-		}
-		s, _, err := goi18n.NewLocalizer(r.ct.bundle, loc).LocalizeWithTag(cfg)
-		if err != nil {
-			r.err = errors.Join(r.err, fmt.Errorf("message %s in %s: %w", id, loc, err))
-			continue
-		}
-		if !slices.Contains(r.used, loc) {
-			r.used = append(r.used, loc)
-		}
-		return Text{Value: s, Lang: loc, Dir: i18n.Direction(r.ct.tags[loc])}
+	t, ok, err := r.ct.Find(r.chain, id, count)
+	r.err = errors.Join(r.err, err)
+	if !ok {
+		// Only a draft can miss a text everywhere: its preview shows the ID.
+		r.err = errors.Join(r.err, fmt.Errorf("message %s: in no language", id))
+		return t
 	}
-	// Only a draft can miss a text everywhere: its preview shows the ID.
-	r.err = errors.Join(r.err, fmt.Errorf("message %s: in no language", id))
-	return Text{Value: id, Lang: r.ct.course.DefaultLocale, Dir: i18n.Direction(r.ct.tags[r.ct.course.DefaultLocale])}
+	if !slices.Contains(r.used, t.Lang) {
+		r.used = append(r.used, t.Lang)
+	}
+	return t
 }
 
 func (r *renderer) optional(id string) *Text {
@@ -228,13 +277,6 @@ func (r *renderer) optional(id string) *Text {
 	}
 	t := r.text(id, nil)
 	return &t
-}
-
-// Plural renders message id with count, choosing the CLDR plural form of
-// the language found; tests and assessments use it.
-func (ct *content) Plural(wanted []string, id string, count any) Text {
-	r := &renderer{ct: ct, chain: ct.chain(wanted)}
-	return r.text(id, count)
 }
 
 // markdown and policy render text blocks: CommonMark without raw HTML,
@@ -319,7 +361,7 @@ func (r *renderer) primary() (lang, dir string, langs []string) {
 	if len(langs) == 0 {
 		langs = []string{r.ct.course.DefaultLocale}
 	}
-	return langs[0], i18n.Direction(r.ct.tags[langs[0]]), langs
+	return langs[0], r.ct.Dir(langs[0]), langs
 }
 
 // lesson renders lesson id for a learner whose languages are wanted.
