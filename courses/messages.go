@@ -134,7 +134,7 @@ func CheckTexts(def string, locales []string, messages Messages, refs []Ref, str
 			m := msgs[id]
 			mp := lp + "/" + EscapeToken(id)
 			total += m.Size() + len(id)
-			checkMessageID(v, mp, id, true)
+			CheckMessageID(v, mp, id, true)
 			if strict && !named[id] {
 				v.Add(mp, CodeUnusedMessage, map[string]any{"Value": id})
 			}

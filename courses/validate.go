@@ -106,8 +106,8 @@ func CheckStructure(c Course) error {
 		}
 	}
 	checkEnum(v, "level", c.Level, Levels)
-	checkMessageID(v, "title", c.Title, true)
-	checkMessageID(v, "summary", c.Summary, false)
+	CheckMessageID(v, "title", c.Title, true)
+	CheckMessageID(v, "summary", c.Summary, false)
 
 	if len(c.Modules) > MaxModules {
 		v.Add("modules", CodeTooMany, map[string]any{"Count": MaxModules})
@@ -116,26 +116,26 @@ func CheckStructure(c Course) error {
 	lessons := map[string]bool{}
 	for i, m := range c.Modules {
 		mp := path("modules", i)
-		if checkKey(v, mp+"/id", m.ID) {
+		if CheckKey(v, mp+"/id", m.ID) {
 			if _, dup := modules[m.ID]; dup {
 				v.Add(mp+"/id", CodeDuplicate, nil)
 			}
 			modules[m.ID] = i
 		}
-		checkMessageID(v, mp+"/title", m.Title, true)
-		checkMessageID(v, mp+"/summary", m.Summary, false)
+		CheckMessageID(v, mp+"/title", m.Title, true)
+		CheckMessageID(v, mp+"/summary", m.Summary, false)
 		if len(m.Lessons) > MaxLessons {
 			v.Add(mp+"/lessons", CodeTooMany, map[string]any{"Count": MaxLessons})
 		}
 		for j, l := range m.Lessons {
 			lp := path(mp, "lessons", j)
-			if checkKey(v, lp+"/id", l.ID) {
+			if CheckKey(v, lp+"/id", l.ID) {
 				if lessons[l.ID] {
 					v.Add(lp+"/id", CodeDuplicate, nil)
 				}
 				lessons[l.ID] = true
 			}
-			checkMessageID(v, lp+"/title", l.Title, true)
+			CheckMessageID(v, lp+"/title", l.Title, true)
 			if l.Minutes < 1 || l.Minutes > MaxMinutes {
 				v.Add(lp+"/minutes", CodeRange, map[string]any{"Min": 1, "Max": MaxMinutes})
 			}
@@ -145,7 +145,7 @@ func CheckStructure(c Course) error {
 			blocks := map[string]bool{}
 			for k, b := range l.Blocks {
 				bp := path(lp, "blocks", k)
-				if checkKey(v, bp+"/id", b.ID) {
+				if CheckKey(v, bp+"/id", b.ID) {
 					if blocks[b.ID] {
 						v.Add(bp+"/id", CodeDuplicate, nil)
 					}
@@ -242,7 +242,7 @@ func checkBlock(v *pathways.ValidationError, bp string, b Block) {
 		v.Add(bp+"/url", CodeRequired, nil)
 	}
 	for _, f := range messageFields {
-		checkMessageID(v, bp+"/"+f, b.messageField(f), false)
+		CheckMessageID(v, bp+"/"+f, b.messageField(f), false)
 	}
 	for _, m := range []struct {
 		name string
@@ -330,9 +330,10 @@ func checkSlug(v *pathways.ValidationError, field, s string) {
 	}
 }
 
-// checkKey checks a module, lesson or block ID and reports whether it is
-// usable.
-func checkKey(v *pathways.ValidationError, field, s string) bool {
+// CheckKey checks a stable ID (module, lesson, block, question, option)
+// — lower-case letters, digits and single dashes — adds what is wrong to v
+// and reports whether it is usable.
+func CheckKey(v *pathways.ValidationError, field, s string) bool {
 	switch {
 	case s == "":
 		v.Add(field, CodeRequired, nil)
@@ -346,7 +347,10 @@ func checkKey(v *pathways.ValidationError, field, s string) bool {
 	return false
 }
 
-func checkMessageID(v *pathways.ValidationError, field, id string, required bool) {
+// CheckMessageID checks a message ID (letters, digits, ".", "_", "-", at
+// most MessageIDMax) and adds what is wrong to v; an empty one only if
+// required.
+func CheckMessageID(v *pathways.ValidationError, field, id string, required bool) {
 	switch {
 	case id == "":
 		if required {

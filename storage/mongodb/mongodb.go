@@ -97,6 +97,13 @@ const (
 	colCourseVersions  = "course_versions"
 	colCourseSlugs     = "course_slugs"
 	colCourseCatalogue = "course_catalogue"
+
+	colAssessmentBanks = "assessment_banks"
+	colQuizzes         = "quizzes"
+	colQuizVersions    = "quiz_versions"
+	colQuizAttempts    = "quiz_attempts"
+	colQuizRecords     = "quiz_records"
+	colQuizStats       = "quiz_stats"
 )
 
 // index is a secondary index a collection needs on real MongoDB (for the
@@ -123,6 +130,7 @@ var collections = []string{
 	colRefreshTokens, colTokenFamilies, colLoginAttempts, colSettings,
 	colAssets, colBlobs, colLibraries, colUploads,
 	colCourses, colCourseVersions, colCourseSlugs, colCourseCatalogue,
+	colAssessmentBanks, colQuizzes, colQuizVersions, colQuizAttempts, colQuizRecords, colQuizStats,
 }
 
 // Migrate creates the collections and indexes; it is idempotent.

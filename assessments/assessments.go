@@ -1,0 +1,217 @@
+package assessments
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/pathways-lms/pathways"
+	"github.com/pathways-lms/pathways/courses"
+)
+
+// Bank is a trainer's collection of questions, with their texts in every
+// language. Quizzes draw from banks when they are published.
+type Bank struct {
+	ID            string
+	OrgID         string
+	Name          string // for trainers, in their own language
+	DefaultLocale string
+	Locales       []string
+	Questions     []BankQuestion
+	Messages      courses.Messages
+	Revision      int
+	Created       time.Time
+	Updated       time.Time
+}
+
+// BankQuestion is a question with what a quiz may pick it by.
+type BankQuestion struct {
+	Question
+	Tags       []string `json:"tags,omitempty"`       // topics, free words such as "scams"
+	Difficulty int      `json:"difficulty,omitempty"` // 1 (easy) to 5 (hard); 0 not rated
+}
+
+// Quiz is a quiz, practice exercise or survey as its authors edit it.
+type Quiz struct {
+	ID            string
+	OrgID         string
+	Kind          Kind
+	Shared        bool // usable by every organisation's learners
+	DefaultLocale string
+	Locales       []string
+	Title         string // message IDs, in Messages
+	Intro         string
+	Messages      courses.Messages
+
+	Picks            []Pick
+	ShuffleQuestions bool
+	ShuffleOptions   bool
+	// PassMark is the share of the maximum that passes, 0..1; 0 for none.
+	PassMark     float64
+	AttemptLimit int           // 0: unlimited
+	TimeLimit    time.Duration // 0: none
+	Feedback     FeedbackPolicy
+	Due          time.Time // optional; FeedbackAfterDue needs it
+	Grade        GradeMethod
+	Mastery      Mastery // practice only
+	// Pretest names the pretest quiz a posttest is compared with.
+	Pretest string
+
+	Revision  int
+	Published int
+	Archived  bool
+	Created   time.Time
+	Updated   time.Time
+}
+
+// Version is a published quiz, frozen with the questions it draws from:
+// bank questions are copied in under keys "b<n>.<question ID>" (n the
+// bank's place among the quiz's banks) and their texts under message IDs
+// prefixed "b<n>.", so banks edited later change nothing here.
+type Version struct {
+	QuizID    string
+	Number    int
+	Quiz      Quiz
+	Questions map[string]Question // by key
+	// Pools lists, for each of Quiz.Picks, the keys it may draw.
+	Pools     [][]string
+	Messages  courses.Messages // the quiz's and the questions' texts
+	Revision  int              // the draft revision it was made from
+	Published time.Time
+}
+
+// Attempt is one learner's go at one quiz version. Its ID is chosen by
+// the client, so a retried start or submit never makes a second attempt.
+type Attempt struct {
+	ID        string
+	QuizID    string
+	Version   int
+	LearnerID string
+	OrgID     string
+	Number    int    // 1 for the learner's first attempt at the quiz
+	Locale    string // the language it is taken in, for per-locale accepted answers
+	Seed      uint64
+	Drawn     []Drawn
+	Answers   map[string]Saved // by question key
+	Started   time.Time
+	Deadline  time.Time // zero without a time limit; submits are taken until Deadline + Grace
+	Submitted time.Time // zero while open
+	Results   map[string]Result
+	Score     float64
+	Max       float64
+}
+
+// Saved is the latest answer a learner saved to one question. AnswerID is
+// the client's ID of that save, so a repeated save is recognised.
+type Saved struct {
+	AnswerID string
+	Answer   Answer
+	Saved    time.Time
+}
+
+// Open reports whether the attempt still takes answers.
+func (a Attempt) Open() bool { return a.Submitted.IsZero() }
+
+// Grace is how long after its deadline an attempt is still taken: a phone
+// on a slow link may send the last answers late.
+const Grace = 2 * time.Minute
+
+// Record is one learner's history with one quiz: the document that lists
+// their attempts, so counting attempts and grading is one read.
+type Record struct {
+	LearnerID string
+	QuizID    string
+	OrgID     string
+	Attempts  []AttemptSummary
+	// Practice: whether each answer was right, oldest first (bounded).
+	History  []bool
+	Mastered bool
+	// Gain, on a posttest's record, is the learner's posttest score share
+	// minus their first pretest score share: what the course taught.
+	Gain    *float64
+	Updated time.Time
+}
+
+// AttemptSummary is an attempt's line in a Record.
+type AttemptSummary struct {
+	ID        string    `json:"id"`
+	Version   int       `json:"version"`
+	Number    int       `json:"number"`
+	Started   time.Time `json:"startedAt"`
+	Submitted time.Time `json:"submittedAt,omitzero"`
+	Score     float64   `json:"score"`
+	Max       float64   `json:"max"`
+}
+
+// ItemStats are running sums over the submitted attempts of one
+// organisation's learners at one question, enough for facility (mean
+// score share), discrimination (the correlation of the item score with
+// the rest of the test) and the commonest wrong answers.
+type ItemStats struct {
+	N                        int
+	SumX, SumX2, SumY, SumY2 float64 // x: item share; y: share of the rest
+	SumXY                    float64
+	Wrong                    map[string]int // a wrong answer's key → count (bounded)
+}
+
+// Stats are the item statistics of one quiz version for one
+// organisation, kept in StatsShards documents (an attempt adds to the
+// shard its ID falls in), so a class submitting at once does not queue on
+// one document; a report adds the shards up.
+type Stats struct {
+	QuizID  string
+	Version int
+	OrgID   string
+	Shard   int
+	Items   map[string]ItemStats
+}
+
+// StatsShards is how many documents hold one quiz version's statistics
+// for one organisation.
+const StatsShards = 16
+
+// Limits that keep documents bounded.
+const (
+	MaxQuestions   = 500 // in a bank
+	MaxPicks       = 50
+	MaxDrawn       = 200 // questions in one attempt
+	MaxAttempts    = 100 // kept in a learner's record
+	MaxHistory     = 200
+	MaxWrongKinds  = 20 // wrong answers counted per question
+	MaxTagsPerItem = 20
+)
+
+// Errors specific to assessments; each wraps a pathways sentinel.
+var (
+	ErrStale        = fmt.Errorf("%w: the draft changed since you loaded it", pathways.ErrConflict)
+	ErrClosed       = fmt.Errorf("%w: the attempt is submitted", pathways.ErrConflict)
+	ErrTimeUp       = fmt.Errorf("%w: the time for this attempt is over", pathways.ErrConflict)
+	ErrAttemptLimit = fmt.Errorf("%w: no attempts left", pathways.ErrConflict)
+	ErrNotPublished = fmt.Errorf("%w: the quiz is not published", pathways.ErrNotFound)
+)
+
+// Store keeps banks, quizzes, versions, attempts, records and stats.
+// Implementations serialise the updates of each document.
+type Store interface {
+	Bank(ctx context.Context, id string) (Bank, error)
+	InsertBank(ctx context.Context, b Bank) error
+	UpdateBank(ctx context.Context, id string, change func(*Bank) error) (Bank, error)
+
+	Quiz(ctx context.Context, id string) (Quiz, error)
+	InsertQuiz(ctx context.Context, q Quiz) error
+	UpdateQuiz(ctx context.Context, id string, change func(*Quiz) error) (Quiz, error)
+	InsertVersion(ctx context.Context, v Version) error // ErrConflict if the number exists
+	Version(ctx context.Context, quizID string, n int) (Version, error)
+
+	Attempt(ctx context.Context, id string) (Attempt, error)
+	// StartAttempt stores a new attempt and lists it in the learner's
+	// record in one step, under the record's lock: check sees the record
+	// as it is (Attempts may be empty) and may refuse (ErrAttemptLimit).
+	// If the attempt ID exists it returns ErrConflict.
+	StartAttempt(ctx context.Context, a Attempt, check func(Record) error) error
+	UpdateAttempt(ctx context.Context, id string, change func(*Attempt) error) (Attempt, error)
+	Record(ctx context.Context, learnerID, quizID string) (Record, error)
+	UpdateRecord(ctx context.Context, learnerID, quizID string, change func(*Record) error) (Record, error)
+	Stats(ctx context.Context, quizID string, version int, orgID string, shard int) (Stats, error)
+	UpdateStats(ctx context.Context, quizID string, version int, orgID string, shard int, change func(*Stats) error) error
+}

@@ -1,0 +1,495 @@
+package assessments
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+
+	"github.com/pathways-lms/pathways"
+	"github.com/pathways-lms/pathways/accounts"
+)
+
+// Field error codes of the quiz and attempt rules (question codes are in
+// question.go).
+const (
+	CodeUnknownBank     = "unknown_bank"
+	CodeUnknownQuestion = "unknown_question"
+	CodeNoQuestions     = "no_questions"
+)
+
+// readable returns the latest version of a quiz the actor may take:
+// members of the owning organisation, everyone for a shared quiz.
+func (s *Service) readable(ctx context.Context, actor accounts.Actor, quizID string) (*published, error) {
+	if !accounts.ValidID(quizID) {
+		return nil, fmt.Errorf("quiz %q: %w", quizID, pathways.ErrNotFound)
+	}
+	q, err := s.store.Quiz(ctx, quizID)
+	if err != nil {
+		return nil, fmt.Errorf("quiz %s: %w", quizID, err)
+	}
+	if q.Published == 0 || q.Archived {
+		return nil, fmt.Errorf("quiz %s: %w", quizID, ErrNotPublished)
+	}
+	p, err := s.version(ctx, quizID, q.Published)
+	if err != nil {
+		return nil, err
+	}
+	if !canTake(actor, p.Quiz) {
+		return nil, fmt.Errorf("quiz %s: %w", quizID, pathways.ErrNotFound)
+	}
+	return p, nil
+}
+
+func canTake(actor accounts.Actor, q Quiz) bool {
+	return actor.IsGlobalAdmin() || q.Shared || actor.OrgID == q.OrgID
+}
+
+// StartAttempt begins an attempt at the latest version of a quiz, with
+// the client's attempt ID, and returns it. A retry with the same ID
+// returns the same attempt. A learner with an attempt still open at the
+// quiz gets that one back instead, so they can go on from another device.
+// It returns ErrAttemptLimit when the quiz's attempts are used up, and
+// ErrNotFound (ErrNotPublished) for a quiz the learner may not take or
+// that is not published.
+func (s *Service) StartAttempt(ctx context.Context, actor accounts.Actor, quizID, attemptID string, wanted []string) (Attempt, bool, error) {
+	if !accounts.ValidID(attemptID) {
+		return Attempt{}, false, pathways.Invalid("id", codeAttemptID)
+	}
+	if prior, err := s.store.Attempt(ctx, attemptID); err == nil {
+		if prior.LearnerID != actor.UserID || prior.QuizID != quizID {
+			return Attempt{}, false, fmt.Errorf("attempt %s: %w", attemptID, pathways.ErrConflict)
+		}
+		return prior, false, nil
+	}
+	p, err := s.readable(ctx, actor, quizID)
+	if err != nil {
+		return Attempt{}, false, err
+	}
+	now := s.now().UTC()
+	rec, err := s.store.Record(ctx, actor.UserID, quizID)
+	if err != nil && !errors.Is(err, pathways.ErrNotFound) {
+		return Attempt{}, false, fmt.Errorf("start attempt: %w", err)
+	}
+	for _, sum := range slices.Backward(rec.Attempts) {
+		if sum.Submitted.IsZero() {
+			if open, err := s.store.Attempt(ctx, sum.ID); err == nil && open.Open() && !s.expired(open) {
+				return open, false, nil
+			}
+		}
+	}
+	a := Attempt{
+		ID: attemptID, QuizID: quizID, Version: p.Number, LearnerID: actor.UserID, OrgID: actor.OrgID,
+		Seed: attemptSeed(attemptID), Answers: map[string]Saved{}, Started: now,
+		Locale: p.texts.Chain(wanted)[0],
+	}
+	if p.Quiz.TimeLimit > 0 {
+		a.Deadline = now.Add(p.Quiz.TimeLimit)
+	}
+	a.Drawn = draw(p.Quiz.Picks, p.Pools, optionIDs(p.Questions), p.Quiz.ShuffleQuestions, p.Quiz.ShuffleOptions, a.Seed)
+	err = s.store.StartAttempt(ctx, a, func(r Record) error {
+		if p.Quiz.AttemptLimit > 0 && len(r.Attempts) >= p.Quiz.AttemptLimit {
+			return ErrAttemptLimit
+		}
+		if len(r.Attempts) >= MaxAttempts {
+			return ErrAttemptLimit
+		}
+		return nil
+	})
+	if errors.Is(err, pathways.ErrConflict) && !errors.Is(err, ErrAttemptLimit) {
+		if prior, gErr := s.store.Attempt(ctx, attemptID); gErr == nil && prior.LearnerID == actor.UserID {
+			return prior, false, nil // a concurrent retry stored it first
+		}
+	}
+	if err != nil {
+		return Attempt{}, false, fmt.Errorf("start attempt at %s: %w", quizID, err)
+	}
+	a, err = s.store.Attempt(ctx, attemptID)
+	return a, err == nil, err
+}
+
+const codeAttemptID = "id"
+
+func optionIDs(qs map[string]Question) map[string][]string {
+	out := make(map[string][]string, len(qs))
+	for key, q := range qs {
+		ids := make([]string, len(q.Options))
+		for i, o := range q.Options {
+			ids[i] = o.ID
+		}
+		out[key] = ids
+	}
+	return out
+}
+
+// timedOut reports whether a closed attempt was closed because its time
+// ran out (finish closes those at the end of the grace) rather than
+// submitted.
+func (a Attempt) timedOut() bool {
+	return !a.Open() && !a.Deadline.IsZero() && a.Submitted.Equal(a.Deadline.Add(Grace))
+}
+
+// expired reports whether an attempt's time, grace included, is over.
+func (s *Service) expired(a Attempt) bool {
+	return !a.Deadline.IsZero() && s.now().After(a.Deadline.Add(Grace))
+}
+
+// own returns an attempt of the actor's; anyone else's is ErrNotFound.
+func (s *Service) own(ctx context.Context, actor accounts.Actor, id string) (Attempt, *published, error) {
+	if !accounts.ValidID(id) {
+		return Attempt{}, nil, fmt.Errorf("attempt %q: %w", id, pathways.ErrNotFound)
+	}
+	a, err := s.store.Attempt(ctx, id)
+	if err != nil {
+		return Attempt{}, nil, fmt.Errorf("attempt %s: %w", id, err)
+	}
+	if a.LearnerID != actor.UserID {
+		return Attempt{}, nil, fmt.Errorf("attempt %s: %w", id, pathways.ErrNotFound)
+	}
+	p, err := s.version(ctx, a.QuizID, a.Version)
+	if err != nil {
+		return Attempt{}, nil, err
+	}
+	return a, p, nil
+}
+
+// SaveAnswer stores the learner's answer to one question of an open
+// attempt (autosave). answerID is the client's ID of this save: saving it
+// again changes nothing. The answer must have the shape of the question's
+// type (a ValidationError otherwise). After the time limit (and its
+// grace) it returns ErrTimeUp, and the attempt is closed with the answers
+// saved in time.
+func (s *Service) SaveAnswer(ctx context.Context, actor accounts.Actor, attemptID, key, answerID string, raw []byte) (Attempt, error) {
+	a, p, err := s.own(ctx, actor, attemptID)
+	if err != nil {
+		return Attempt{}, err
+	}
+	q, ok := p.Questions[key]
+	if !ok || !slices.ContainsFunc(a.Drawn, func(d Drawn) bool { return d.Question == key }) {
+		return Attempt{}, fmt.Errorf("question %s of attempt %s: %w", key, attemptID, pathways.ErrNotFound)
+	}
+	ans, err := DecodeAnswer(q, raw)
+	if err != nil {
+		return Attempt{}, err
+	}
+	if !a.Open() {
+		return Attempt{}, ErrClosed
+	}
+	if s.expired(a) {
+		if _, err := s.finish(ctx, p, attemptID); err != nil {
+			return Attempt{}, err
+		}
+		return Attempt{}, ErrTimeUp
+	}
+	return s.store.UpdateAttempt(ctx, attemptID, func(d *Attempt) error {
+		if !d.Open() {
+			return ErrClosed
+		}
+		if prev, ok := d.Answers[key]; ok && prev.AnswerID == answerID && answerID != "" {
+			return nil // a repeated save
+		}
+		if d.Answers == nil {
+			d.Answers = map[string]Saved{}
+		}
+		d.Answers[key] = Saved{AnswerID: answerID, Answer: ans, Saved: s.now().UTC()}
+		return nil
+	})
+}
+
+// SubmitAttempt closes an attempt and scores it, on the server, against
+// the version it was taken on. Submitting again returns the same result.
+// A submit after the time limit and its grace gets ErrTimeUp, but the
+// attempt is closed and scored with the answers saved in time: nothing
+// saved is lost.
+func (s *Service) SubmitAttempt(ctx context.Context, actor accounts.Actor, attemptID string) (Attempt, error) {
+	a, p, err := s.own(ctx, actor, attemptID)
+	if err != nil {
+		return Attempt{}, err
+	}
+	if !a.Open() {
+		if a.timedOut() {
+			return a, ErrTimeUp // closed when its time ran out, not by a submit
+		}
+		return a, nil
+	}
+	late := s.expired(a)
+	done, err := s.finish(ctx, p, attemptID)
+	if err != nil {
+		return Attempt{}, err
+	}
+	if late {
+		return done, ErrTimeUp
+	}
+	return done, nil
+}
+
+// finish scores and closes an attempt once, then records it in the
+// learner's record and the item statistics.
+func (s *Service) finish(ctx context.Context, p *published, attemptID string) (Attempt, error) {
+	closed := false
+	a, err := s.store.UpdateAttempt(ctx, attemptID, func(d *Attempt) error {
+		if !d.Open() {
+			return nil
+		}
+		d.Results = map[string]Result{}
+		d.Score, d.Max = 0, 0
+		for _, dr := range d.Drawn {
+			r := Score(p.Questions[dr.Question], d.Answers[dr.Question].Answer, d.Locale)
+			d.Results[dr.Question] = r
+			d.Score += r.Points
+			d.Max += r.Max
+		}
+		d.Submitted = s.now().UTC()
+		if !d.Deadline.IsZero() && d.Submitted.After(d.Deadline.Add(Grace)) {
+			d.Submitted = d.Deadline.Add(Grace) // closed at the end of its time
+		}
+		closed = true
+		return nil
+	})
+	if err != nil || !closed {
+		return a, err
+	}
+	// The attempt is scored and stored; the record and statistics follow
+	// it. A failure here is logged: the attempt itself is safe.
+	if _, err := s.store.UpdateRecord(ctx, a.LearnerID, a.QuizID, func(r *Record) error {
+		for i := range r.Attempts {
+			if r.Attempts[i].ID == a.ID {
+				r.Attempts[i].Submitted, r.Attempts[i].Score, r.Attempts[i].Max = a.Submitted, a.Score, a.Max
+			}
+		}
+		if p.Quiz.Kind == KindPractice {
+			for _, dr := range a.Drawn {
+				r.History = append(r.History, a.Results[dr.Question].Correct)
+			}
+			r.History = r.History[max(0, len(r.History)-MaxHistory):]
+			r.Mastered = r.Mastered || mastered(p.Quiz.Mastery, r.History)
+		}
+		if p.Quiz.Kind == KindPosttest && a.Max > 0 {
+			if pre, err := s.store.Record(ctx, a.LearnerID, p.Quiz.Pretest); err == nil {
+				if first := firstSubmitted(pre.Attempts); first != nil && first.Max > 0 {
+					g := a.Score/a.Max - first.Score/first.Max
+					r.Gain = &g
+				}
+			}
+		}
+		r.Updated = s.now().UTC()
+		return nil
+	}); err != nil {
+		s.log.WarnContext(ctx, "attempt scored, record not updated", "attempt", a.ID, "error", err)
+	}
+	if err := s.store.UpdateStats(ctx, a.QuizID, a.Version, a.OrgID, int(a.Seed%StatsShards), func(st *Stats) error {
+		addStats(st, a)
+		return nil
+	}); err != nil {
+		s.log.WarnContext(ctx, "attempt scored, statistics not updated", "attempt", a.ID, "error", err)
+	}
+	return a, nil
+}
+
+// addStats adds a submitted attempt to the running sums of each scored
+// question: x the question's share of its points, y the share of the
+// rest of the attempt's points.
+func addStats(st *Stats, a Attempt) {
+	if st.Items == nil {
+		st.Items = map[string]ItemStats{}
+	}
+	for _, dr := range a.Drawn {
+		r := a.Results[dr.Question]
+		if r.Max == 0 {
+			continue
+		}
+		x := r.Points / r.Max
+		y := 0.0
+		if rest := a.Max - r.Max; rest > 0 {
+			y = (a.Score - r.Points) / rest
+		}
+		it := st.Items[dr.Question]
+		it.N++
+		it.SumX += x
+		it.SumX2 += x * x
+		it.SumY += y
+		it.SumY2 += y * y
+		it.SumXY += x * y
+		if !r.Correct && r.Answered {
+			if it.Wrong == nil {
+				it.Wrong = map[string]int{}
+			}
+			k := answerKey(a.Answers[dr.Question].Answer)
+			if _, ok := it.Wrong[k]; ok || len(it.Wrong) < MaxWrongKinds {
+				it.Wrong[k]++
+			}
+		}
+		st.Items[dr.Question] = it
+	}
+}
+
+// answerKey is a short, stable form of an answer, to count alike wrong
+// answers.
+func answerKey(a Answer) string {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return "?"
+	}
+	const most = 200
+	if len(b) > most {
+		b = b[:most]
+	}
+	return string(b)
+}
+
+// ItemReport is one question's statistics.
+type ItemReport struct {
+	Question string
+	N        int
+	// Facility is the mean share of the points learners got, 0..1.
+	Facility float64
+	// Discrimination is the correlation of the question's score with the
+	// rest of the attempt's, -1..1; NaN-free: 0 when it cannot be told.
+	Discrimination float64
+	// Wrong lists the commonest wrong answers, commonest first.
+	Wrong []WrongAnswer
+}
+
+// WrongAnswer is a wrong answer and how many gave it.
+type WrongAnswer struct {
+	Answer Answer `json:"answer"`
+	Count  int    `json:"count"`
+}
+
+// mergeItems adds two shards' sums of one question.
+func mergeItems(a, b ItemStats) ItemStats {
+	a.N += b.N
+	a.SumX += b.SumX
+	a.SumX2 += b.SumX2
+	a.SumY += b.SumY
+	a.SumY2 += b.SumY2
+	a.SumXY += b.SumXY
+	for k, c := range b.Wrong {
+		if a.Wrong == nil {
+			a.Wrong = map[string]int{}
+		}
+		a.Wrong[k] += c
+	}
+	return a
+}
+
+// report turns running sums into a question's statistics.
+func report(key string, it ItemStats) ItemReport {
+	r := ItemReport{Question: key, N: it.N}
+	if it.N == 0 {
+		return r
+	}
+	n := float64(it.N)
+	r.Facility = it.SumX / n
+	cov := it.SumXY/n - (it.SumX/n)*(it.SumY/n)
+	vx := it.SumX2/n - (it.SumX/n)*(it.SumX/n)
+	vy := it.SumY2/n - (it.SumY/n)*(it.SumY/n)
+	if vx > 1e-12 && vy > 1e-12 {
+		r.Discrimination = max(-1, min(1, cov/math.Sqrt(vx*vy)))
+	}
+	for k, c := range it.Wrong {
+		var a Answer
+		if json.Unmarshal([]byte(k), &a) == nil {
+			r.Wrong = append(r.Wrong, WrongAnswer{Answer: a, Count: c})
+		}
+	}
+	slices.SortStableFunc(r.Wrong, func(a, b WrongAnswer) int { return b.Count - a.Count })
+	r.Wrong = r.Wrong[:min(len(r.Wrong), 5)]
+	return r
+}
+
+// QuizStats returns the item statistics of a quiz version for one
+// organisation's learners: for its trainers, admins and educators.
+func (s *Service) QuizStats(ctx context.Context, actor accounts.Actor, quizID string, version int, orgID string) ([]ItemReport, error) {
+	staff := actor.IsGlobalAdmin() || (actor.OrgID == orgID && actor.Role != accounts.RoleLearner)
+	if !staff {
+		return nil, fmt.Errorf("quiz statistics: %w", pathways.ErrForbidden)
+	}
+	p, err := s.version(ctx, quizID, version)
+	if err != nil {
+		return nil, err
+	}
+	if !canTake(accounts.Actor{OrgID: orgID}, p.Quiz) && !actor.IsGlobalAdmin() {
+		return nil, fmt.Errorf("quiz %s: %w", quizID, pathways.ErrNotFound)
+	}
+	st := Stats{Items: map[string]ItemStats{}}
+	for shard := range StatsShards {
+		part, err := s.store.Stats(ctx, quizID, version, orgID, shard)
+		if errors.Is(err, pathways.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		for key, it := range part.Items {
+			st.Items[key] = mergeItems(st.Items[key], it)
+		}
+	}
+	var out []ItemReport
+	for _, key := range slices.Sorted(maps.Keys(p.Questions)) {
+		if !p.Questions[key].Type.Scored() {
+			continue
+		}
+		out = append(out, report(key, st.Items[key]))
+	}
+	return out, nil
+}
+
+// firstSubmitted is the earliest submitted attempt of a record, or nil.
+func firstSubmitted(list []AttemptSummary) *AttemptSummary {
+	var first *AttemptSummary
+	for i := range list {
+		a := &list[i]
+		if !a.Submitted.IsZero() && (first == nil || a.Submitted.Before(first.Submitted)) {
+			first = a
+		}
+	}
+	return first
+}
+
+// Progress is a learner's standing at a quiz: their attempts, their grade
+// by the quiz's method, whether it passes, practice mastery, and for a
+// posttest what they gained since the pretest.
+type Progress struct {
+	QuizID   string           `json:"quizId"`
+	Kind     Kind             `json:"kind"`
+	Attempts []AttemptSummary `json:"attempts"`
+	Left     *int             `json:"attemptsLeft,omitempty"` // nil: unlimited
+	Grade    *float64         `json:"grade,omitempty"`        // share of the maximum, 0..1
+	Passed   *bool            `json:"passed,omitempty"`
+	Mastered bool             `json:"mastered"`
+	Gain     *float64         `json:"gain,omitempty"`
+}
+
+// Progress returns the actor's own standing at a quiz they may take.
+func (s *Service) Progress(ctx context.Context, actor accounts.Actor, quizID string) (Progress, error) {
+	p, err := s.readable(ctx, actor, quizID)
+	if err != nil {
+		return Progress{}, err
+	}
+	r, err := s.store.Record(ctx, actor.UserID, quizID)
+	if err != nil && !errors.Is(err, pathways.ErrNotFound) {
+		return Progress{}, err
+	}
+	out := Progress{QuizID: quizID, Kind: p.Quiz.Kind, Attempts: append([]AttemptSummary{}, r.Attempts...), Mastered: r.Mastered, Gain: r.Gain}
+	if p.Quiz.AttemptLimit > 0 {
+		left := max(0, p.Quiz.AttemptLimit-len(r.Attempts))
+		out.Left = &left
+	}
+	var graded []Graded
+	for _, a := range r.Attempts {
+		if !a.Submitted.IsZero() && a.Max > 0 {
+			graded = append(graded, Graded{Score: a.Score / a.Max, Submitted: a.Submitted})
+		}
+	}
+	if g, ok := grade(p.Quiz.Grade, graded); ok {
+		out.Grade = &g
+		if p.Quiz.PassMark > 0 {
+			passed := g >= p.Quiz.PassMark-1e-9
+			out.Passed = &passed
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,263 @@
+package assessments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/pathways-lms/pathways"
+	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/assets"
+	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/internal/lru"
+)
+
+// Service runs the rules of assessments: who may author and take which
+// quiz, drawing, saving and scoring attempts, what a learner may see of
+// the keys, and item statistics.
+type Service struct {
+	store    Store
+	lib      Library
+	now      func() time.Time
+	log      *slog.Logger
+	versions *lru.Cache[string, *published]
+}
+
+// published is a quiz version made ready to render.
+type published struct {
+	Version
+	texts *courses.Texts
+}
+
+// Library is what assessments need of the media library (pictures and
+// recordings of questions and options); *assets.Service is one.
+type Library interface {
+	Asset(ctx context.Context, actor accounts.Actor, id string) (assets.Asset, error)
+	AddUse(ctx context.Context, id string, u assets.Use) (assets.Asset, error)
+}
+
+// NewService returns a service over store and the media library;
+// cacheBytes bounds the memory of published versions kept ready.
+func NewService(store Store, lib Library, cacheBytes int64, now func() time.Time, log *slog.Logger) *Service {
+	if cacheBytes <= 0 {
+		cacheBytes = 32 << 20
+	}
+	return &Service{store: store, lib: lib, now: now, log: log, versions: lru.New[string, *published](cacheBytes)}
+}
+
+func mayAuthor(actor accounts.Actor, orgID string) bool {
+	return actor.IsGlobalAdmin() || (actor.OrgID == orgID && courses.MayAuthor(actor))
+}
+
+// owner decides which organisation a new bank or quiz belongs to: the
+// actor's own, or the one a global admin names.
+func owner(actor accounts.Actor, orgID string) (string, error) {
+	switch {
+	case actor.IsGlobalAdmin():
+		if orgID == "" {
+			return "", pathways.Invalid("orgId", courses.CodeRequired)
+		}
+		return orgID, nil
+	case !courses.MayAuthor(actor), orgID != "" && orgID != actor.OrgID:
+		return "", fmt.Errorf("organisation %q: %w", orgID, pathways.ErrForbidden)
+	}
+	return actor.OrgID, nil
+}
+
+func newID(id string) (string, error) {
+	if id == "" {
+		return uuid.Must(uuid.NewV7()).String(), nil
+	}
+	if !accounts.ValidID(id) {
+		return "", pathways.Invalid("id", courses.CodeInvalid)
+	}
+	return id, nil
+}
+
+// CreateBank stores a new question bank (idempotent with b.ID).
+func (s *Service) CreateBank(ctx context.Context, actor accounts.Actor, b Bank) (Bank, bool, error) {
+	var err error
+	if b.OrgID, err = owner(actor, b.OrgID); err != nil {
+		return Bank{}, false, err
+	}
+	if b.ID, err = newID(b.ID); err != nil {
+		return Bank{}, false, err
+	}
+	if prior, err := s.store.Bank(ctx, b.ID); err == nil {
+		if prior.OrgID != b.OrgID {
+			return Bank{}, false, fmt.Errorf("create bank %s: %w", b.ID, pathways.ErrConflict)
+		}
+		return prior, false, nil
+	}
+	if len(b.Locales) == 0 && b.DefaultLocale != "" {
+		b.Locales = []string{b.DefaultLocale}
+	}
+	if err := CheckBank(b); err != nil {
+		return Bank{}, false, err
+	}
+	now := s.now().UTC()
+	b.Revision, b.Created, b.Updated = 1, now, now
+	courses.StampHashes(b.DefaultLocale, b.Messages)
+	if err := s.store.InsertBank(ctx, b); err != nil {
+		return Bank{}, false, fmt.Errorf("create bank: %w", err)
+	}
+	return b, true, nil
+}
+
+// Bank returns a bank for its authors; others get ErrNotFound.
+func (s *Service) Bank(ctx context.Context, actor accounts.Actor, id string) (Bank, error) {
+	if !accounts.ValidID(id) {
+		return Bank{}, fmt.Errorf("bank %q: %w", id, pathways.ErrNotFound)
+	}
+	b, err := s.store.Bank(ctx, id)
+	if err != nil {
+		return Bank{}, fmt.Errorf("bank %s: %w", id, err)
+	}
+	if !mayAuthor(actor, b.OrgID) {
+		return Bank{}, fmt.Errorf("bank %s: %w", id, pathways.ErrNotFound)
+	}
+	return b, nil
+}
+
+// UpdateBank replaces a bank's questions and texts; revision must be the
+// bank's current one (ErrStale otherwise).
+func (s *Service) UpdateBank(ctx context.Context, actor accounts.Actor, id string, revision int, b Bank) (Bank, error) {
+	cur, err := s.Bank(ctx, actor, id)
+	if err != nil {
+		return Bank{}, err
+	}
+	b.ID, b.OrgID = cur.ID, cur.OrgID
+	if len(b.Locales) == 0 && b.DefaultLocale != "" {
+		b.Locales = []string{b.DefaultLocale}
+	}
+	if err := CheckBank(b); err != nil {
+		return Bank{}, err
+	}
+	return s.store.UpdateBank(ctx, id, func(d *Bank) error {
+		if d.Revision != revision {
+			return ErrStale
+		}
+		next := b
+		next.Messages = b.Messages.Clone()
+		courses.StampHashes(next.DefaultLocale, next.Messages)
+		next.Revision, next.Created, next.Updated = d.Revision+1, d.Created, s.now().UTC()
+		*d = next
+		return nil
+	})
+}
+
+// questionRefs lists the messages a question names.
+func questionRefs(prefix string, q Question) []courses.Ref {
+	var refs []courses.Ref
+	add := func(field, id string) {
+		if id != "" {
+			refs = append(refs, courses.Ref{Field: prefix + field, ID: id})
+		}
+	}
+	add("prompt", q.Prompt)
+	add("hint", q.Hint)
+	add("feedback", q.Feedback)
+	for i, o := range q.Options {
+		add(fmt.Sprintf("options/%d/text", i), o.Text)
+		add(fmt.Sprintf("options/%d/feedback", i), o.Feedback)
+	}
+	for i, m := range q.Matches {
+		add(fmt.Sprintf("matches/%d/text", i), m.Text)
+	}
+	if q.Scale != nil {
+		for _, v := range slices.Sorted(maps.Keys(q.Scale.Labels)) {
+			add(fmt.Sprintf("scale/labels/%d", v), q.Scale.Labels[v])
+		}
+	}
+	return refs
+}
+
+// CheckBank validates a bank: its languages, every question (see
+// CheckQuestion), unique question IDs, tags and difficulty, and that the
+// source language holds every text the questions name.
+func CheckBank(b Bank) error {
+	v := &pathways.ValidationError{}
+	if !courses.ValidLocale(b.DefaultLocale) {
+		v.Add("defaultLocale", courses.CodeLocale, nil)
+	}
+	for i, l := range b.Locales {
+		if !courses.ValidLocale(l) {
+			v.Add(fmt.Sprintf("locales/%d", i), courses.CodeLocale, nil)
+		}
+	}
+	if !slices.Contains(b.Locales, b.DefaultLocale) {
+		v.Add("locales", courses.CodeNotOffered, map[string]any{"Value": b.DefaultLocale})
+	}
+	if strings.TrimSpace(b.Name) == "" {
+		v.Add("name", courses.CodeRequired, nil)
+	}
+	if len(b.Questions) > MaxQuestions {
+		v.Add("questions", courses.CodeTooMany, map[string]any{"Count": MaxQuestions})
+	}
+	var refs []courses.Ref
+	seen := map[string]bool{}
+	for i, q := range b.Questions {
+		qp := fmt.Sprintf("questions/%d/", i)
+		var ve *pathways.ValidationError
+		if err := CheckQuestion(q.Question); errors.As(err, &ve) {
+			for _, f := range ve.Fields {
+				v.Add(qp+f.Field, f.Code, f.Params)
+			}
+		}
+		if seen[q.ID] {
+			v.Add(qp+"id", courses.CodeDuplicate, nil)
+		}
+		seen[q.ID] = true
+		if q.Difficulty < 0 || q.Difficulty > 5 {
+			v.Add(qp+"difficulty", courses.CodeRange, map[string]any{"Min": 0, "Max": 5})
+		}
+		if len(q.Tags) > MaxTagsPerItem {
+			v.Add(qp+"tags", courses.CodeTooMany, map[string]any{"Count": MaxTagsPerItem})
+		}
+		refs = append(refs, questionRefs(qp, q.Question)...)
+	}
+	if err := courses.CheckTexts(b.DefaultLocale, b.Locales, b.Messages, refs, false); err != nil {
+		var ve *pathways.ValidationError
+		if !errors.As(err, &ve) {
+			return err
+		}
+		v.Fields = append(v.Fields, ve.Fields...)
+	}
+	return v.Err()
+}
+
+// attemptSeed derives an attempt's random seed from its ID, so the draw
+// is reproducible from the attempt alone.
+func attemptSeed(id string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return h.Sum64()
+}
+
+// version returns quiz version n ready to render, from memory when it can.
+func (s *Service) version(ctx context.Context, quizID string, n int) (*published, error) {
+	key := quizID + "@" + strconv.Itoa(n)
+	if p, ok := s.versions.Get(key); ok {
+		return p, nil
+	}
+	v, err := s.store.Version(ctx, quizID, n)
+	if err != nil {
+		return nil, fmt.Errorf("quiz version %s: %w", key, err)
+	}
+	t, err := courses.NewTexts(v.Quiz.DefaultLocale, v.Quiz.Locales, v.Messages)
+	if err != nil {
+		return nil, fmt.Errorf("quiz version %s: %w", key, err)
+	}
+	p := &published{Version: v, texts: t}
+	s.versions.Add(key, p, t.Size()*2)
+	return p, nil
+}

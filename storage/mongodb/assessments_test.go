@@ -1,0 +1,759 @@
+package mongodb_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/pathways-lms/pathways"
+	"github.com/pathways-lms/pathways/assessments"
+	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/storage/mongodb"
+	"github.com/pathways-lms/pathways/storage/mongodb/mongotest"
+)
+
+func newAssessments(t *testing.T) (*mongodb.DB, *mongodb.AssessmentsStore) {
+	t.Helper()
+	db := mongotest.NewDB(t)
+	return db, db.Assessments()
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// richQuestions has a question of every type, using every field its type
+// may have, with nil and empty slices and maps, keys with dots and
+// pointers to zero values.
+func richQuestions() []assessments.Question {
+	return []assessments.Question{
+		{
+			ID: "single", Prompt: "q.single.prompt", Hint: "q.single.hint", Feedback: "q.single.feedback",
+			Image: "a-img", Audio: "a-audio", Type: assessments.TypeSingle, Points: 2.5,
+			Options: []assessments.Option{
+				{ID: "a", Text: "q.single.a", Correct: true, Feedback: "q.single.a.feedback"},
+				{ID: "b", Text: "q.single.b", Image: "a-img-b", Audio: "a-audio-b"},
+			},
+		},
+		{
+			ID: "multiple", Prompt: "q.multiple", Type: assessments.TypeMultiple, Partial: assessments.PartialProportional,
+			Options: []assessments.Option{{ID: "a", Text: "t.a", Correct: true}, {ID: "b", Text: "t.b", Correct: true}, {ID: "c", Text: "t.c"}},
+		},
+		{
+			ID: "truefalse", Prompt: "q.tf", Type: assessments.TypeTrueFalse, Partial: assessments.PartialNone,
+			Options: []assessments.Option{{ID: "true", Correct: true}, {ID: "false", Feedback: "q.tf.false"}},
+			Matches: []assessments.Match{}, Pairs: map[string]string{}, Blanks: []assessments.Blank{},
+		},
+		{
+			ID: "short", Prompt: "q.short", Type: assessments.TypeShort, CaseSensitive: true, DiacriticSensitive: true,
+			Accepted: map[string][]string{"*": {"42"}, "fr": {"café", "Cafe"}, "fa-AF": {"سلام"}, "en": {}, "ar": nil},
+		},
+		{ID: "numeric", Prompt: "q.numeric", Type: assessments.TypeNumeric, Numeric: &assessments.Numeric{Value: -3.25, Tolerance: 0.01}},
+		{ID: "numeric-zero", Prompt: "q.numeric0", Type: assessments.TypeNumeric, Numeric: &assessments.Numeric{}},
+		{
+			ID: "matching", Prompt: "q.matching", Type: assessments.TypeMatching, Partial: assessments.PartialProportional,
+			Options: []assessments.Option{{ID: "left-1", Text: "m.l1"}, {ID: "left-2", Text: "m.l2"}},
+			Matches: []assessments.Match{{ID: "right-1", Text: "m.r1"}, {ID: "right-2", Image: "a-r2", Audio: "a-r2-audio"}, {ID: "decoy", Text: "m.decoy"}},
+			Pairs:   map[string]string{"left-1": "right-2", "left-2": "right-1", "odd.key$/x": "decoy"},
+		},
+		{
+			ID: "ordering", Prompt: "q.ordering", Type: assessments.TypeOrdering,
+			Options: []assessments.Option{{ID: "first", Text: "o.1"}, {ID: "second", Text: "o.2"}, {ID: "third", Image: "a-3"}},
+		},
+		{
+			ID: "blanks", Prompt: "q.blanks", Type: assessments.TypeBlanks, Partial: assessments.PartialProportional,
+			Blanks: []assessments.Blank{
+				{ID: "b1", Accepted: map[string][]string{"*": {"Paris"}, "ar": {"باريس"}, "uk": {}}},
+				{ID: "b2", Accepted: map[string][]string{}},
+				{ID: "b3"},
+			},
+		},
+		{
+			ID: "likert", Prompt: "q.likert", Type: assessments.TypeLikert,
+			Scale: &assessments.Likert{Min: -2, Max: 2, Labels: map[int]string{-2: "l.disagree", 0: "l.neutral", 2: "l.agree"}},
+		},
+		{ID: "likert-bare", Prompt: "q.likert2", Type: assessments.TypeLikert, Scale: &assessments.Likert{Labels: map[int]string{}}},
+		{ID: "free", Prompt: "q.free", Type: assessments.TypeFree, MaxLength: 300, Options: []assessments.Option{}},
+		{ID: "bare", Type: assessments.TypeFree},
+	}
+}
+
+func richMessages() courses.Messages {
+	return courses.Messages{
+		"en": {
+			"q.single.prompt": {Description: "The first question", Other: "Which is **right**?"},
+			"items.count":     {One: "{{.Count}} item", Other: "{{.Count}} items"},
+		},
+		"ar": {
+			"q.single.prompt": {Hash: "sha1-3e1d", Other: "أيها صحيح؟"},
+			"items.count":     {Zero: "لا عناصر", One: "عنصر", Two: "عنصران", Few: "{{.Count}} عناصر", Many: "{{.Count}} عنصرًا", Other: "{{.Count}} عنصر"},
+		},
+		"fr": {},
+		"uk": nil,
+	}
+}
+
+func richBank(id, orgID string) assessments.Bank {
+	b := assessments.Bank{
+		ID: id, OrgID: orgID, Name: "Money basics", DefaultLocale: "en", Locales: []string{"en", "ar", "fr"},
+		Messages: richMessages(), Revision: 4, Created: t0, Updated: t0.Add(time.Minute),
+	}
+	for i, q := range richQuestions() {
+		bq := assessments.BankQuestion{Question: q, Difficulty: i % 6}
+		switch i % 3 {
+		case 0:
+			bq.Tags = []string{"scams", "budget"}
+		case 1:
+			bq.Tags = []string{}
+		}
+		b.Questions = append(b.Questions, bq)
+	}
+	return b
+}
+
+func richQuiz(id, orgID string) assessments.Quiz {
+	return assessments.Quiz{
+		ID: id, OrgID: orgID, Kind: assessments.KindPractice, Shared: true, DefaultLocale: "en",
+		Locales: []string{"en", "ar"}, Title: "quiz.title", Intro: "quiz.intro", Messages: richMessages(),
+		Picks: []assessments.Pick{
+			{Bank: "bank1", Questions: []string{"single", "short"}},
+			{Bank: "bank2", Tags: []string{"scams"}, Difficulty: 3, Count: 2, Questions: []string{}},
+			{Bank: "bank1"},
+		},
+		ShuffleQuestions: true, ShuffleOptions: true, PassMark: 0.75, AttemptLimit: 3,
+		TimeLimit: 90*time.Second + 1, Feedback: assessments.FeedbackAfterDue, Due: t0.Add(24 * time.Hour),
+		Grade: assessments.GradeAverage, Mastery: assessments.Mastery{M: 3, N: 5}, Pretest: "pre-quiz",
+		Revision: 7, Published: 2, Archived: true, Created: t0, Updated: t0.Add(time.Hour),
+	}
+}
+
+func richVersion(quizID string, n int) assessments.Version {
+	v := assessments.Version{
+		QuizID: quizID, Number: n, Quiz: richQuiz(quizID, "o1"), Questions: map[string]assessments.Question{},
+		Pools:    [][]string{{"b1/single", "b1/short"}, {}, nil, {"b2/matching"}},
+		Messages: courses.Messages{"en": {"b1.q.single.prompt": {Other: "Which?"}, "quiz.title": {Other: "Money"}}},
+		Revision: 7, Published: t0.Add(2 * time.Hour),
+	}
+	for i, q := range richQuestions() {
+		v.Questions[fmt.Sprintf("b%d/%s", i%2+1, q.ID)] = q
+	}
+	return v
+}
+
+// richAttempt has answers of every shape and, when scored, results.
+func richAttempt(id string) assessments.Attempt {
+	return assessments.Attempt{
+		ID: id, QuizID: "quiz1", Version: 2, LearnerID: "learner1", OrgID: "o1", Locale: "fa-AF",
+		Seed: math.MaxUint64 - 5,
+		Drawn: []assessments.Drawn{
+			{Question: "b1/single", Options: []string{"b", "a"}},
+			{Question: "b2/short"},
+			{Question: "b1/free", Options: []string{}},
+		},
+		Answers: map[string]assessments.Saved{
+			"b1/single":       {AnswerID: "s1", Answer: assessments.Answer{Option: "a"}, Saved: t0.Add(time.Second)},
+			"b2/multiple":     {AnswerID: "s2", Answer: assessments.Answer{Options: []string{"a", "c"}}, Saved: t0.Add(2 * time.Second)},
+			"b1/multiple":     {Answer: assessments.Answer{Options: []string{}}, Saved: t0},
+			"b1/ordering":     {AnswerID: "s3", Answer: assessments.Answer{Order: []string{"third", "first", "second"}}, Saved: t0},
+			"b2/matching":     {AnswerID: "s4", Answer: assessments.Answer{Pairs: map[string]string{"left-1": "right-1", "odd.key$/x": "decoy"}}, Saved: t0},
+			"b1/matching":     {Answer: assessments.Answer{Pairs: map[string]string{}}, Saved: t0},
+			"b2/short":        {AnswerID: "s5", Answer: assessments.Answer{Text: "  Café  "}, Saved: t0},
+			"b1/numeric":      {Answer: assessments.Answer{Number: ptr(-3.25)}, Saved: t0},
+			"b2/numeric-zero": {Answer: assessments.Answer{Number: ptr(0.0)}, Saved: t0},
+			"b1/blanks":       {Answer: assessments.Answer{Blanks: map[string]string{"b1": "paris", "b2": ""}}, Saved: t0},
+			"b2/likert":       {Answer: assessments.Answer{Value: ptr(-2)}, Saved: t0},
+			"b1/likert-bare":  {Answer: assessments.Answer{Value: ptr(0)}, Saved: t0},
+			"b1/free":         {Answer: assessments.Answer{Text: "I would ask.\nThen wait."}, Saved: t0},
+			"b2/bare":         {Answer: assessments.Answer{}, Saved: t0},
+		},
+		Started: t0, Deadline: t0.Add(90 * time.Second),
+	}
+}
+
+func richResults() map[string]assessments.Result {
+	return map[string]assessments.Result{
+		"b1/single": {Points: 2.5, Max: 2.5, Correct: true, Answered: true, Feedback: []string{"q.single.a.feedback", "q.single.feedback"}},
+		"b2/short":  {Max: 1, Answered: true, Feedback: []string{}},
+		"b1/free":   {Answered: true},
+		"b2/bare":   {},
+	}
+}
+
+func TestBankRoundTrip(t *testing.T) {
+	db, s := newAssessments(t)
+	ctx := context.Background()
+	b := richBank("bank1", "o1")
+	zone := time.FixedZone("UTC-5", -5*3600)
+	b.Created = t0.Add(123456789 * time.Nanosecond).In(zone)
+	if err := s.InsertBank(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	want := richBank("bank1", "o1")
+	want.Created = t0.Add(123 * time.Millisecond)
+	got, err := s.Bank(ctx, "bank1")
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("round trip:\n got %#v, %v\nwant %#v", got, err, want)
+	}
+	checkKeys(t, db, "assessment_banks", "bank1")
+
+	if err := s.InsertBank(ctx, richBank("bank1", "o2")); !errors.Is(err, pathways.ErrConflict) {
+		t.Fatalf("duplicate bank: %v, want ErrConflict", err)
+	}
+
+	// What UpdateBank returns is what a later read gives; the id stays.
+	updated, err := s.UpdateBank(ctx, "bank1", func(b *assessments.Bank) error {
+		b.ID = "moved"
+		b.Revision++
+		b.Questions = b.Questions[:1]
+		b.Updated = t0.Add(time.Hour + 999999*time.Nanosecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Revision, want.Questions, want.Updated = 5, want.Questions[:1], t0.Add(time.Hour)
+	if !reflect.DeepEqual(updated, want) {
+		t.Fatalf("UpdateBank returned:\n got %#v\nwant %#v", updated, want)
+	}
+	if got, err := s.Bank(ctx, "bank1"); err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("after update:\n got %#v, %v\nwant %#v", got, err, want)
+	}
+
+	// A failed change writes nothing.
+	errNo := errors.New("no")
+	if _, err := s.UpdateBank(ctx, "bank1", func(b *assessments.Bank) error { b.Name = "x"; return errNo }); !errors.Is(err, errNo) {
+		t.Fatalf("change error: %v", err)
+	}
+	if got, _ := s.Bank(ctx, "bank1"); got.Name != want.Name {
+		t.Fatalf("aborted change stored: %q", got.Name)
+	}
+
+	// A bare bank keeps its nil slices and maps nil.
+	bare := assessments.Bank{ID: "bank2", DefaultLocale: "en", Created: t0, Updated: t0}
+	if err := s.InsertBank(ctx, bare); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Bank(ctx, "bank2"); err != nil || !reflect.DeepEqual(got, bare) {
+		t.Fatalf("bare bank:\n got %#v, %v\nwant %#v", got, err, bare)
+	}
+}
+
+func TestQuizRoundTrip(t *testing.T) {
+	db, s := newAssessments(t)
+	ctx := context.Background()
+	q := richQuiz("quiz1", "o1")
+	q.Due = t0.Add(24*time.Hour + 7*time.Microsecond).In(time.FixedZone("UTC+4:30", 4*3600+1800))
+	if err := s.InsertQuiz(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	want := richQuiz("quiz1", "o1")
+	if got, err := s.Quiz(ctx, "quiz1"); err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("round trip:\n got %#v, %v\nwant %#v", got, err, want)
+	}
+	checkKeys(t, db, "quizzes", "quiz1")
+	if err := s.InsertQuiz(ctx, q); !errors.Is(err, pathways.ErrConflict) {
+		t.Fatalf("duplicate quiz: %v, want ErrConflict", err)
+	}
+
+	updated, err := s.UpdateQuiz(ctx, "quiz1", func(q *assessments.Quiz) error {
+		q.Published, q.Due, q.TimeLimit, q.Picks = 3, time.Time{}, 0, nil
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Published, want.Due, want.TimeLimit, want.Picks = 3, time.Time{}, 0, nil
+	if !reflect.DeepEqual(updated, want) {
+		t.Fatalf("UpdateQuiz returned:\n got %#v\nwant %#v", updated, want)
+	}
+	if got, err := s.Quiz(ctx, "quiz1"); err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("after update:\n got %#v, %v\nwant %#v", got, err, want)
+	}
+
+	bare := assessments.Quiz{ID: "quiz2", Kind: assessments.KindSurvey, Created: t0, Updated: t0}
+	if err := s.InsertQuiz(ctx, bare); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Quiz(ctx, "quiz2"); err != nil || !reflect.DeepEqual(got, bare) {
+		t.Fatalf("bare quiz:\n got %#v, %v\nwant %#v", got, err, bare)
+	}
+}
+
+func TestQuizVersions(t *testing.T) {
+	db, s := newAssessments(t)
+	ctx := context.Background()
+	v := richVersion("quiz1", 1)
+	if err := s.InsertVersion(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Version(ctx, "quiz1", 1); err != nil || !reflect.DeepEqual(got, v) {
+		t.Fatalf("Version:\n got %#v, %v\nwant %#v", got, err, v)
+	}
+	checkKeys(t, db, "quiz_versions", "quiz1@1")
+
+	dup := richVersion("quiz1", 1)
+	dup.Revision = 99
+	if err := s.InsertVersion(ctx, dup); !errors.Is(err, pathways.ErrConflict) {
+		t.Fatalf("duplicate version: %v, want ErrConflict", err)
+	}
+	if got, _ := s.Version(ctx, "quiz1", 1); got.Revision != 7 {
+		t.Fatalf("duplicate insert changed the version: revision %d", got.Revision)
+	}
+
+	bare := assessments.Version{QuizID: "quiz1", Number: 2, Quiz: assessments.Quiz{ID: "quiz1"}, Published: t0}
+	if err := s.InsertVersion(ctx, bare); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Version(ctx, "quiz1", 2); err != nil || !reflect.DeepEqual(got, bare) {
+		t.Fatalf("bare version:\n got %#v, %v\nwant %#v", got, err, bare)
+	}
+	if _, err := s.Version(ctx, "quiz1", 3); !errors.Is(err, pathways.ErrNotFound) {
+		t.Fatalf("missing version: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Version(ctx, "quiz2", 1); !errors.Is(err, pathways.ErrNotFound) {
+		t.Fatalf("version of another quiz: %v, want ErrNotFound", err)
+	}
+}
+
+func TestAttemptRoundTrip(t *testing.T) {
+	db, s := newAssessments(t)
+	ctx := context.Background()
+	a := richAttempt("att1")
+	a.Number = 42 // the store numbers attempts itself
+	a.Started = t0.Add(987654321 * time.Nanosecond).In(time.FixedZone("UTC+1", 3600))
+	if err := s.StartAttempt(ctx, a, func(assessments.Record) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want := richAttempt("att1")
+	want.Number, want.Started = 1, t0.Add(987*time.Millisecond)
+	got, err := s.Attempt(ctx, "att1")
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("round trip:\n got %#v, %v\nwant %#v", got, err, want)
+	}
+
+	// Scored and submitted: results of every shape.
+	updated, err := s.UpdateAttempt(ctx, "att1", func(a *assessments.Attempt) error {
+		a.ID = "moved"
+		a.Results = richResults()
+		a.Score, a.Max = 2.5, 3.5
+		a.Submitted = t0.Add(time.Minute + time.Nanosecond)
+		delete(a.Answers, "b2/bare")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Results, want.Score, want.Max, want.Submitted = richResults(), 2.5, 3.5, t0.Add(time.Minute)
+	delete(want.Answers, "b2/bare")
+	if !reflect.DeepEqual(updated, want) {
+		t.Fatalf("UpdateAttempt returned:\n got %#v\nwant %#v", updated, want)
+	}
+	if got, err := s.Attempt(ctx, "att1"); err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("after update:\n got %#v, %v\nwant %#v", got, err, want)
+	}
+	checkKeys(t, db, "quiz_attempts", "att1")
+
+	// Empty maps stay empty, nil ones nil.
+	bare := assessments.Attempt{ID: "att2", QuizID: "quiz1", Version: 1, LearnerID: "learner1", Answers: map[string]assessments.Saved{}, Started: t0}
+	if err := s.StartAttempt(ctx, bare, func(assessments.Record) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	bare.Number = 2
+	if got, err := s.Attempt(ctx, "att2"); err != nil || !reflect.DeepEqual(got, bare) {
+		t.Fatalf("bare attempt:\n got %#v, %v\nwant %#v", got, err, bare)
+	}
+	if _, err := s.UpdateAttempt(ctx, "att2", func(a *assessments.Attempt) error {
+		a.Answers, a.Results = nil, map[string]assessments.Result{}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	bare.Answers, bare.Results = nil, map[string]assessments.Result{}
+	if got, err := s.Attempt(ctx, "att2"); err != nil || !reflect.DeepEqual(got, bare) {
+		t.Fatalf("bare attempt after update:\n got %#v, %v\nwant %#v", got, err, bare)
+	}
+}
+
+func TestStartAttempt(t *testing.T) {
+	_, s := newAssessments(t)
+	ctx := context.Background()
+	start := func(id string, at time.Time) assessments.Attempt {
+		return assessments.Attempt{ID: id, QuizID: "quiz1", Version: 1, LearnerID: "learner1", OrgID: "o1", Started: at}
+	}
+	var seen []assessments.Record
+	remember := func(r assessments.Record) error { seen = append(seen, r); return nil }
+
+	// A refused first attempt leaves neither attempt nor record.
+	errNo := errors.New("no")
+	if err := s.StartAttempt(ctx, start("att0", t0), func(r assessments.Record) error {
+		want := assessments.Record{LearnerID: "learner1", QuizID: "quiz1", OrgID: "o1"}
+		if !reflect.DeepEqual(r, want) {
+			t.Errorf("check saw %#v, want %#v", r, want)
+		}
+		return errNo
+	}); !errors.Is(err, errNo) {
+		t.Fatalf("refused start: %v, want the check's error", err)
+	}
+	if _, err := s.Attempt(ctx, "att0"); !errors.Is(err, pathways.ErrNotFound) {
+		t.Fatalf("attempt of a refused start: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Record(ctx, "learner1", "quiz1"); !errors.Is(err, pathways.ErrNotFound) {
+		t.Fatalf("record after a refused first start: %v, want ErrNotFound", err)
+	}
+
+	var sums []assessments.AttemptSummary
+	for i, id := range []string{"att1", "att2", "att3"} {
+		at := t0.Add(time.Duration(i) * time.Minute)
+		if err := s.StartAttempt(ctx, start(id, at), remember); err != nil {
+			t.Fatal(err)
+		}
+		a, err := s.Attempt(ctx, id)
+		if err != nil || a.Number != i+1 {
+			t.Fatalf("attempt %s: number %d, %v; want %d", id, a.Number, err, i+1)
+		}
+		sums = append(sums, assessments.AttemptSummary{ID: id, Version: 1, Number: i + 1, Started: at})
+	}
+	if len(seen) != 3 || len(seen[0].Attempts) != 0 || !reflect.DeepEqual(seen[2].Attempts, sums[:2]) {
+		t.Fatalf("check saw %#v", seen)
+	}
+	want := assessments.Record{LearnerID: "learner1", QuizID: "quiz1", OrgID: "o1", Attempts: sums}
+	if r, err := s.Record(ctx, "learner1", "quiz1"); err != nil || !reflect.DeepEqual(r, want) {
+		t.Fatalf("record:\n got %#v, %v\nwant %#v", r, err, want)
+	}
+
+	// An existing id is ErrConflict and changes nothing.
+	if err := s.StartAttempt(ctx, start("att2", t0.Add(time.Hour)), remember); !errors.Is(err, pathways.ErrConflict) {
+		t.Fatalf("duplicate attempt: %v, want ErrConflict", err)
+	}
+	if a, err := s.Attempt(ctx, "att2"); err != nil || a.Number != 2 || !a.Started.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("duplicate start changed the attempt: %+v, %v", a, err)
+	}
+	// A refusal with a record changes nothing either.
+	if err := s.StartAttempt(ctx, start("att4", t0), func(assessments.Record) error { return assessments.ErrAttemptLimit }); !errors.Is(err, assessments.ErrAttemptLimit) {
+		t.Fatalf("refused start: %v, want ErrAttemptLimit", err)
+	}
+	if _, err := s.Attempt(ctx, "att4"); !errors.Is(err, pathways.ErrNotFound) {
+		t.Fatalf("attempt of a refused start: %v, want ErrNotFound", err)
+	}
+	if r, err := s.Record(ctx, "learner1", "quiz1"); err != nil || !reflect.DeepEqual(r, want) {
+		t.Fatalf("record after refusals:\n got %#v, %v\nwant %#v", r, err, want)
+	}
+
+	// Another learner, another quiz: records of their own, numbered from 1.
+	other := start("att5", t0)
+	other.LearnerID = "learner2"
+	other2 := start("att6", t0)
+	other2.QuizID = "quiz2"
+	for _, a := range []assessments.Attempt{other, other2} {
+		if err := s.StartAttempt(ctx, a, remember); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Attempt(ctx, a.ID); err != nil || got.Number != 1 {
+			t.Fatalf("attempt %s: number %d, %v; want 1", a.ID, got.Number, err)
+		}
+	}
+}
+
+// TestConcurrentStartAttempt: 20 starts at once against a limit of 5 make
+// exactly 5 attempts, numbered 1 to 5, each listed once.
+func TestConcurrentStartAttempt(t *testing.T) {
+	_, s := newAssessments(t)
+	ctx := context.Background()
+	const n, limit = 20, 5
+	limitCheck := func(r assessments.Record) error {
+		if len(r.Attempts) >= limit {
+			return assessments.ErrAttemptLimit
+		}
+		return nil
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var started, refused []string
+	for i := range n {
+		wg.Go(func() {
+			id := fmt.Sprintf("att%02d", i)
+			a := assessments.Attempt{ID: id, QuizID: "quiz1", Version: 1, LearnerID: "learner1", OrgID: "o1", Started: t0}
+			err := s.StartAttempt(ctx, a, limitCheck)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				started = append(started, id)
+			case errors.Is(err, assessments.ErrAttemptLimit):
+				refused = append(refused, id)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(started) != limit || len(refused) != n-limit {
+		t.Fatalf("%d started, %d refused; want %d and %d", len(started), len(refused), limit, n-limit)
+	}
+	r, err := s.Record(ctx, "learner1", "quiz1")
+	if err != nil || len(r.Attempts) != limit {
+		t.Fatalf("record lists %d attempts, %v; want %d", len(r.Attempts), err, limit)
+	}
+	var listed []string
+	for i, sum := range r.Attempts {
+		if sum.Number != i+1 {
+			t.Errorf("summary %d has number %d", i, sum.Number)
+		}
+		a, err := s.Attempt(ctx, sum.ID)
+		if err != nil || a.Number != sum.Number {
+			t.Errorf("attempt %s: number %d, %v; listed as %d", sum.ID, a.Number, err, sum.Number)
+		}
+		listed = append(listed, sum.ID)
+	}
+	slices.Sort(listed)
+	slices.Sort(started)
+	if !slices.Equal(listed, started) {
+		t.Fatalf("record lists %v, started %v", listed, started)
+	}
+	for _, id := range refused {
+		if _, err := s.Attempt(ctx, id); !errors.Is(err, pathways.ErrNotFound) {
+			t.Errorf("refused attempt %s: %v, want ErrNotFound", id, err)
+		}
+	}
+}
+
+func TestRecords(t *testing.T) {
+	db, s := newAssessments(t)
+	ctx := context.Background()
+	if _, err := s.Record(ctx, "learner1", "quiz1"); !errors.Is(err, pathways.ErrNotFound) {
+		t.Fatalf("missing record: %v, want ErrNotFound", err)
+	}
+
+	// UpdateRecord on a missing record starts from an empty one.
+	r, err := s.UpdateRecord(ctx, "learner1", "quiz1", func(r *assessments.Record) error {
+		want := assessments.Record{LearnerID: "learner1", QuizID: "quiz1"}
+		if !reflect.DeepEqual(*r, want) {
+			t.Errorf("change saw %#v, want %#v", *r, want)
+		}
+		r.OrgID, r.LearnerID = "o1", "someone else"
+		r.History = []bool{true, false, true}
+		r.Mastered = true
+		r.Attempts = []assessments.AttemptSummary{
+			{ID: "att1", Version: 1, Number: 1, Started: t0, Submitted: t0.Add(time.Minute + 1), Score: 2.5, Max: 4},
+			{ID: "att2", Version: 2, Number: 2, Started: t0.Add(time.Hour)},
+		}
+		r.Updated = t0.Add(time.Hour + time.Microsecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := assessments.Record{
+		LearnerID: "learner1", QuizID: "quiz1", OrgID: "o1", History: []bool{true, false, true}, Mastered: true,
+		Attempts: []assessments.AttemptSummary{
+			{ID: "att1", Version: 1, Number: 1, Started: t0, Submitted: t0.Add(time.Minute), Score: 2.5, Max: 4},
+			{ID: "att2", Version: 2, Number: 2, Started: t0.Add(time.Hour)},
+		},
+		Updated: t0.Add(time.Hour),
+	}
+	if !reflect.DeepEqual(r, want) {
+		t.Fatalf("UpdateRecord returned:\n got %#v\nwant %#v", r, want)
+	}
+	if got, err := s.Record(ctx, "learner1", "quiz1"); err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("Record:\n got %#v, %v\nwant %#v", got, err, want)
+	}
+	if _, err := s.Record(ctx, "someone else", "quiz1"); !errors.Is(err, pathways.ErrNotFound) {
+		t.Fatalf("record moved by its change: %v", err)
+	}
+	checkKeys(t, db, "quiz_records", "learner1:quiz1")
+
+	// Empty slices stay empty.
+	if _, err := s.UpdateRecord(ctx, "learner1", "quiz1", func(r *assessments.Record) error {
+		r.History, r.Attempts = []bool{}, []assessments.AttemptSummary{}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want.History, want.Attempts = []bool{}, []assessments.AttemptSummary{}
+	if got, err := s.Record(ctx, "learner1", "quiz1"); err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("Record:\n got %#v, %v\nwant %#v", got, err, want)
+	}
+
+	// A failed change on a missing record creates nothing.
+	errNo := errors.New("no")
+	if _, err := s.UpdateRecord(ctx, "learner2", "quiz1", func(*assessments.Record) error { return errNo }); !errors.Is(err, errNo) {
+		t.Fatalf("change error: %v", err)
+	}
+	if _, err := s.Record(ctx, "learner2", "quiz1"); !errors.Is(err, pathways.ErrNotFound) {
+		t.Fatalf("record of a failed change: %v, want ErrNotFound", err)
+	}
+}
+
+func TestStats(t *testing.T) {
+	db, s := newAssessments(t)
+	ctx := context.Background()
+	if _, err := s.Stats(ctx, "quiz1", 1, "o1", 0); !errors.Is(err, pathways.ErrNotFound) {
+		t.Fatalf("missing stats: %v, want ErrNotFound", err)
+	}
+	items := map[string]assessments.ItemStats{
+		"b1/single": {N: 3, SumX: 2, SumX2: 1.5, SumY: 0.25, SumY2: 0.125, SumXY: 0.0625,
+			Wrong: map[string]int{`{"option":"b"}`: 2, `{"text":"a.b$c"}`: 1}},
+		"b2/short": {N: 1, Wrong: map[string]int{}},
+		"b1/free":  {},
+	}
+	if err := s.UpdateStats(ctx, "quiz1", 1, "o1", 0, func(st *assessments.Stats) error {
+		want := assessments.Stats{QuizID: "quiz1", Version: 1, OrgID: "o1"}
+		if !reflect.DeepEqual(*st, want) {
+			t.Errorf("change saw %#v, want %#v", *st, want)
+		}
+		st.Items = items
+		st.OrgID = "o2"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := assessments.Stats{QuizID: "quiz1", Version: 1, OrgID: "o1", Items: items}
+	if got, err := s.Stats(ctx, "quiz1", 1, "o1", 0); err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("Stats:\n got %#v, %v\nwant %#v", got, err, want)
+	}
+	checkKeys(t, db, "quiz_stats", "quiz1@1:o1#0")
+	for _, miss := range []struct {
+		quiz    string
+		version int
+		org     string
+	}{{"quiz1", 2, "o1"}, {"quiz1", 1, "o2"}, {"quiz2", 1, "o1"}} {
+		if _, err := s.Stats(ctx, miss.quiz, miss.version, miss.org, 0); !errors.Is(err, pathways.ErrNotFound) {
+			t.Errorf("stats %v: %v, want ErrNotFound", miss, err)
+		}
+	}
+	errNo := errors.New("no")
+	if err := s.UpdateStats(ctx, "quiz1", 1, "o1", 0, func(st *assessments.Stats) error { st.Items = nil; return errNo }); !errors.Is(err, errNo) {
+		t.Fatalf("change error: %v", err)
+	}
+	if got, err := s.Stats(ctx, "quiz1", 1, "o1", 0); err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("stats after a failed change:\n got %#v, %v", got, err)
+	}
+}
+
+// TestConcurrentUpdateStats: concurrent updates of one statistics
+// document all count, the first of them creating it.
+func TestConcurrentUpdateStats(t *testing.T) {
+	_, s := newAssessments(t)
+	ctx := context.Background()
+	const n = 20
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			err := s.UpdateStats(ctx, "quiz1", 1, "o1", 0, func(st *assessments.Stats) error {
+				if st.Items == nil {
+					st.Items = map[string]assessments.ItemStats{}
+				}
+				it := st.Items["b1/q"]
+				it.N++
+				it.SumX += 1
+				if it.Wrong == nil {
+					it.Wrong = map[string]int{}
+				}
+				it.Wrong[fmt.Sprint("answer.", i%2)]++
+				st.Items["b1/q"] = it
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	st, err := s.Stats(ctx, "quiz1", 1, "o1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := st.Items["b1/q"]
+	if it.N != n || it.SumX != n || it.Wrong["answer.0"]+it.Wrong["answer.1"] != n {
+		t.Fatalf("after %d concurrent updates: %+v", n, it)
+	}
+}
+
+func TestAssessmentsNotFound(t *testing.T) {
+	_, s := newAssessments(t)
+	ctx := context.Background()
+	never := func(what string) { t.Helper(); t.Errorf("change called for a missing %s", what) }
+	for what, err := range map[string]error{
+		"Bank":    second(s.Bank(ctx, "nope")),
+		"Quiz":    second(s.Quiz(ctx, "nope")),
+		"Version": second(s.Version(ctx, "nope", 1)),
+		"Attempt": second(s.Attempt(ctx, "nope")),
+		"Record":  second(s.Record(ctx, "nope", "nope")),
+		"Stats":   second(s.Stats(ctx, "nope", 1, "o1", 0)),
+		"UpdateBank": second(s.UpdateBank(ctx, "nope", func(*assessments.Bank) error {
+			never("bank")
+			return nil
+		})),
+		"UpdateQuiz": second(s.UpdateQuiz(ctx, "nope", func(*assessments.Quiz) error {
+			never("quiz")
+			return nil
+		})),
+		"UpdateAttempt": second(s.UpdateAttempt(ctx, "nope", func(*assessments.Attempt) error {
+			never("attempt")
+			return nil
+		})),
+	} {
+		if !errors.Is(err, pathways.ErrNotFound) {
+			t.Errorf("%s of a missing document: %v, want ErrNotFound", what, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "nope") {
+			t.Errorf("%s: error %q does not name what was missing", what, err)
+		}
+	}
+	// The failed updates created nothing.
+	if _, err := s.Bank(ctx, "nope"); !errors.Is(err, pathways.ErrNotFound) {
+		t.Fatalf("failed update created a bank: %v", err)
+	}
+	if _, err := s.Attempt(ctx, "nope"); !errors.Is(err, pathways.ErrNotFound) {
+		t.Fatalf("failed update created an attempt: %v", err)
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
+
+// checkKeys fails if the stored document id of collection has a field name
+// that is not a plain lower-case word: map keys must be values.
+func checkKeys(t *testing.T, db *mongodb.DB, collection, id string) {
+	t.Helper()
+	raw, err := db.Collection(collection).FindOne(context.Background(), bson.D{{Key: "_id", Value: id}}).Raw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(path string, doc bson.Raw)
+	var walkValue func(path string, v bson.RawValue)
+	walk = func(path string, doc bson.Raw) {
+		elems, err := doc.Elements()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range elems {
+			k := e.Key()
+			if k != "_id" && strings.Trim(k, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
+				t.Errorf("%s %s: field name %q at %s", collection, id, k, path)
+			}
+			walkValue(path+"."+k, e.Value())
+		}
+	}
+	walkValue = func(path string, v bson.RawValue) {
+		switch v.Type {
+		case bson.TypeEmbeddedDocument:
+			walk(path, v.Document())
+		case bson.TypeArray:
+			vals, err := v.Array().Values()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, x := range vals {
+				walkValue(fmt.Sprint(path, "[", i, "]"), x)
+			}
+		}
+	}
+	walk("", raw)
+}
