@@ -13,6 +13,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/assessments"
 	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/courses/coursefile"
@@ -72,7 +73,7 @@ func TestCatalogueComplete(t *testing.T) {
 	// Packages share some codes ("required", "unknown", "type"); each code
 	// has one message, whoever produces it.
 	for _, code := range slices.Concat(accounts.FieldCodes, assets.FieldCodes, serverFieldCodes,
-		courses.FieldCodes, coursefile.FieldCodes) {
+		courses.FieldCodes, coursefile.FieldCodes, assessments.FieldCodes) {
 		want = append(want, i18n.FieldMessageID(code))
 	}
 	slices.Sort(want)

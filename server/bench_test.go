@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/assessments"
 	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/i18n"
@@ -30,10 +31,11 @@ func benchServer(b *testing.B) (*server.Server, *accounts.Service) {
 
 // benchEnv is a server and its services, with production hash parameters.
 type benchEnv struct {
-	srv *server.Server
-	acc *accounts.Service
-	lib *assets.Service
-	crs *courses.Service
+	srv    *server.Server
+	acc    *accounts.Service
+	lib    *assets.Service
+	crs    *courses.Service
+	assess *assessments.Service
 }
 
 // benchMediaServer is benchServer with its media library on blobs (nil: a
@@ -58,8 +60,9 @@ func benchMediaServer(b *testing.B, blobs assets.Blobs, cfg assets.Config) bench
 	}
 	catalog, _ := i18n.New()
 	crs := courses.NewService(db.Courses(), lib, courses.DefaultConfig, time.Now, logger)
+	assess := assessments.NewService(db.Assessments(), lib, 0, time.Now, logger)
 	srv, err := server.New(server.DefaultConfig, server.Deps{
-		Accounts: acc, Media: lib, Courses: crs, Catalog: catalog, Logger: logger, Metrics: prometheus.NewRegistry(),
+		Accounts: acc, Media: lib, Courses: crs, Assess: assess, Catalog: catalog, Logger: logger, Metrics: prometheus.NewRegistry(),
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -67,7 +70,7 @@ func benchMediaServer(b *testing.B, blobs assets.Blobs, cfg assets.Config) bench
 	if _, _, err := acc.Bootstrap(ctx, "root", fixturePassword); err != nil {
 		b.Fatal(err)
 	}
-	return benchEnv{srv: srv, acc: acc, lib: lib, crs: crs}
+	return benchEnv{srv: srv, acc: acc, lib: lib, crs: crs, assess: assess}
 }
 
 // BenchmarkLogin measures POST /api/v1/auth/login end to end through the

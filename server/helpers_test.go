@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/assessments"
 	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/i18n"
@@ -67,6 +68,7 @@ type env struct {
 	mediaCfg assets.Config
 	media    *assets.Service
 	courses  *courses.Service
+	assess   *assessments.Service
 	srv      *server.Server
 	clock    *clock
 	logs     *bytes.Buffer
@@ -162,6 +164,8 @@ func (e *env) build(opts ...option) {
 		return err
 	})
 	deps.Courses = e.courses
+	e.assess = assessments.NewService(e.db.Assessments(), e.media, 0, e.clock.Now, logger)
+	deps.Assess = e.assess
 	deps.Ready = append(deps.Ready, server.Check{Name: "media", Check: e.media.Ping})
 	e.srv, err = server.New(srvCfg, deps)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/assessments"
 	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/courses/coursefile"
@@ -115,6 +116,9 @@ var (
 	kindArchived           = kind{fiber.StatusConflict, "archived", i18n.ProblemArchivedTitle, i18n.ProblemArchivedDetail}
 	kindSlugTaken          = kind{fiber.StatusConflict, "slug-taken", i18n.ProblemSlugTakenTitle, i18n.ProblemSlugTakenDetail}
 	kindPublished          = kind{fiber.StatusConflict, "published", i18n.ProblemPublishedTitle, i18n.ProblemPublishedDetail}
+	kindAttemptClosed      = kind{fiber.StatusConflict, "attempt-closed", i18n.ProblemAttemptClosedTitle, i18n.ProblemAttemptClosedDetail}
+	kindTimeUp             = kind{fiber.StatusConflict, "time-up", i18n.ProblemTimeUpTitle, i18n.ProblemTimeUpDetail}
+	kindAttemptLimit       = kind{fiber.StatusConflict, "attempt-limit", i18n.ProblemAttemptLimitTitle, i18n.ProblemAttemptLimitDetail}
 	kindZipType            = kind{fiber.StatusUnsupportedMediaType, "unsupported-media-type", i18n.ProblemMediaTypeTitle, i18n.ProblemZipTypeDetail}
 	kindInvalidPackage     = kind{fiber.StatusUnprocessableEntity, "invalid-package", i18n.ProblemInvalidPackageTitle, i18n.ProblemInvalidPackageDetail}
 	kindMalformedMultipart = kind{fiber.StatusBadRequest, "malformed-multipart", i18n.ProblemMalformedMultipartTitle, i18n.ProblemMalformedMultipartDetail}
@@ -185,8 +189,14 @@ func classify(err error) (k kind, data map[string]any) {
 		return kindInvalidPackage, map[string]any{"Count": len(pe.Problems) + pe.Omitted}
 	case errors.Is(err, errZipType):
 		return kindZipType, nil
-	case errors.Is(err, courses.ErrStale):
+	case errors.Is(err, courses.ErrStale), errors.Is(err, assessments.ErrStale):
 		return kindStale, nil
+	case errors.Is(err, assessments.ErrClosed):
+		return kindAttemptClosed, nil
+	case errors.Is(err, assessments.ErrTimeUp):
+		return kindTimeUp, nil
+	case errors.Is(err, assessments.ErrAttemptLimit):
+		return kindAttemptLimit, nil
 	case errors.Is(err, courses.ErrImmutable):
 		return kindImmutable, nil
 	case errors.Is(err, courses.ErrArchived):

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/assessments"
 	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/i18n"
@@ -67,6 +68,7 @@ type Deps struct {
 	Accounts *accounts.Service
 	Media    *assets.Service
 	Courses  *courses.Service
+	Assess   *assessments.Service
 	Catalog  *i18n.Catalog
 	Logger   *slog.Logger
 	// Ready is run by /readyz.
@@ -82,6 +84,7 @@ type Server struct {
 	acc     *accounts.Service
 	media   *assets.Service
 	courses *courses.Service
+	assess  *assessments.Service
 	catalog *i18n.Catalog
 	log     *slog.Logger
 	ready   []Check
@@ -92,7 +95,7 @@ type Server struct {
 
 // New builds the app and registers every route.
 func New(cfg Config, deps Deps) (*Server, error) {
-	if deps.Accounts == nil || deps.Media == nil || deps.Courses == nil || deps.Catalog == nil || deps.Logger == nil || deps.Metrics == nil {
+	if deps.Accounts == nil || deps.Media == nil || deps.Courses == nil || deps.Assess == nil || deps.Catalog == nil || deps.Logger == nil || deps.Metrics == nil {
 		return nil, fmt.Errorf("server: missing dependency")
 	}
 	if cfg.BodyLimit <= 0 {
@@ -119,7 +122,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: cfg, acc: deps.Accounts, media: deps.Media, courses: deps.Courses, catalog: deps.Catalog, log: deps.Logger,
+		cfg: cfg, acc: deps.Accounts, media: deps.Media, courses: deps.Courses, assess: deps.Assess, catalog: deps.Catalog, log: deps.Logger,
 		ready: deps.Ready, metrics: m, reg: deps.Metrics, proxies: trusted,
 	}
 	s.app = fiber.New(fiber.Config{
@@ -236,6 +239,20 @@ func (s *Server) routes() {
 		api.Patch(p, a, immutableVersion)
 		api.Delete(p, a, immutableVersion)
 	}
+
+	api.Post("/banks", a, s.createBank)
+	api.Get("/banks/:id", a, s.getBank)
+	api.Put("/banks/:id", a, s.updateBank)
+	api.Post("/quizzes", a, s.createQuiz)
+	api.Get("/quizzes/:id", a, s.getQuiz)
+	api.Put("/quizzes/:id", a, s.updateQuiz)
+	api.Post("/quizzes/:id/publish", a, s.publishQuiz)
+	api.Get("/quizzes/:id/versions/:version/stats", a, s.quizStats)
+	api.Post("/quizzes/:id/attempts", a, s.startAttempt)
+	api.Get("/quizzes/:id/progress", a, s.quizProgress)
+	api.Get("/attempts/:id", a, s.getAttempt)
+	api.Put("/attempts/:id/answers/:key", a, s.saveAnswer)
+	api.Post("/attempts/:id/submit", a, s.submitAttempt)
 
 	// The bytes, outside the JSON API: GET (and HEAD), with an optional
 	// file name after the id for players and "save as".

@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/assessments"
 	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/i18n"
@@ -217,7 +218,8 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken,
 		Version: version(), TransferTimeout: cfg.TransferTimeout, TransferIdle: cfg.TransferIdle,
 	}, server.Deps{
-		Accounts: acc, Media: lib, Courses: crs, Catalog: catalog, Logger: log, Metrics: reg,
+		Accounts: acc, Media: lib, Courses: crs, Assess: assessments.NewService(db.Assessments(), lib, cfg.CourseCache/2, time.Now, log),
+		Catalog: catalog, Logger: log, Metrics: reg,
 		Ready: []server.Check{{Name: "database", Check: db.Ping}, {Name: "media", Check: lib.Ping}},
 	})
 	if err != nil {

@@ -1,0 +1,360 @@
+package server
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/pathways-lms/pathways"
+	"github.com/pathways-lms/pathways/assessments"
+	"github.com/pathways-lms/pathways/courses"
+)
+
+// bankJSON is a question bank as authors send and receive it; questions
+// carry their own JSON names (see assessments.Question).
+type bankJSON struct {
+	ID            string                            `json:"id,omitempty"`
+	OrgID         string                            `json:"orgId,omitempty"`
+	Revision      int                               `json:"revision,omitempty"`
+	Name          string                            `json:"name"`
+	DefaultLocale string                            `json:"defaultLocale"`
+	Locales       []string                          `json:"locales"`
+	Questions     []assessments.BankQuestion        `json:"questions"`
+	Messages      map[string]map[string]messageJSON `json:"messages"`
+}
+
+func (b bankJSON) bank() assessments.Bank {
+	return assessments.Bank{ID: b.ID, OrgID: b.OrgID, Name: b.Name, DefaultLocale: b.DefaultLocale, Locales: b.Locales,
+		Questions: b.Questions, Messages: toMessages(b.Messages)}
+}
+
+func toBankJSON(b assessments.Bank) bankJSON {
+	return bankJSON{ID: b.ID, OrgID: b.OrgID, Revision: b.Revision, Name: b.Name, DefaultLocale: b.DefaultLocale,
+		Locales: nonNil(b.Locales), Questions: nonNil(b.Questions), Messages: fromMessages(b.Messages)}
+}
+
+func fromMessages(ms courses.Messages) map[string]map[string]messageJSON {
+	out := map[string]map[string]messageJSON{}
+	for loc, msgs := range ms {
+		out[loc] = make(map[string]messageJSON, len(msgs))
+		for id, m := range msgs {
+			out[loc][id] = messageJSON(m)
+		}
+	}
+	return out
+}
+
+// quizJSON is a quiz draft; durations are in seconds.
+type quizJSON struct {
+	ID               string                            `json:"id,omitempty"`
+	OrgID            string                            `json:"orgId,omitempty"`
+	Revision         int                               `json:"revision,omitempty"`
+	Kind             assessments.Kind                  `json:"kind"`
+	Shared           bool                              `json:"shared"`
+	DefaultLocale    string                            `json:"defaultLocale"`
+	Locales          []string                          `json:"locales"`
+	Title            string                            `json:"title"`
+	Intro            string                            `json:"intro,omitempty"`
+	Messages         map[string]map[string]messageJSON `json:"messages"`
+	Picks            []pickJSON                        `json:"picks"`
+	ShuffleQuestions bool                              `json:"shuffleQuestions"`
+	ShuffleOptions   bool                              `json:"shuffleOptions"`
+	PassMark         float64                           `json:"passMark"`
+	AttemptLimit     int                               `json:"attemptLimit"`
+	TimeLimit        int                               `json:"timeLimitSeconds"`
+	Feedback         assessments.FeedbackPolicy        `json:"feedback"`
+	Due              *time.Time                        `json:"due,omitempty"`
+	Grade            assessments.GradeMethod           `json:"grade"`
+	Mastery          *masteryJSON                      `json:"mastery,omitempty"`
+	Pretest          string                            `json:"pretest,omitempty"`
+	Published        int                               `json:"published"`
+}
+
+type pickJSON struct {
+	Bank       string   `json:"bank"`
+	Questions  []string `json:"questions,omitempty"`
+	Tags       []string `json:"tags,omitempty"`
+	Difficulty int      `json:"difficulty,omitempty"`
+	Count      int      `json:"count,omitempty"`
+}
+
+type masteryJSON struct {
+	M int `json:"m"`
+	N int `json:"n"`
+}
+
+func (q quizJSON) quiz() assessments.Quiz {
+	out := assessments.Quiz{
+		ID: q.ID, OrgID: q.OrgID, Kind: q.Kind, Shared: q.Shared, DefaultLocale: q.DefaultLocale, Locales: q.Locales,
+		Title: q.Title, Intro: q.Intro, Messages: toMessages(q.Messages), ShuffleQuestions: q.ShuffleQuestions,
+		ShuffleOptions: q.ShuffleOptions, PassMark: q.PassMark, AttemptLimit: q.AttemptLimit,
+		TimeLimit: time.Duration(q.TimeLimit) * time.Second, Feedback: q.Feedback, Grade: q.Grade, Pretest: q.Pretest,
+	}
+	if q.Due != nil {
+		out.Due = *q.Due
+	}
+	if q.Mastery != nil {
+		out.Mastery = assessments.Mastery{M: q.Mastery.M, N: q.Mastery.N}
+	}
+	for _, p := range q.Picks {
+		out.Picks = append(out.Picks, assessments.Pick(p))
+	}
+	return out
+}
+
+func toQuizJSON(q assessments.Quiz) quizJSON {
+	out := quizJSON{
+		ID: q.ID, OrgID: q.OrgID, Revision: q.Revision, Kind: q.Kind, Shared: q.Shared, DefaultLocale: q.DefaultLocale,
+		Locales: nonNil(q.Locales), Title: q.Title, Intro: q.Intro, Messages: fromMessages(q.Messages), Picks: []pickJSON{},
+		ShuffleQuestions: q.ShuffleQuestions, ShuffleOptions: q.ShuffleOptions, PassMark: q.PassMark, AttemptLimit: q.AttemptLimit,
+		TimeLimit: int(q.TimeLimit / time.Second), Feedback: q.Feedback, Grade: q.Grade, Pretest: q.Pretest, Published: q.Published,
+	}
+	if !q.Due.IsZero() {
+		out.Due = &q.Due
+	}
+	if q.Mastery != (assessments.Mastery{}) {
+		out.Mastery = &masteryJSON{M: q.Mastery.M, N: q.Mastery.N}
+	}
+	for _, p := range q.Picks {
+		out.Picks = append(out.Picks, pickJSON(p))
+	}
+	return out
+}
+
+func (s *Server) createBank(c *fiber.Ctx) error {
+	var in bankJSON
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	b, created, err := s.assess.CreateBank(c.UserContext(), actor(c), in.bank())
+	if err != nil {
+		return err
+	}
+	c.Location("/api/v1/banks/" + b.ID)
+	return c.Status(createdStatus(created)).JSON(toBankJSON(b))
+}
+
+func (s *Server) getBank(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	b, err := s.assess.Bank(c.UserContext(), actor(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toBankJSON(b))
+}
+
+func (s *Server) updateBank(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var in bankJSON
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	rev, err := revision(c, in.Revision)
+	if err != nil {
+		return err
+	}
+	b, err := s.assess.UpdateBank(c.UserContext(), actor(c), id, rev, in.bank())
+	if err != nil {
+		return err
+	}
+	return c.JSON(toBankJSON(b))
+}
+
+func (s *Server) createQuiz(c *fiber.Ctx) error {
+	var in quizJSON
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	q, created, err := s.assess.CreateQuiz(c.UserContext(), actor(c), in.quiz())
+	if err != nil {
+		return err
+	}
+	c.Location("/api/v1/quizzes/" + q.ID)
+	return c.Status(createdStatus(created)).JSON(toQuizJSON(q))
+}
+
+func (s *Server) getQuiz(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	q, err := s.assess.Quiz(c.UserContext(), actor(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toQuizJSON(q))
+}
+
+func (s *Server) updateQuiz(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var in quizJSON
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	rev, err := revision(c, in.Revision)
+	if err != nil {
+		return err
+	}
+	q, err := s.assess.UpdateQuiz(c.UserContext(), actor(c), id, rev, in.quiz())
+	if err != nil {
+		return err
+	}
+	return c.JSON(toQuizJSON(q))
+}
+
+func (s *Server) publishQuiz(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Revision int `json:"revision"`
+	}
+	if c.Request().Header.ContentLength() != 0 || c.Get(fiber.HeaderContentType) != "" {
+		if err := decodeJSON(c, &in); err != nil {
+			return err
+		}
+	}
+	rev, err := revision(c, in.Revision)
+	if err != nil {
+		return err
+	}
+	v, created, err := s.assess.PublishQuiz(c.UserContext(), actor(c), id, rev)
+	if err != nil {
+		return err
+	}
+	return c.Status(createdStatus(created)).JSON(fiber.Map{"quizId": id, "version": v.Number, "revision": v.Revision,
+		"questions": len(v.Questions), "publishedAt": v.Published})
+}
+
+func (s *Server) quizStats(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	n, err := versionParam(c)
+	if err != nil {
+		return err
+	}
+	org := c.Query("orgId", actor(c).OrgID)
+	if org == "" {
+		return paramError{(&pathways.ValidationError{}).Add("orgId", courses.CodeRequired, nil)}
+	}
+	items, err := s.assess.QuizStats(c.UserContext(), actor(c), id, n, org)
+	if err != nil {
+		return err
+	}
+	type itemJSON struct {
+		Question       string                    `json:"question"`
+		N              int                       `json:"n"`
+		Facility       float64                   `json:"facility"`
+		Discrimination float64                   `json:"discrimination"`
+		Wrong          []assessments.WrongAnswer `json:"commonWrongAnswers"`
+	}
+	out := make([]itemJSON, len(items))
+	for i, it := range items {
+		out[i] = itemJSON{Question: it.Question, N: it.N, Facility: it.Facility, Discrimination: it.Discrimination, Wrong: nonNil(it.Wrong)}
+	}
+	return c.JSON(fiber.Map{"items": out})
+}
+
+// attemptAnswer sends an attempt as its learner may see it.
+func (s *Server) sendAttempt(c *fiber.Ctx, status int, id string) error {
+	langs, err := wanted(c)
+	if err != nil {
+		return err
+	}
+	v, err := s.assess.View(c.UserContext(), actor(c), id, langs)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderContentLanguage, v.Lang)
+	return c.Status(status).JSON(v)
+}
+
+func (s *Server) startAttempt(c *fiber.Ctx) error {
+	quizID, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		ID string `json:"id"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	langs, err := wanted(c)
+	if err != nil {
+		return err
+	}
+	a, created, err := s.assess.StartAttempt(c.UserContext(), actor(c), quizID, in.ID, langs)
+	if err != nil {
+		return err
+	}
+	c.Location("/api/v1/attempts/" + a.ID)
+	return s.sendAttempt(c, createdStatus(created), a.ID)
+}
+
+func (s *Server) getAttempt(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	return s.sendAttempt(c, fiber.StatusOK, id)
+}
+
+func (s *Server) saveAnswer(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		AnswerID string          `json:"answerId"`
+		Answer   json.RawMessage `json:"answer"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if len(in.Answer) == 0 {
+		return pathways.Invalid("answer", courses.CodeRequired)
+	}
+	if _, err := s.assess.SaveAnswer(c.UserContext(), actor(c), id, c.Params("key"), in.AnswerID, in.Answer); err != nil {
+		return err
+	}
+	return s.sendAttempt(c, fiber.StatusOK, id)
+}
+
+func (s *Server) submitAttempt(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if _, err := s.assess.SubmitAttempt(c.UserContext(), actor(c), id); err != nil {
+		return err
+	}
+	return s.sendAttempt(c, fiber.StatusOK, id)
+}
+
+func (s *Server) quizProgress(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	p, err := s.assess.Progress(c.UserContext(), actor(c), id)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(p)
+}

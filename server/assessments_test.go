@@ -1,0 +1,442 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// bank is a bank of four scored questions and a survey question, in
+// English and Arabic.
+func bank() map[string]any {
+	return map[string]any{
+		"name": "Checking sources", "defaultLocale": "en", "locales": []string{"en", "ar"},
+		"questions": []any{
+			map[string]any{"id": "who", "type": "single", "prompt": "who.prompt", "feedback": "who.feedback", "tags": []string{"sources"}, "difficulty": 1,
+				"options": []any{
+					map[string]any{"id": "friend", "text": "who.friend", "feedback": "who.friend.fb"},
+					map[string]any{"id": "outlet", "text": "who.outlet", "correct": true, "feedback": "who.outlet.fb"},
+				}},
+			map[string]any{"id": "signs", "type": "multiple", "prompt": "signs.prompt", "partial": "proportional", "tags": []string{"sources"},
+				"options": []any{
+					map[string]any{"id": "urgent", "text": "signs.urgent", "correct": true},
+					map[string]any{"id": "nosource", "text": "signs.nosource", "correct": true},
+					map[string]any{"id": "long", "text": "signs.long"},
+				}},
+			map[string]any{"id": "word", "type": "short", "prompt": "word.prompt", "tags": []string{"words"},
+				"accepted": map[string]any{"en": []string{"source"}, "ar": []string{"مصدر"}}},
+			map[string]any{"id": "number", "type": "numeric", "prompt": "number.prompt", "numeric": map[string]any{"value": 112, "tolerance": 0}},
+			map[string]any{"id": "feel", "type": "likert", "prompt": "feel.prompt", "scale": map[string]any{"min": 1, "max": 5}},
+		},
+		"messages": map[string]any{
+			"en": map[string]any{
+				"who.prompt": "Who should you trust first?", "who.feedback": "Real outlets check facts.",
+				"who.friend": "A friend's forwarded message", "who.outlet": "A news outlet with a name",
+				"who.friend.fb": "Friends can be wrong too.", "who.outlet.fb": "Yes.",
+				"signs.prompt": "Which are warning signs?", "signs.urgent": "Share this now!", "signs.nosource": "No source",
+				"signs.long": "A long text", "word.prompt": "Who published it? Check the …", "number.prompt": "The emergency number in Europe",
+				"feel.prompt": "How sure do you feel?",
+			},
+			"ar": map[string]any{"who.prompt": "بمن يجب أن تثق أولًا؟", "word.prompt": "من نشره؟ تحقق من …"},
+		},
+	}
+}
+
+func quiz(bankID string, extra map[string]any) map[string]any {
+	q := map[string]any{
+		"kind": "quiz", "defaultLocale": "en", "locales": []string{"en", "ar"}, "title": "quiz.title",
+		"messages": map[string]any{"en": map[string]any{"quiz.title": "Check your sources"}},
+		"picks":    []any{map[string]any{"bank": bankID, "questions": []string{"who", "signs", "word", "number", "feel"}}},
+		"passMark": 0.5, "attemptLimit": 2, "feedback": "after-submit", "grade": "highest",
+	}
+	for k, v := range extra {
+		q[k] = v
+	}
+	return q
+}
+
+func (e *env) mustPost(token, path string, body any, want int) map[string]any {
+	e.t.Helper()
+	r := e.do(req{method: "POST", path: path, token: token, body: body})
+	if r.status != want {
+		e.t.Fatalf("POST %s: %d, want %d: %s", path, r.status, want, r.body)
+	}
+	return r.json(e.t)
+}
+
+// publishedQuiz creates the bank and a quiz with extra settings, and
+// publishes it; it returns the quiz ID.
+func (e *env) publishedQuiz(trainer string, extra map[string]any) string {
+	e.t.Helper()
+	b := e.mustPost(trainer, "/api/v1/banks", bank(), 201)
+	q := e.mustPost(trainer, "/api/v1/quizzes", quiz(b["id"].(string), extra), 201)
+	e.mustPost(trainer, "/api/v1/quizzes/"+q["id"].(string)+"/publish", map[string]any{"revision": 1}, 201)
+	return q["id"].(string)
+}
+
+// forbiddenKeys may not appear in a learner's view before the policy
+// allows: keys, correct flags, per-option feedback.
+var forbiddenKeys = []string{"correct", "keys", "results", "accepted", "feedback", "optionFeedback", "numeric", "pairs", "tolerance"}
+
+func leaks(t *testing.T, body []byte) []string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("not JSON: %s", body)
+	}
+	var found []string
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, y := range x {
+				if slices.Contains(forbiddenKeys, k) {
+					found = append(found, k)
+				}
+				walk(y)
+			}
+		case []any:
+			for _, y := range x {
+				walk(y)
+			}
+		}
+	}
+	walk(v)
+	return found
+}
+
+func answer(e *env, token, attempt, key, answerID string, a any) response {
+	return e.do(req{method: "PUT", path: "/api/v1/attempts/" + attempt + "/answers/" + key, token: token,
+		body: map[string]any{"answerId": answerID, "answer": a}})
+}
+
+func TestQuizAttemptLifecycle(t *testing.T) {
+	e := newEnv(t)
+	trainer, learner := e.token("a-trainer"), e.token("a-learner")
+	quizID := e.publishedQuiz(trainer, nil)
+	attemptID := "0190f1e2-0000-7000-8000-0000000a7701"
+
+	start := func(id string) response {
+		return e.do(req{method: "POST", path: "/api/v1/quizzes/" + quizID + "/attempts?lang=ar", token: learner, body: map[string]any{"id": id}})
+	}
+	r := start(attemptID)
+	if r.status != 201 {
+		t.Fatalf("start: %d %s", r.status, r.body)
+	}
+	view := r.json(t)
+	if len(view["questions"].([]any)) != 5 || view["lang"] != "ar" {
+		t.Fatalf("attempt %s", r.body)
+	}
+	if l := leaks(t, r.body); len(l) > 0 {
+		t.Errorf("started attempt leaks %v: %s", l, r.body)
+	}
+	if again := start(attemptID); again.status != 200 || again.json(t)["id"] != attemptID {
+		t.Errorf("retried start: %d %s", again.status, again.body)
+	}
+	// Another device, another attempt id: the open attempt comes back.
+	if other := start("0190f1e2-0000-7000-8000-0000000a7702"); other.json(t)["id"] != attemptID {
+		t.Errorf("second device got a new attempt: %s", other.body)
+	}
+
+	keys := map[string]string{}
+	for _, q := range view["questions"].([]any) {
+		m := q.(map[string]any)
+		k := m["key"].(string)
+		keys[k[strings.Index(k, ".")+1:]] = k
+	}
+	saves := []struct {
+		q string
+		a any
+	}{
+		{"who", map[string]any{"option": "outlet"}},
+		{"signs", map[string]any{"options": []string{"urgent", "long"}}},
+		{"word", map[string]any{"text": "مَصْدَر"}}, // with harakat: still right
+		{"number", map[string]any{"number": "١١٢"}}, // Arabic-Indic digits
+		{"feel", map[string]any{"value": 4}},
+	}
+	for i, s := range saves {
+		r := answer(e, learner, attemptID, keys[s.q], fmt.Sprintf("save-%d", i), s.a)
+		if r.status != 200 {
+			t.Fatalf("save %s: %d %s", s.q, r.status, r.body)
+		}
+		if l := leaks(t, r.body); len(l) > 0 {
+			t.Errorf("saving %s leaks %v", s.q, l)
+		}
+	}
+	// Bad answers.
+	wantProblem(t, answer(e, learner, attemptID, keys["who"], "x", map[string]any{"options": []string{"outlet"}}), 422, "validation")
+	wantProblem(t, answer(e, learner, attemptID, keys["who"], "x", map[string]any{"option": "nobody"}), 422, "validation")
+	wantProblem(t, answer(e, learner, attemptID, "b9.nothing", "x", map[string]any{"option": "a"}), 404, "not-found")
+	// Someone else's attempt.
+	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/attempts/" + attemptID, token: e.token("b-learner")}), 404, "not-found")
+	wantProblem(t, e.do(req{method: "POST", path: "/api/v1/attempts/" + attemptID + "/submit", token: trainer}), 404, "not-found")
+
+	sub := e.do(req{method: "POST", path: "/api/v1/attempts/" + attemptID + "/submit", token: learner})
+	if sub.status != 200 {
+		t.Fatalf("submit: %d %s", sub.status, sub.body)
+	}
+	res := sub.json(t)
+	// who 1 + signs (1 right − 1 wrong)/2 = 0 + word 1 + number 1 = 3 of 4.
+	if res["score"] != 3.0 || res["max"] != 4.0 || res["passed"] != true {
+		t.Errorf("score %v/%v passed %v", res["score"], res["max"], res["passed"])
+	}
+	k := res["keys"].(map[string]any)[keys["who"]].(map[string]any)
+	if !slices.Equal(toStrings(k["options"]), []string{"outlet"}) {
+		t.Errorf("key after submit %v", k)
+	}
+	if again := e.do(req{method: "POST", path: "/api/v1/attempts/" + attemptID + "/submit", token: learner}); again.status != 200 || again.json(t)["score"] != 3.0 {
+		t.Errorf("repeated submit: %d %s", again.status, again.body)
+	}
+	wantProblem(t, answer(e, learner, attemptID, keys["who"], "late", map[string]any{"option": "friend"}), 409, "attempt-closed")
+
+	// Attempt limit 2.
+	if r := start("0190f1e2-0000-7000-8000-0000000a7703"); r.status != 201 {
+		t.Fatalf("second attempt: %d %s", r.status, r.body)
+	}
+	e.mustPost(learner, "/api/v1/attempts/0190f1e2-0000-7000-8000-0000000a7703/submit", nil, 200)
+	wantProblem(t, start("0190f1e2-0000-7000-8000-0000000a7704"), 409, "attempt-limit")
+
+	// Org B's learner cannot take org A's quiz; a draft quiz cannot be taken.
+	wantProblem(t, e.do(req{method: "POST", path: "/api/v1/quizzes/" + quizID + "/attempts", token: e.token("b-learner"),
+		body: map[string]any{"id": "0190f1e2-0000-7000-8000-0000000b7701"}}), 404, "not-found")
+	b := e.mustPost(trainer, "/api/v1/banks", bank(), 201)
+	draft := e.mustPost(trainer, "/api/v1/quizzes", quiz(b["id"].(string), nil), 201)
+	wantProblem(t, e.do(req{method: "POST", path: "/api/v1/quizzes/" + draft["id"].(string) + "/attempts", token: learner,
+		body: map[string]any{"id": "0190f1e2-0000-7000-8000-0000000a7705"}}), 404, "not-found")
+
+	// Statistics for staff of the organisation.
+	st := e.do(req{method: "GET", path: "/api/v1/quizzes/" + quizID + "/versions/1/stats", token: e.token("a-edu")})
+	if st.status != 200 {
+		t.Fatalf("stats: %d %s", st.status, st.body)
+	}
+	items := st.json(t)["items"].([]any)
+	if len(items) != 4 {
+		t.Fatalf("stats of %d questions, want the 4 scored", len(items))
+	}
+	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/quizzes/" + quizID + "/versions/1/stats", token: learner}), 403, "forbidden")
+}
+
+func toStrings(v any) []string {
+	var out []string
+	for _, x := range v.([]any) {
+		out = append(out, x.(string))
+	}
+	return out
+}
+
+func (e *env) mustPostQuiet(token, path string, body any) response {
+	return e.do(req{method: "POST", path: path, token: token, body: body})
+}
+
+// TestFeedbackPolicies: per-question results appear at once only with the
+// immediate policy, and keys never before submission.
+func TestFeedbackPolicies(t *testing.T) {
+	e := newEnv(t)
+	trainer, learner := e.token("a-trainer"), e.token("a-learner")
+	for i, policy := range []string{"immediate", "after-submit", "after-due", "never"} {
+		t.Run(policy, func(t *testing.T) {
+			extra := map[string]any{"feedback": policy}
+			if policy == "after-due" {
+				extra["due"] = e.clock.Now().Add(time.Hour)
+			}
+			quizID := e.publishedQuiz(trainer, extra)
+			id := fmt.Sprintf("0190f1e2-0000-7000-8000-%012d", i+1)
+			view := e.mustPost(learner, "/api/v1/quizzes/"+quizID+"/attempts", map[string]any{"id": id}, 201)
+			key := view["questions"].([]any)[0].(map[string]any)["key"].(string)
+			r := answer(e, learner, id, key, "1", map[string]any{"option": "outlet"})
+			got := leaks(t, r.body)
+			if policy == "immediate" {
+				if !slices.Contains(got, "results") || slices.Contains(got, "keys") || !slices.Contains(got, "correct") {
+					t.Errorf("immediate: after saving, %v", got)
+				}
+			} else if len(got) > 0 {
+				t.Errorf("%s: saving shows %v", policy, got)
+			}
+			sub := e.mustPostQuiet(learner, "/api/v1/attempts/"+id+"/submit", nil)
+			got = leaks(t, sub.body)
+			switch policy {
+			case "immediate", "after-submit":
+				if !slices.Contains(got, "keys") {
+					t.Errorf("%s: no keys after submit", policy)
+				}
+			default:
+				if slices.Contains(got, "keys") || slices.Contains(got, "results") {
+					t.Errorf("%s: keys or results after submit: %v", policy, got)
+				}
+				if sub.json(t)["score"] == nil {
+					t.Errorf("%s: no score after submit", policy)
+				}
+			}
+		})
+	}
+}
+
+// TestTimeLimit: an answer after the time limit and its grace is refused,
+// and the attempt is closed with the answers saved in time.
+func TestTimeLimit(t *testing.T) {
+	e := newEnv(t)
+	trainer, learner := e.token("a-trainer"), e.token("a-learner")
+	quizID := e.publishedQuiz(trainer, map[string]any{"timeLimitSeconds": 60})
+	id := "0190f1e2-0000-7000-8000-0000000c0001"
+	view := e.mustPost(learner, "/api/v1/quizzes/"+quizID+"/attempts", map[string]any{"id": id}, 201)
+	if view["deadline"] == nil {
+		t.Fatal("no deadline")
+	}
+	var key string
+	for _, q := range view["questions"].([]any) {
+		if k := q.(map[string]any)["key"].(string); strings.HasSuffix(k, ".who") {
+			key = k
+		}
+	}
+	if r := answer(e, learner, id, key, "1", map[string]any{"option": "outlet"}); r.status != 200 {
+		t.Fatalf("save in time: %d", r.status)
+	}
+	e.clock.Advance(61 * time.Second) // late, but within the grace
+	if r := answer(e, learner, id, key, "2", map[string]any{"option": "outlet"}); r.status != 200 {
+		t.Fatalf("save within the grace: %d %s", r.status, r.body)
+	}
+	e.clock.Advance(3 * time.Minute)
+	wantProblem(t, answer(e, learner, id, key, "3", map[string]any{"option": "friend"}), 409, "time-up")
+	wantProblem(t, e.do(req{method: "POST", path: "/api/v1/attempts/" + id + "/submit", token: learner}), 409, "time-up")
+	got := e.do(req{method: "GET", path: "/api/v1/attempts/" + id, token: learner}).json(t)
+	if got["submittedAt"] == nil || got["score"] != 1.0 {
+		t.Errorf("closed attempt: submitted %v score %v", got["submittedAt"], got["score"])
+	}
+}
+
+// TestConcurrentSubmitsOneResult: a submit retried many times at once
+// scores the attempt once.
+func TestConcurrentSubmitsOneResult(t *testing.T) {
+	e := newEnv(t)
+	trainer, learner := e.token("a-trainer"), e.token("a-learner")
+	quizID := e.publishedQuiz(trainer, nil)
+	id := "0190f1e2-0000-7000-8000-0000000d0001"
+	e.mustPost(learner, "/api/v1/quizzes/"+quizID+"/attempts", map[string]any{"id": id}, 201)
+	var wg sync.WaitGroup
+	scores := make([]any, 8)
+	for i := range scores {
+		wg.Go(func() {
+			scores[i] = e.do(req{method: "POST", path: "/api/v1/attempts/" + id + "/submit", token: learner}).json(t)["submittedAt"]
+		})
+	}
+	wg.Wait()
+	for _, s := range scores {
+		if s != scores[0] || s == nil {
+			t.Fatalf("submits disagree: %v", scores)
+		}
+	}
+	st := e.do(req{method: "GET", path: "/api/v1/quizzes/" + quizID + "/versions/1/stats", token: trainer}).json(t)
+	if n := st["items"].([]any)[0].(map[string]any)["n"]; n != 1.0 {
+		t.Errorf("statistics counted the attempt %v times", n)
+	}
+}
+
+// TestAttemptKeepsItsVersion: an attempt started on version 1 is scored
+// against version 1 after version 2 changes the key.
+func TestAttemptKeepsItsVersion(t *testing.T) {
+	e := newEnv(t)
+	trainer, learner := e.token("a-trainer"), e.token("a-learner")
+	b := e.mustPost(trainer, "/api/v1/banks", bank(), 201)
+	bankID := b["id"].(string)
+	q := e.mustPost(trainer, "/api/v1/quizzes", quiz(bankID, nil), 201)
+	quizID := q["id"].(string)
+	e.mustPost(trainer, "/api/v1/quizzes/"+quizID+"/publish", map[string]any{"revision": 1}, 201)
+	id := "0190f1e2-0000-7000-8000-0000000e0001"
+	e.mustPost(learner, "/api/v1/quizzes/"+quizID+"/attempts", map[string]any{"id": id}, 201)
+	if r := answer(e, learner, id, "b1.who", "1", map[string]any{"option": "outlet"}); r.status != 200 {
+		t.Fatalf("save: %d %s", r.status, r.body)
+	}
+
+	// Version 2: the friend is now the right answer.
+	nb := bank()
+	nb["revision"] = 1
+	opts := nb["questions"].([]any)[0].(map[string]any)["options"].([]any)
+	opts[0].(map[string]any)["correct"], opts[1].(map[string]any)["correct"] = true, false
+	if r := e.do(req{method: "PUT", path: "/api/v1/banks/" + bankID, token: trainer, body: nb}); r.status != 200 {
+		t.Fatalf("update bank: %d %s", r.status, r.body)
+	}
+	e.mustPost(trainer, "/api/v1/quizzes/"+quizID+"/publish", map[string]any{"revision": 1}, 200) // same revision: same version
+	nq := quiz(bankID, nil)
+	nq["revision"] = 1
+	if r := e.do(req{method: "PUT", path: "/api/v1/quizzes/" + quizID, token: trainer, body: nq}); r.status != 200 {
+		t.Fatalf("update quiz: %d %s", r.status, r.body)
+	}
+	if v := e.mustPost(trainer, "/api/v1/quizzes/"+quizID+"/publish", map[string]any{"revision": 2}, 201); v["version"] != 2.0 {
+		t.Fatalf("version %v", v["version"])
+	}
+	res := e.mustPost(learner, "/api/v1/attempts/"+id+"/submit", nil, 200)
+	if res["version"] != 1.0 || res["results"].(map[string]any)["b1.who"].(map[string]any)["correct"] != true {
+		t.Errorf("scored against version %v: %v", res["version"], res["results"])
+	}
+	// A new attempt takes version 2.
+	other := e.mustPost(learner, "/api/v1/quizzes/"+quizID+"/attempts", map[string]any{"id": "0190f1e2-0000-7000-8000-0000000e0002"}, 201)
+	if other["version"] != 2.0 {
+		t.Errorf("new attempt on version %v", other["version"])
+	}
+	prog := e.do(req{method: "GET", path: "/api/v1/quizzes/" + quizID + "/progress", token: learner}).json(t)
+	if prog["attemptsLeft"] != 0.0 || len(prog["attempts"].([]any)) != 2 || prog["grade"] == nil {
+		t.Errorf("progress %v", prog)
+	}
+}
+
+// TestPrePostGain: a posttest records what the learner gained since the
+// pretest.
+func TestPrePostGain(t *testing.T) {
+	e := newEnv(t)
+	trainer, learner := e.token("a-trainer"), e.token("a-learner")
+	pre := e.publishedQuiz(trainer, map[string]any{"kind": "pretest", "attemptLimit": 1})
+	b := e.mustPost(trainer, "/api/v1/banks", bank(), 201)
+	post := e.mustPost(trainer, "/api/v1/quizzes", quiz(b["id"].(string), map[string]any{"kind": "posttest", "pretest": pre}), 201)
+	e.mustPost(trainer, "/api/v1/quizzes/"+post["id"].(string)+"/publish", map[string]any{"revision": 1}, 201)
+
+	preID, postID := "0190f1e2-0000-7000-8000-0000000f0001", "0190f1e2-0000-7000-8000-0000000f0002"
+	e.mustPost(learner, "/api/v1/quizzes/"+pre+"/attempts", map[string]any{"id": preID}, 201)
+	answer(e, learner, preID, "b1.who", "1", map[string]any{"option": "friend"}) // wrong: 0 of 4
+	e.mustPost(learner, "/api/v1/attempts/"+preID+"/submit", nil, 200)
+	e.mustPost(learner, "/api/v1/quizzes/"+post["id"].(string)+"/attempts", map[string]any{"id": postID}, 201)
+	answer(e, learner, postID, "b1.who", "1", map[string]any{"option": "outlet"}) // 1
+	answer(e, learner, postID, "b1.number", "2", map[string]any{"number": 112})   // 1: 2 of 4
+	e.mustPost(learner, "/api/v1/attempts/"+postID+"/submit", nil, 200)
+	prog := e.do(req{method: "GET", path: "/api/v1/quizzes/" + post["id"].(string) + "/progress", token: learner}).json(t)
+	if prog["gain"] != 0.5 {
+		t.Errorf("gain %v, want 0.5 (from 0/4 to 2/4)", prog["gain"])
+	}
+}
+
+// TestQuizMedia: pictures of options must be in the organisation's
+// library and become readable to learners once the quiz is published.
+func TestQuizMedia(t *testing.T) {
+	e := newEnv(t)
+	trainer, learner := e.token("a-trainer"), e.token("a-learner")
+	img := e.mustUpload(trainer, formFile{name: "outlet.png", data: pngFile(t, 8, 8, 3)})["id"].(string)
+	withImage := func(id string) map[string]any {
+		b := bank()
+		b["questions"].([]any)[0].(map[string]any)["options"].([]any)[1].(map[string]any)["image"] = id
+		return b
+	}
+	bk := e.mustPost(trainer, "/api/v1/banks", withImage(img), 201)
+	q := e.mustPost(trainer, "/api/v1/quizzes", quiz(bk["id"].(string), nil), 201)
+	if r := e.do(req{method: "GET", path: "/media/" + img, token: learner}); r.status != 404 {
+		t.Fatalf("learner reads an unpublished quiz's picture: %d", r.status)
+	}
+	e.mustPost(trainer, "/api/v1/quizzes/"+q["id"].(string)+"/publish", map[string]any{"revision": 1}, 201)
+	view := e.mustPost(learner, "/api/v1/quizzes/"+q["id"].(string)+"/attempts", map[string]any{"id": "0190f1e2-0000-7000-8000-000000010001"}, 201)
+	if !strings.Contains(fmt.Sprint(view["questions"]), "/media/"+img) {
+		t.Errorf("option picture missing from the view")
+	}
+	if r := e.do(req{method: "GET", path: "/media/" + img, token: learner}); r.status != 200 {
+		t.Errorf("learner cannot read the published quiz's picture: %d", r.status)
+	}
+	// A picture of another organisation's library is refused at publishing.
+	imgB := e.mustUpload(e.token("root"), formFile{name: "b.png", data: pngFile(t, 8, 8, 4)}, [2]string{"organisation_id", e.orgB.ID})["id"].(string)
+	bk2 := e.mustPost(trainer, "/api/v1/banks", withImage(imgB), 201)
+	q2 := e.mustPost(trainer, "/api/v1/quizzes", quiz(bk2["id"].(string), nil), 201)
+	p := wantProblem(t, e.do(req{method: "POST", path: "/api/v1/quizzes/" + q2["id"].(string) + "/publish", token: trainer, body: map[string]any{"revision": 1}}), 422, "validation")
+	if got := fieldCodes(p); len(got) != 1 || !strings.HasSuffix(got[0], "options/1/image:unknown_media") {
+		t.Errorf("errors %v", got)
+	}
+}
