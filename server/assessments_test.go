@@ -175,6 +175,16 @@ func TestQuizAttemptLifecycle(t *testing.T) {
 	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/attempts/" + attemptID, token: e.token("b-learner")}), 404, "not-found")
 	wantProblem(t, e.do(req{method: "POST", path: "/api/v1/attempts/" + attemptID + "/submit", token: trainer}), 404, "not-found")
 
+	// Every learner-facing read before submitting is free of keys.
+	for _, path := range []string{"/api/v1/attempts/" + attemptID, "/api/v1/quizzes/" + quizID + "/progress"} {
+		r := e.do(req{method: "GET", path: path, token: learner})
+		if r.status != 200 {
+			t.Fatalf("GET %s: %d %s", path, r.status, r.body)
+		}
+		if l := leaks(t, r.body); len(l) > 0 {
+			t.Errorf("GET %s before submitting leaks %v", path, l)
+		}
+	}
 	sub := e.do(req{method: "POST", path: "/api/v1/attempts/" + attemptID + "/submit", token: learner})
 	if sub.status != 200 {
 		t.Fatalf("submit: %d %s", sub.status, sub.body)
