@@ -190,15 +190,22 @@ func localeChain(locale string) []string {
 
 // normalize puts a typed answer in the form answers are compared in:
 // compatibility forms folded (NFKC: full-width letters, Arabic
-// presentation forms), the Arabic tatweel (ـ) and invisible direction
-// marks dropped, spaces trimmed and runs of them made one; unless
+// presentation forms), the Arabic tatweel (ـ), the zero-width non-joiner
+// and invisible direction marks dropped, Arabic ي/ى/ك read as Persian ی/ک
+// (Dari learners type on Arabic and Persian keyboards alike), spaces
+// trimmed and runs of them made one; unless
 // sensitive, case folded (golang.org/x/text/cases) and diacritics dropped
 // (every nonspacing mark after canonical decomposition: accents, and
 // Arabic harakat and hamza above or below).
 func normalize(s string, caseSensitive, diacriticSensitive bool) string {
 	s = strings.Map(func(r rune) rune {
-		if r == '\u0640' || isBidiMark(r) {
-			return -1
+		switch {
+		case r == '\u0640' || r == '\u200c' || isBidiMark(r):
+			return -1 // tatweel, zero-width non-joiner, direction marks
+		case r == '\u064a' || r == '\u0649':
+			return '\u06cc' // Arabic yeh and alef maksura: Persian yeh
+		case r == '\u0643':
+			return '\u06a9' // Arabic kaf: Persian keheh
 		}
 		return r
 	}, s)

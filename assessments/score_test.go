@@ -96,6 +96,8 @@ func TestScore(t *testing.T) {
 		{"short, Arabic harakat in the key", sample(assessments.TypeShort, func(q *Q) { q.Accepted = map[string][]string{"ar": {"مَرْحَبًا"}} }), A{Text: "مرحبا"}, "ar", 1, true, true, nil},
 		{"short, Arabic tatweel", sample(assessments.TypeShort), A{Text: "مرحـــبا"}, "ar", 1, true, true, nil},
 		{"short, Arabic in direction marks", sample(assessments.TypeShort), A{Text: "\u200fمرحبا\u200f"}, "ar", 1, true, true, nil},
+		{"short, Dari typed on an Arabic keyboard", sample(assessments.TypeShort, func(q *Q) { q.Accepted = map[string][]string{"fa": {"کتاب یک"}} }), A{Text: "كتاب يك"}, "fa", 1, true, true, nil},
+		{"short, Persian zero-width non-joiner", sample(assessments.TypeShort, func(q *Q) { q.Accepted = map[string][]string{"fa": {"می\u200cروم"}} }), A{Text: "میروم"}, "fa", 1, true, true, nil},
 		{"short, Arabic presentation forms", sample(assessments.TypeShort), A{Text: "\ufee3\ufeae\ufea3\ufe91\ufe8e"}, "ar", 1, true, true, nil},
 		{"short, Arabic hamza", sample(assessments.TypeShort, func(q *Q) { q.Accepted = map[string][]string{"ar": {"أحمد"}} }), A{Text: "احمد"}, "ar", 1, true, true, nil},
 		{"short, Arabic harakat count", sample(assessments.TypeShort, func(q *Q) { q.DiacriticSensitive = true }), A{Text: "مَرْحَبًا"}, "ar", 0, false, true, nil},
