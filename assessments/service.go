@@ -261,3 +261,38 @@ func (s *Service) version(ctx context.Context, quizID string, n int) (*published
 	s.versions.Add(key, p, t.Size()*2)
 	return p, nil
 }
+
+// Banks lists an organisation's question banks (names, languages,
+// revisions; not their questions) for its authors.
+func (s *Service) Banks(ctx context.Context, actor accounts.Actor, orgID string) ([]Bank, error) {
+	orgID, err := listOrg(actor, orgID)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Banks(ctx, orgID)
+}
+
+// Quizzes lists an organisation's quizzes (settings, not texts or picks)
+// for its authors.
+func (s *Service) Quizzes(ctx context.Context, actor accounts.Actor, orgID string) ([]Quiz, error) {
+	orgID, err := listOrg(actor, orgID)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Quizzes(ctx, orgID)
+}
+
+// listOrg is the organisation an author lists: their own, or the one a
+// global admin names.
+func listOrg(actor accounts.Actor, orgID string) (string, error) {
+	if orgID == "" {
+		orgID = actor.OrgID
+	}
+	switch {
+	case orgID == "":
+		return "", pathways.Invalid("orgId", courses.CodeRequired)
+	case !mayAuthor(actor, orgID):
+		return "", fmt.Errorf("list organisation %s: %w", orgID, pathways.ErrForbidden)
+	}
+	return orgID, nil
+}

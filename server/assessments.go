@@ -358,3 +358,31 @@ func (s *Server) quizProgress(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(p)
 }
+
+func (s *Server) listBanks(c *fiber.Ctx) error {
+	banks, err := s.assess.Banks(c.UserContext(), actor(c), c.Query("orgId"))
+	if err != nil {
+		return err
+	}
+	out := listJSON[bankJSON]{Items: make([]bankJSON, len(banks))}
+	for i, b := range banks {
+		out.Items[i] = toBankJSON(b)
+	}
+	total := len(banks)
+	out.Total, out.Limit = &total, total
+	return c.JSON(out)
+}
+
+func (s *Server) listQuizzes(c *fiber.Ctx) error {
+	quizzes, err := s.assess.Quizzes(c.UserContext(), actor(c), c.Query("orgId"))
+	if err != nil {
+		return err
+	}
+	out := listJSON[quizJSON]{Items: make([]quizJSON, len(quizzes))}
+	for i, q := range quizzes {
+		out.Items[i] = toQuizJSON(q)
+	}
+	total := len(quizzes)
+	out.Total, out.Limit = &total, total
+	return c.JSON(out)
+}

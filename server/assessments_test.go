@@ -450,3 +450,29 @@ func TestQuizMedia(t *testing.T) {
 		t.Errorf("errors %v", got)
 	}
 }
+
+func TestBankAndQuizListings(t *testing.T) {
+	e := newEnv(t)
+	trainer := e.token("a-trainer")
+	b1 := e.mustPost(trainer, "/api/v1/banks", bank(), 201)
+	e.mustPost(trainer, "/api/v1/banks", bank(), 201)
+	e.mustPost(trainer, "/api/v1/quizzes", quiz(b1["id"].(string), nil), 201)
+	r := e.do(req{method: "GET", path: "/api/v1/banks", token: trainer})
+	if r.status != 200 {
+		t.Fatalf("banks: %d %s", r.status, r.body)
+	}
+	items := r.json(t)["items"].([]any)
+	if len(items) != 2 || len(items[0].(map[string]any)["questions"].([]any)) != 0 || items[0].(map[string]any)["name"] != "Checking sources" {
+		t.Errorf("banks listed: %s", r.body)
+	}
+	if q := e.do(req{method: "GET", path: "/api/v1/quizzes", token: trainer}).json(t)["items"].([]any); len(q) != 1 || q[0].(map[string]any)["kind"] != "quiz" {
+		t.Errorf("quizzes listed: %v", q)
+	}
+	root := e.token("root")
+	if got := e.do(req{method: "GET", path: "/api/v1/banks?orgId=" + e.orgB.ID, token: root}).json(t)["items"].([]any); len(got) != 0 {
+		t.Errorf("org B's banks: %v", got)
+	}
+	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/banks", token: root}), 422, "validation")
+	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/banks", token: e.token("a-learner")}), 403, "forbidden")
+	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/quizzes?orgId=" + e.orgA.ID, token: e.token("b-edu")}), 403, "forbidden")
+}

@@ -240,9 +240,11 @@ func (s *Server) routes() {
 		api.Delete(p, a, immutableVersion)
 	}
 
+	api.Get("/banks", a, s.listBanks)
 	api.Post("/banks", a, s.createBank)
 	api.Get("/banks/:id", a, s.getBank)
 	api.Put("/banks/:id", a, s.updateBank)
+	api.Get("/quizzes", a, s.listQuizzes)
 	api.Post("/quizzes", a, s.createQuiz)
 	api.Get("/quizzes/:id", a, s.getQuiz)
 	api.Put("/quizzes/:id", a, s.updateQuiz)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -846,4 +847,42 @@ func (s *AssessmentsStore) replace(ctx context.Context, collection, id string, d
 		return pathways.ErrNotFound
 	}
 	return nil
+}
+
+// orgScan decodes, for the authors' listings, every document of an
+// organisation in col, without the heavy fields: a scan, off the learners'
+// path (DESIGN: scans only for listings and reports); real MongoDB uses the
+// org_id index.
+func orgScan[D any](ctx context.Context, c *mongo.Collection, orgID string, fn func(D)) error {
+	cur, err := c.Find(ctx, bson.D{{Key: "org_id", Value: orgID}},
+		options.Find().SetProjection(bson.D{{Key: "questions", Value: 0}, {Key: "messages", Value: 0}, {Key: "picks", Value: 0}}).SetBatchSize(500))
+	if err != nil {
+		return fmt.Errorf("scan %s of %s: %w", c.Name(), orgID, translate(err))
+	}
+	defer cur.Close(context.WithoutCancel(ctx))
+	for cur.Next(ctx) {
+		var d D
+		if err := cur.Decode(&d); err != nil {
+			return fmt.Errorf("scan %s: decode: %w", c.Name(), err)
+		}
+		fn(d)
+	}
+	if err := cur.Err(); err != nil {
+		return fmt.Errorf("scan %s of %s: %w", c.Name(), orgID, translate(err))
+	}
+	return nil
+}
+
+// Banks lists an organisation's banks, without their questions and texts.
+func (s *AssessmentsStore) Banks(ctx context.Context, orgID string) ([]assessments.Bank, error) {
+	out := []assessments.Bank{}
+	err := orgScan(ctx, s.col(colAssessmentBanks), orgID, func(d bankDoc) { out = append(out, d.toDomain()) })
+	return out, err
+}
+
+// Quizzes lists an organisation's quizzes, without their texts and picks.
+func (s *AssessmentsStore) Quizzes(ctx context.Context, orgID string) ([]assessments.Quiz, error) {
+	out := []assessments.Quiz{}
+	err := orgScan(ctx, s.col(colQuizzes), orgID, func(d quizDoc) { out = append(out, d.toDomain()) })
+	return out, err
 }

@@ -121,6 +121,8 @@ var indexes = []index{
 	{colLoginAttempts, mongo.IndexModel{Keys: map[string]int{"window_start": 1}, Options: options.Index().SetName("window_start")}},
 	{colTokenFamilies, mongo.IndexModel{Keys: map[string]int{"revoked_at": 1}, Options: options.Index().SetName("revoked_at")}},
 	{colUploads, mongo.IndexModel{Keys: map[string]int{"expires_at": 1}, Options: options.Index().SetName("expires_at")}},
+	{colAssessmentBanks, mongo.IndexModel{Keys: map[string]int{"org_id": 1}, Options: options.Index().SetName("org_id")}},
+	{colQuizzes, mongo.IndexModel{Keys: map[string]int{"org_id": 1}, Options: options.Index().SetName("org_id")}},
 }
 
 // collections lists every collection, so Migrate creates them all up front
