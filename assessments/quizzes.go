@@ -391,3 +391,22 @@ func (s *Service) useMedia(ctx context.Context, actor accounts.Actor, v Version)
 	}
 	return nil
 }
+
+// QuizUsable tells courses whether a lesson of a course of organisation
+// orgID (shared with every organisation, or not) may show quiz quizID: it
+// must be published, not archived, and takeable by every learner of the
+// course — the organisation's own quiz for an unshared course, a shared
+// quiz otherwise. It returns ErrNotFound if not.
+func (s *Service) QuizUsable(ctx context.Context, orgID string, shared bool, quizID string) error {
+	if !accounts.ValidID(quizID) {
+		return fmt.Errorf("quiz %q: %w", quizID, pathways.ErrNotFound)
+	}
+	q, err := s.store.Quiz(ctx, quizID)
+	if err != nil {
+		return fmt.Errorf("quiz %s: %w", quizID, err)
+	}
+	if q.Published == 0 || q.Archived || !(q.Shared || (!shared && q.OrgID == orgID)) {
+		return fmt.Errorf("quiz %s: not usable here: %w", quizID, pathways.ErrNotFound)
+	}
+	return nil
+}

@@ -48,6 +48,7 @@ type Service struct {
 	versions  *lru.Cache[string, *content]
 	rendered  *lru.Cache[string, Rendered]
 	orgExists func(ctx context.Context, id string) error
+	quizOK    func(ctx context.Context, orgID string, shared bool, quizID string) error
 }
 
 // NewService returns a service over store and the media library.
@@ -57,13 +58,21 @@ func NewService(store Store, lib Library, cfg Config, now func() time.Time, log 
 	}
 	return &Service{store: store, lib: lib, now: now, log: log, versions: lru.New[string, *content](cfg.CacheBytes),
 		rendered:  lru.New[string, Rendered](cfg.CacheBytes),
-		orgExists: func(context.Context, string) error { return nil }}
+		orgExists: func(context.Context, string) error { return nil },
+		quizOK:    func(context.Context, string, bool, string) error { return nil }}
 }
 
 // CheckOrganisations makes the service refuse a course for an organisation
 // exists does not find.
 func (s *Service) CheckOrganisations(exists func(ctx context.Context, id string) error) {
 	s.orgExists = exists
+}
+
+// CheckQuizzes makes publishing refuse a quiz block whose quiz usable
+// does not accept: one that is not published, or that the course's
+// learners may not take (usable returns ErrNotFound for those).
+func (s *Service) CheckQuizzes(usable func(ctx context.Context, orgID string, shared bool, quizID string) error) {
+	s.quizOK = usable
 }
 
 // CacheStats reports the published-version cache, for metrics and
@@ -270,6 +279,28 @@ func (s *Service) checkMedia(ctx context.Context, actor accounts.Actor, c Course
 	return infos, v.Err()
 }
 
+// checkQuizzes checks every quiz block of a course about to be published.
+func (s *Service) checkQuizzes(ctx context.Context, c Course) error {
+	v := &pathways.ValidationError{}
+	for i, m := range c.Modules {
+		for j, l := range m.Lessons {
+			for k, b := range l.Blocks {
+				if b.Kind != BlockQuiz {
+					continue
+				}
+				err := s.quizOK(ctx, c.OrgID, c.Shared, b.Quiz)
+				switch {
+				case errors.Is(err, pathways.ErrNotFound):
+					v.Add(path("modules", i, "lessons", j, "blocks", k, "quiz"), CodeUnknownQuiz, map[string]any{"Value": b.Quiz})
+				case err != nil:
+					return fmt.Errorf("quiz %s: %w", b.Quiz, err)
+				}
+			}
+		}
+	}
+	return v.Err()
+}
+
 // Draft returns a course's draft, for its authors.
 func (s *Service) Draft(ctx context.Context, actor accounts.Actor, id string) (Course, error) {
 	return s.authored(ctx, actor, id)
@@ -384,6 +415,9 @@ func (s *Service) Publish(ctx context.Context, actor accounts.Actor, id string, 
 	}
 	media, err := s.checkMedia(ctx, actor, c)
 	if err != nil {
+		return Version{}, err
+	}
+	if err := s.checkQuizzes(ctx, c); err != nil {
 		return Version{}, err
 	}
 	frozen := c.Clone()

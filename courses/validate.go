@@ -40,6 +40,7 @@ const (
 	CodeTooBig         = "too_big"
 	CodeNoPluralOther  = "plural_other"
 	CodeTemplateSyntax = "template"
+	CodeUnknownQuiz    = "unknown_quiz"
 )
 
 // FieldCodes lists every field error code courses produces, for the
@@ -48,7 +49,7 @@ var FieldCodes = []string{
 	CodeRequired, CodeInvalid, CodeTooLong, CodeLocale, CodeSlug, CodeKey, CodeMessageID,
 	CodeDuplicate, CodeEnum, CodeRange, CodeTooMany, CodeUnknownModule, CodeCycle, CodeNotAllowed,
 	CodeMissingText, CodeUnusedMessage, CodeNotOffered, CodeURL, CodeMediaKind, CodeUnknownMedia,
-	CodeEmptyCourse, CodeTooBig, CodeNoPluralOther, CodeTemplateSyntax,
+	CodeEmptyCourse, CodeTooBig, CodeNoPluralOther, CodeTemplateSyntax, CodeUnknownQuiz,
 }
 
 var (

@@ -476,3 +476,33 @@ func TestBankAndQuizListings(t *testing.T) {
 	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/banks", token: e.token("a-learner")}), 403, "forbidden")
 	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/quizzes?orgId=" + e.orgA.ID, token: e.token("b-edu")}), 403, "forbidden")
 }
+
+// TestCourseQuizBlocks: a course publishes with a quiz block only when
+// every learner of the course may take that quiz.
+func TestCourseQuizBlocks(t *testing.T) {
+	e, trainer, image := courseEnv(t)
+	b := e.mustPost(trainer, "/api/v1/banks", bank(), 201)
+	q := e.mustPost(trainer, "/api/v1/quizzes", quiz(b["id"].(string), nil), 201)
+	quizID := q["id"].(string)
+	withQuiz := func(slug string, shared bool) map[string]any {
+		d := draft(slug, image, shared)
+		blocks := d["modules"].([]any)[0].(map[string]any)["lessons"].([]any)[0].(map[string]any)
+		blocks["blocks"] = append(blocks["blocks"].([]any), map[string]any{"id": "check", "kind": "quiz", "quiz": quizID})
+		return d
+	}
+	id := e.mustCreateCourse(trainer, withQuiz("with-quiz", false))["id"].(string)
+	publish := func(id string) response {
+		return e.do(req{method: "POST", path: "/api/v1/courses/" + id + "/publish", token: trainer, body: map[string]any{"revision": 1}})
+	}
+	p := wantProblem(t, publish(id), 422, "validation") // the quiz is a draft
+	if got := fieldCodes(p); !slices.Contains(got, "modules/0/lessons/0/blocks/3/quiz:unknown_quiz") {
+		t.Errorf("errors %v", got)
+	}
+	e.mustPost(trainer, "/api/v1/quizzes/"+quizID+"/publish", map[string]any{"revision": 1}, 201)
+	if r := publish(id); r.status != 201 {
+		t.Fatalf("publish with a published quiz: %d %s", r.status, r.body)
+	}
+	// A shared course may not show a quiz only its own organisation may take.
+	shared := e.mustCreateCourse(trainer, withQuiz("shared-with-quiz", true))["id"].(string)
+	wantProblem(t, publish(shared), 422, "validation")
+}

@@ -166,6 +166,7 @@ func (e *env) build(opts ...option) {
 	deps.Courses = e.courses
 	e.assess = assessments.NewService(e.db.Assessments(), e.media, 0, e.clock.Now, logger)
 	deps.Assess = e.assess
+	e.courses.CheckQuizzes(e.assess.QuizUsable)
 	deps.Ready = append(deps.Ready, server.Check{Name: "media", Check: e.media.Ping})
 	e.srv, err = server.New(srvCfg, deps)
 	if err != nil {

@@ -29,7 +29,8 @@ func courseBackend(ctx context.Context, cfg config, stderr io.Writer) (*backend,
 	if err != nil {
 		return nil, nil, nil, errors.Join(err, closeAll())
 	}
-	return b, openCourses(cfg, b.db, lib, log), closeAll, nil
+	crs, _ := openContent(cfg, b.db, lib, log)
+	return b, crs, closeAll, nil
 }
 
 // seedCommand runs `pathways seed`: the demo curriculum, as at first start.

@@ -205,7 +205,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 	if err != nil {
 		return err
 	}
-	crs := openCourses(cfg, db, lib, log)
+	crs, assess := openContent(cfg, db, lib, log)
 	if cfg.Demo {
 		if err := seedDemo(ctx, acc, crs, log); err != nil {
 			return fmt.Errorf("demo curriculum: %w", err)
@@ -218,8 +218,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken,
 		Version: version(), TransferTimeout: cfg.TransferTimeout, TransferIdle: cfg.TransferIdle,
 	}, server.Deps{
-		Accounts: acc, Media: lib, Courses: crs, Assess: assessments.NewService(db.Assessments(), lib, cfg.CourseCache/2, time.Now, log),
-		Catalog: catalog, Logger: log, Metrics: reg,
+		Accounts: acc, Media: lib, Courses: crs, Assess: assess, Catalog: catalog, Logger: log, Metrics: reg,
 		Ready: []server.Check{{Name: "database", Check: db.Ping}, {Name: "media", Check: lib.Ping}},
 	})
 	if err != nil {
@@ -329,13 +328,16 @@ func openMedia(ctx context.Context, cfg config, db *mongodb.DB, log *slog.Logger
 	return lib, nil
 }
 
-// openCourses builds the courses service on the database and library.
-func openCourses(cfg config, db *mongodb.DB, lib *assets.Service, log *slog.Logger) *courses.Service {
+// openContent builds the courses and assessments services on the
+// database and library; publishing a course checks its quizzes.
+func openContent(cfg config, db *mongodb.DB, lib *assets.Service, log *slog.Logger) (*courses.Service, *assessments.Service) {
 	ccfg := courses.DefaultConfig
 	ccfg.CacheBytes = cfg.CourseCache
 	crs := courses.NewService(db.Courses(), lib, ccfg, time.Now, log)
 	crs.CheckOrganisations(orgExists(db))
-	return crs
+	assess := assessments.NewService(db.Assessments(), lib, cfg.CourseCache/2, time.Now, log)
+	crs.CheckQuizzes(assess.QuizUsable)
+	return crs, assess
 }
 
 // orgExists checks an organisation id against the accounts store.

@@ -266,6 +266,8 @@ func describe(code string, p map[string]any) string {
 		return `the "other" text is required`
 	case courses.CodeTemplateSyntax:
 		return "not a valid template"
+	case courses.CodeUnknownQuiz:
+		return "no published quiz " + v("Value") + " that every learner of the course may take"
 
 	case CodeSyntax:
 		return "syntax error"
