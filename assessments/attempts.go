@@ -404,8 +404,7 @@ func report(key string, it ItemStats) ItemReport {
 // QuizStats returns the item statistics of a quiz version for one
 // organisation's learners: for its trainers, admins and educators.
 func (s *Service) QuizStats(ctx context.Context, actor accounts.Actor, quizID string, version int, orgID string) ([]ItemReport, error) {
-	staff := actor.IsGlobalAdmin() || (actor.OrgID == orgID && actor.Role != accounts.RoleLearner)
-	if !staff {
+	if !isStaff(actor, orgID) {
 		return nil, fmt.Errorf("quiz statistics: %w", pathways.ErrForbidden)
 	}
 	p, err := s.version(ctx, quizID, version)

@@ -2,9 +2,12 @@ package assessments
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"time"
 
+	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
 	"github.com/pathways-lms/pathways/courses"
 )
@@ -91,8 +94,23 @@ type AttemptView struct {
 
 // View renders an attempt of the actor's for them, in the languages
 // wanted, opening results and keys as the quiz's feedback policy allows.
+//
+// Staff of the learner's organisation (educators, trainers, admins) and
+// global admins may read any attempt of its learners too, read-only and
+// with everything shown (results, keys, feedback), to follow a learner;
+// anyone else gets ErrNotFound.
 func (s *Service) View(ctx context.Context, actor accounts.Actor, attemptID string, wanted []string) (AttemptView, error) {
 	a, p, err := s.own(ctx, actor, attemptID)
+	staff := false
+	if errors.Is(err, pathways.ErrNotFound) && accounts.ValidID(attemptID) {
+		if a, err = s.store.Attempt(ctx, attemptID); err == nil {
+			if !isStaff(actor, a.OrgID) || a.LearnerID == actor.UserID {
+				return AttemptView{}, fmt.Errorf("attempt %s: %w", attemptID, pathways.ErrNotFound)
+			}
+			staff = true
+			p, err = s.version(ctx, a.QuizID, a.Version)
+		}
+	}
 	if err != nil {
 		return AttemptView{}, err
 	}
@@ -101,7 +119,13 @@ func (s *Service) View(ctx context.Context, actor accounts.Actor, attemptID stri
 			return AttemptView{}, err
 		}
 	}
-	return s.render(p, a, wanted), nil
+	return s.render(p, a, wanted, staff), nil
+}
+
+// isStaff: educators, trainers and admins of the organisation, and global
+// admins.
+func isStaff(actor accounts.Actor, orgID string) bool {
+	return actor.IsGlobalAdmin() || (actor.OrgID == orgID && orgID != "" && actor.Role != accounts.RoleLearner)
 }
 
 func mediaURL(id string) string {
@@ -111,7 +135,7 @@ func mediaURL(id string) string {
 	return "/media/" + id
 }
 
-func (s *Service) render(p *published, a Attempt, wanted []string) AttemptView {
+func (s *Service) render(p *published, a Attempt, wanted []string, staff bool) AttemptView {
 	chain := p.texts.Chain(wanted)
 	t := func(id string) courses.Text {
 		txt, _, _ := p.texts.Find(chain, id, nil)
@@ -181,6 +205,9 @@ func (s *Service) render(p *published, a Attempt, wanted []string) AttemptView {
 		}
 	}
 	open := reveal(p.Quiz.Feedback, !a.Open(), p.Quiz.Due, s.now())
+	if staff {
+		open = Reveal{PerQuestion: true, Keys: true}
+	}
 	if !open.PerQuestion && !open.Keys {
 		return v
 	}

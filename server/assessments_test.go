@@ -203,6 +203,15 @@ func TestQuizAttemptLifecycle(t *testing.T) {
 	}
 	wantProblem(t, answer(e, learner, attemptID, keys["who"], "late", map[string]any{"option": "friend"}), 409, "attempt-closed")
 
+	// Staff of the organisation follow the learner's attempt, keys and
+	// all; staff of another organisation do not see it.
+	staffView := e.do(req{method: "GET", path: "/api/v1/attempts/" + attemptID, token: e.token("a-edu")})
+	if staffView.status != 200 || staffView.json(t)["keys"] == nil {
+		t.Errorf("educator's view: %d %s", staffView.status, staffView.body)
+	}
+	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/attempts/" + attemptID, token: e.token("b-edu")}), 404, "not-found")
+	wantProblem(t, answer(e, e.token("a-edu"), attemptID, keys["who"], "staff", map[string]any{"option": "friend"}), 404, "not-found")
+
 	// Attempt limit 2.
 	if r := start("0190f1e2-0000-7000-8000-0000000a7703"); r.status != 201 {
 		t.Fatalf("second attempt: %d %s", r.status, r.body)
