@@ -298,7 +298,7 @@ func CheckQuestion(q Question) error {
 
 	rule, ok := typeFields[q.Type]
 	if !ok {
-		checkEnum(v, "type", q.Type, Types)
+		courses.CheckEnum(v, "type", q.Type, Types)
 		return v.Err()
 	}
 	has := q.present()
@@ -313,7 +313,7 @@ func CheckQuestion(q Question) error {
 		}
 	}
 	if has["partial"] {
-		checkEnum(v, "partial", q.Partial, Partials)
+		courses.CheckEnum(v, "partial", q.Partial, Partials)
 	}
 
 	switch q.Type {
@@ -558,18 +558,5 @@ func clip(s string) string {
 func checkAsset(v *pathways.ValidationError, field, id string) {
 	if id != "" && !accounts.ValidID(id) {
 		v.Add(field, CodeID, nil)
-	}
-}
-
-func checkEnum[T ~string](v *pathways.ValidationError, field string, x T, allowed []T) {
-	switch {
-	case x == "":
-		v.Add(field, CodeRequired, nil)
-	case !slices.Contains(allowed, x):
-		names := make([]string, len(allowed))
-		for i, a := range allowed {
-			names[i] = string(a)
-		}
-		v.Add(field, CodeEnum, map[string]any{"Value": strings.Join(names, ", ")})
 	}
 }

@@ -23,9 +23,9 @@ var (
 // which publishing reads).
 func CheckQuiz(q Quiz) error {
 	v := &pathways.ValidationError{}
-	checkEnum(v, "kind", q.Kind, kinds)
-	checkEnum(v, "feedback", q.Feedback, policies)
-	checkEnum(v, "grade", q.Grade, methods)
+	courses.CheckEnum(v, "kind", q.Kind, kinds)
+	courses.CheckEnum(v, "feedback", q.Feedback, policies)
+	courses.CheckEnum(v, "grade", q.Grade, methods)
 	if !courses.ValidLocale(q.DefaultLocale) {
 		v.Add("defaultLocale", courses.CodeLocale, nil)
 	}
@@ -139,7 +139,7 @@ func (s *Service) Quiz(ctx context.Context, actor accounts.Actor, id string) (Qu
 	if err != nil {
 		return Quiz{}, fmt.Errorf("quiz %s: %w", id, err)
 	}
-	if !mayAuthor(actor, q.OrgID) {
+	if !courses.CanAuthor(actor, q.OrgID) {
 		return Quiz{}, fmt.Errorf("quiz %s: %w", id, pathways.ErrNotFound)
 	}
 	return q, nil

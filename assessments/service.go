@@ -54,23 +54,13 @@ func NewService(store Store, lib Library, cacheBytes int64, now func() time.Time
 	return &Service{store: store, lib: lib, now: now, log: log, versions: lru.New[string, *published](cacheBytes)}
 }
 
-func mayAuthor(actor accounts.Actor, orgID string) bool {
-	return actor.IsGlobalAdmin() || (actor.OrgID == orgID && courses.MayAuthor(actor))
-}
-
-// owner decides which organisation a new bank or quiz belongs to: the
-// actor's own, or the one a global admin names.
+// owner is courses.Owner, and a global admin must name the organisation.
 func owner(actor accounts.Actor, orgID string) (string, error) {
-	switch {
-	case actor.IsGlobalAdmin():
-		if orgID == "" {
-			return "", pathways.Invalid("orgId", courses.CodeRequired)
-		}
-		return orgID, nil
-	case !courses.MayAuthor(actor), orgID != "" && orgID != actor.OrgID:
-		return "", fmt.Errorf("organisation %q: %w", orgID, pathways.ErrForbidden)
+	orgID, err := courses.Owner(actor, orgID)
+	if err == nil && orgID == "" {
+		err = pathways.Invalid("orgId", courses.CodeRequired)
 	}
-	return actor.OrgID, nil
+	return orgID, err
 }
 
 func newID(id string) (string, error) {
@@ -122,7 +112,7 @@ func (s *Service) Bank(ctx context.Context, actor accounts.Actor, id string) (Ba
 	if err != nil {
 		return Bank{}, fmt.Errorf("bank %s: %w", id, err)
 	}
-	if !mayAuthor(actor, b.OrgID) {
+	if !courses.CanAuthor(actor, b.OrgID) {
 		return Bank{}, fmt.Errorf("bank %s: %w", id, pathways.ErrNotFound)
 	}
 	return b, nil
@@ -291,7 +281,7 @@ func listOrg(actor accounts.Actor, orgID string) (string, error) {
 	switch {
 	case orgID == "":
 		return "", pathways.Invalid("orgId", courses.CodeRequired)
-	case !mayAuthor(actor, orgID):
+	case !courses.CanAuthor(actor, orgID):
 		return "", fmt.Errorf("list organisation %s: %w", orgID, pathways.ErrForbidden)
 	}
 	return orgID, nil

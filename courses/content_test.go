@@ -183,7 +183,7 @@ func TestFallbackChain(t *testing.T) {
 		{nil, []string{"en"}},
 	}
 	for _, tt := range tests {
-		if got := ct.chain(tt.wanted); !slices.Equal(got, tt.chain) {
+		if got := ct.Chain(tt.wanted); !slices.Equal(got, tt.chain) {
 			t.Errorf("chain(%v) = %v, want %v", tt.wanted, got, tt.chain)
 		}
 	}

@@ -29,7 +29,7 @@ func (s *Service) published(ctx context.Context, courseID string, n int) (*conte
 	if err != nil {
 		return nil, fmt.Errorf("version %s: %w", key, err)
 	}
-	s.versions.Add(key, ct, ct.size)
+	s.versions.Add(key, ct, ct.Size())
 	return ct, nil
 }
 
@@ -80,6 +80,13 @@ func (s *Service) Lesson(ctx context.Context, actor accounts.Actor, courseID str
 	if err != nil {
 		return LessonView{}, err
 	}
+	return ct.renderLesson(lessonID, wanted)
+}
+
+// renderLesson renders a lesson of a readable version; a lesson it does
+// not have is ErrNotFound.
+func (ct *content) renderLesson(lessonID string, wanted []string) (LessonView, error) {
+	courseID := ct.course.ID
 	v, err := ct.lesson(lessonID, wanted)
 	if errors.Is(err, errNoLesson) {
 		return LessonView{}, fmt.Errorf("course %s@%d: %w: %w", courseID, ct.version, err, pathways.ErrNotFound)
@@ -189,11 +196,11 @@ func (s *Service) LessonJSON(ctx context.Context, actor accounts.Actor, courseID
 	if err != nil {
 		return Rendered{}, err
 	}
-	key := VersionID(courseID, ct.version) + "/lesson/" + lessonID + "/" + wantedKey(ct.chain(wanted))
+	key := VersionID(courseID, ct.version) + "/lesson/" + lessonID + "/" + wantedKey(ct.Chain(wanted))
 	if r, ok := s.rendered.Get(key); ok {
 		return r, nil
 	}
-	v, err := s.Lesson(ctx, actor, courseID, ct.version, lessonID, wanted)
+	v, err := ct.renderLesson(lessonID, wanted)
 	if err != nil {
 		return Rendered{}, err
 	}
@@ -208,7 +215,7 @@ func (s *Service) OutlineJSON(ctx context.Context, actor accounts.Actor, courseI
 	if err != nil {
 		return Rendered{}, err
 	}
-	key := VersionID(courseID, ct.version) + "/outline/" + wantedKey(ct.chain(wanted))
+	key := VersionID(courseID, ct.version) + "/outline/" + wantedKey(ct.Chain(wanted))
 	if r, ok := s.rendered.Get(key); ok {
 		return r, nil
 	}

@@ -233,7 +233,6 @@ type content struct {
 	course  Course
 	version int
 	media   map[string]MediaInfo
-	size    int64
 }
 
 func newContent(c Course, version int, media map[string]MediaInfo) (*content, error) {
@@ -241,10 +240,8 @@ func newContent(c Course, version int, media map[string]MediaInfo) (*content, er
 	if err != nil {
 		return nil, err
 	}
-	return &content{Texts: t, course: c, version: version, media: media, size: t.Size()}, nil
+	return &content{Texts: t, course: c, version: version, media: media}, nil
 }
-
-func (ct *content) chain(wanted []string) []string { return ct.Chain(wanted) }
 
 // renderer renders one view for one fallback chain, noting which
 // languages it used.
@@ -388,7 +385,7 @@ func (ct *content) lesson(id string, wanted []string) (LessonView, error) {
 		return LessonView{}, fmt.Errorf("lesson %s: %w", id, errNoLesson)
 	}
 	l := flat[at].lesson
-	r := &renderer{ct: ct, chain: ct.chain(wanted)}
+	r := &renderer{ct: ct, chain: ct.Chain(wanted)}
 	v := LessonView{
 		CourseID: ct.course.ID, Version: ct.version, ModuleID: flat[at].module, ID: l.ID,
 		Title: r.text(l.Title, nil), Minutes: l.Minutes, Blocks: make([]BlockView, 0, len(l.Blocks)),
@@ -413,7 +410,7 @@ func (ct *content) lesson(id string, wanted []string) (LessonView, error) {
 // outline renders the course's outline.
 func (ct *content) outline(wanted []string) (OutlineView, error) {
 	c := ct.course
-	r := &renderer{ct: ct, chain: ct.chain(wanted)}
+	r := &renderer{ct: ct, chain: ct.Chain(wanted)}
 	v := OutlineView{
 		CourseID: c.ID, Slug: c.Slug, Version: ct.version, Locales: CompleteLocales(c),
 		Title: r.text(c.Title, nil), Summary: r.optional(c.Summary),

@@ -81,9 +81,9 @@ func (s *Service) CacheStats() (versions, rendered lru.Stats) {
 	return s.versions.Stats(), s.rendered.Stats()
 }
 
-// canAuthor: trainers and admins of the owning organisation, and global
-// admins.
-func canAuthor(actor accounts.Actor, orgID string) bool {
+// CanAuthor reports whether the actor may author content of an
+// organisation: its trainers and admins, and global admins.
+func CanAuthor(actor accounts.Actor, orgID string) bool {
 	if actor.IsGlobalAdmin() {
 		return true
 	}
@@ -113,7 +113,7 @@ func (s *Service) authored(ctx context.Context, actor accounts.Actor, id string)
 	if err != nil {
 		return Course{}, fmt.Errorf("course %s: %w", id, err)
 	}
-	if !canAuthor(actor, c.OrgID) {
+	if !CanAuthor(actor, c.OrgID) {
 		if canSee(actor, c.OrgID, c.Shared && c.Published > 0) {
 			return Course{}, fmt.Errorf("course %s: %w", id, pathways.ErrForbidden)
 		}
@@ -129,7 +129,7 @@ func (s *Service) authored(ctx context.Context, actor accounts.Actor, id string)
 // hash are taken as translated from the current source texts.
 func (s *Service) Create(ctx context.Context, actor accounts.Actor, c Course) (Course, bool, error) {
 	var err error
-	if c.OrgID, err = owner(actor, c.OrgID); err != nil {
+	if c.OrgID, err = Owner(actor, c.OrgID); err != nil {
 		return Course{}, false, fmt.Errorf("create course: %w", err)
 	}
 	if c.ID == "" {
@@ -138,7 +138,7 @@ func (s *Service) Create(ctx context.Context, actor accounts.Actor, c Course) (C
 		return Course{}, false, pathways.Invalid("id", CodeInvalid)
 	}
 	if prior, err := s.store.Course(ctx, c.ID); err == nil {
-		if prior.OrgID != c.OrgID || !canAuthor(actor, prior.OrgID) {
+		if prior.OrgID != c.OrgID || !CanAuthor(actor, prior.OrgID) {
 			return Course{}, false, fmt.Errorf("create course %s: %w", c.ID, pathways.ErrConflict)
 		}
 		return prior, false, nil
@@ -171,14 +171,15 @@ func (s *Service) Create(ctx context.Context, actor accounts.Actor, c Course) (C
 	return c, true, nil
 }
 
-// owner decides which organisation a new course belongs to: the actor's
-// own (naming another is ErrForbidden), or the one a global admin names.
-func owner(actor accounts.Actor, orgID string) (string, error) {
+// Owner decides which organisation new content (a course, a bank, a quiz)
+// belongs to: the actor's own (naming another is ErrForbidden), or the one
+// a global admin names (possibly none: the caller checks).
+func Owner(actor accounts.Actor, orgID string) (string, error) {
 	switch {
 	case actor.IsGlobalAdmin():
 		return orgID, nil
 	case !MayAuthor(actor), orgID != "" && orgID != actor.OrgID:
-		return "", fmt.Errorf("course in organisation %q: %w", orgID, pathways.ErrForbidden)
+		return "", fmt.Errorf("content of organisation %q: %w", orgID, pathways.ErrForbidden)
 	}
 	return actor.OrgID, nil
 }
@@ -571,7 +572,7 @@ func (s *Service) Authored(ctx context.Context, actor accounts.Actor) ([]Entry, 
 	if err != nil {
 		return nil, fmt.Errorf("list authored courses: %w", err)
 	}
-	return slices.DeleteFunc(all, func(e Entry) bool { return !canAuthor(actor, e.OrgID) }), nil
+	return slices.DeleteFunc(all, func(e Entry) bool { return !CanAuthor(actor, e.OrgID) }), nil
 }
 
 // Clone returns a deep copy, so a cached or stored course is never shared

@@ -36,7 +36,7 @@ var mediaNamespace = uuid.MustParse("6f1c1b2e-3c1d-4b43-9a43-6b1f4a3c2d10")
 // and nothing else is: an import is never partial.
 func (s *Service) Import(ctx context.Context, actor accounts.Actor, c Course, files []MediaFile) (Course, bool, error) {
 	var err error
-	if c.OrgID, err = owner(actor, c.OrgID); err != nil {
+	if c.OrgID, err = Owner(actor, c.OrgID); err != nil {
 		return Course{}, false, fmt.Errorf("import course: %w", err)
 	}
 	if err := s.checkOrg(ctx, c.OrgID); err != nil {
@@ -45,7 +45,7 @@ func (s *Service) Import(ctx context.Context, actor accounts.Actor, c Course, fi
 	if c.ID == "" {
 		c.ID = uuid.Must(uuid.NewV7()).String()
 	}
-	if prior, err := s.store.Course(ctx, c.ID); err == nil && prior.OrgID == c.OrgID && canAuthor(actor, prior.OrgID) {
+	if prior, err := s.store.Course(ctx, c.ID); err == nil && prior.OrgID == c.OrgID && CanAuthor(actor, prior.OrgID) {
 		return prior, false, nil
 	}
 	if err := errors.Join(CheckStructure(c), CheckMessages(c, true)); err != nil {

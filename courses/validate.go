@@ -96,17 +96,17 @@ func CheckStructure(c Course) error {
 	if c.DefaultLocale != "" && !slices.Contains(c.Locales, c.DefaultLocale) {
 		v.Add("locales", CodeNotOffered, map[string]any{"Value": c.DefaultLocale})
 	}
-	checkEnum(v, "topic", c.Topic, Topics)
+	CheckEnum(v, "topic", c.Topic, Topics)
 	if len(c.Audiences) == 0 {
 		v.Add("audiences", CodeRequired, nil)
 	}
 	for i, a := range c.Audiences {
-		checkEnum(v, path("audiences", i), a, Audiences)
+		CheckEnum(v, path("audiences", i), a, Audiences)
 		if slices.Index(c.Audiences, a) < i {
 			v.Add(path("audiences", i), CodeDuplicate, nil)
 		}
 	}
-	checkEnum(v, "level", c.Level, Levels)
+	CheckEnum(v, "level", c.Level, Levels)
 	CheckMessageID(v, "title", c.Title, true)
 	CheckMessageID(v, "summary", c.Summary, false)
 
@@ -225,7 +225,7 @@ var messageFields = []string{"text", "alt", "transcript", "url", "helpUrl"}
 func checkBlock(v *pathways.ValidationError, bp string, b Block) {
 	rule, ok := blockFields[b.Kind]
 	if !ok {
-		checkEnum(v, bp+"/kind", b.Kind, BlockKinds)
+		CheckEnum(v, bp+"/kind", b.Kind, BlockKinds)
 		return
 	}
 	has := b.present()
@@ -389,7 +389,9 @@ func checkLocale(v *pathways.ValidationError, field, tag string, required bool) 
 	}
 }
 
-func checkEnum[T ~string](v *pathways.ValidationError, field string, x T, allowed []T) {
+// CheckEnum checks that x is one of allowed, adding "required" or "enum"
+// (with the allowed values) to v.
+func CheckEnum[T ~string](v *pathways.ValidationError, field string, x T, allowed []T) {
 	switch {
 	case x == "":
 		v.Add(field, CodeRequired, nil)

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -488,10 +489,10 @@ func (s *Server) catalogue(c *fiber.Ctx) error {
 	}
 	f := courses.Filter{Topic: courses.Topic(c.Query("topic")), Audience: courses.Audience(c.Query("audience")), Language: c.Query("language")}
 	v := &pathways.ValidationError{}
-	if f.Topic != "" && !contains(courses.Topics, f.Topic) {
+	if f.Topic != "" && !slices.Contains(courses.Topics, f.Topic) {
 		v.Add("topic", courses.CodeEnum, map[string]any{"Value": joinValues(courses.Topics)})
 	}
-	if f.Audience != "" && !contains(courses.Audiences, f.Audience) {
+	if f.Audience != "" && !slices.Contains(courses.Audiences, f.Audience) {
 		v.Add("audience", courses.CodeEnum, map[string]any{"Value": joinValues(courses.Audiences)})
 	}
 	if f.Language != "" && !courses.ValidLocale(f.Language) {
@@ -556,15 +557,6 @@ func (s *Server) lesson(c *fiber.Ctx) error {
 func immutableVersion(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderAllow, "GET, HEAD")
 	return courses.ErrImmutable
-}
-
-func contains[T comparable](s []T, x T) bool {
-	for _, y := range s {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 func joinValues[T ~string](s []T) string {

@@ -400,7 +400,7 @@ func TestReadFolderSymlink(t *testing.T) {
 		}
 	}
 	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "media", "passwd")); err != nil {
-		t.Skip("no symbolic links here:", err)
+		t.Fatal("create a symbolic link:", err)
 	}
 	_, err := coursefile.Read(os.DirFS(dir))
 	var e *coursefile.Error
