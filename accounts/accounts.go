@@ -84,16 +84,13 @@ type Member struct {
 const MaxRosterSize = 10000
 
 // Actor is the authenticated caller of an operation, taken from a verified
-// access token.
+// access token. Its role and organisation predicates are in access.go.
 type Actor struct {
 	UserID string
 	OrgID  string
 	Role   Role
 	epoch  int // the user's SessionEpoch when the token was issued
 }
-
-// IsGlobalAdmin reports whether a is an admin of the whole installation.
-func (a Actor) IsGlobalAdmin() bool { return a.Role == RoleAdmin && a.OrgID == "" }
 
 // Page selects a window of a list.
 type Page struct {

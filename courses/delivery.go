@@ -54,7 +54,7 @@ func (s *Service) readable(ctx context.Context, actor accounts.Actor, courseID s
 	if err != nil {
 		return nil, err
 	}
-	if !canSee(actor, ct.course.OrgID, ct.course.Shared) {
+	if !mayRead(actor, ct.course) {
 		return nil, fmt.Errorf("course %s: %w", courseID, pathways.ErrNotFound)
 	}
 	return ct, nil
@@ -130,7 +130,7 @@ func (s *Service) Catalogue(ctx context.Context, actor accounts.Actor, f Filter,
 	}
 	out := []OutlineView{}
 	for _, e := range all {
-		if e.Published == 0 || e.Archived || !canSee(actor, e.OrgID, true) {
+		if !mayList(actor, e) {
 			continue
 		}
 		ct, err := s.published(ctx, e.CourseID, e.Published)
@@ -138,7 +138,7 @@ func (s *Service) Catalogue(ctx context.Context, actor accounts.Actor, f Filter,
 			return nil, fmt.Errorf("catalogue: %w", err)
 		}
 		c := ct.course
-		if !canSee(actor, c.OrgID, c.Shared) ||
+		if !mayRead(actor, c) ||
 			(f.Topic != "" && c.Topic != f.Topic) ||
 			(f.Audience != "" && !slices.Contains(c.Audiences, f.Audience)) {
 			continue

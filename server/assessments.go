@@ -8,7 +8,7 @@ import (
 
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/assessments"
-	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/i18n"
 )
 
 // bankJSON is a question bank as authors send and receive it; questions
@@ -34,7 +34,7 @@ func toBankJSON(b assessments.Bank) bankJSON {
 		Locales: nonNil(b.Locales), Questions: nonNil(b.Questions), Messages: fromMessages(b.Messages)}
 }
 
-func fromMessages(ms courses.Messages) map[string]map[string]messageJSON {
+func fromMessages(ms i18n.Messages) map[string]map[string]messageJSON {
 	out := map[string]map[string]messageJSON{}
 	for loc, msgs := range ms {
 		out[loc] = make(map[string]messageJSON, len(msgs))
@@ -248,7 +248,7 @@ func (s *Server) quizStats(c *fiber.Ctx) error {
 	}
 	org := c.Query("orgId", actor(c).OrgID)
 	if org == "" {
-		return paramError{(&pathways.ValidationError{}).Add("orgId", courses.CodeRequired, nil)}
+		return paramError{(&pathways.ValidationError{}).Add("orgId", pathways.CodeRequired, nil)}
 	}
 	items, err := s.assess.QuizStats(c.UserContext(), actor(c), id, n, org)
 	if err != nil {
@@ -327,7 +327,7 @@ func (s *Server) saveAnswer(c *fiber.Ctx) error {
 		return err
 	}
 	if len(in.Answer) == 0 {
-		return pathways.Invalid("answer", courses.CodeRequired)
+		return pathways.Invalid("answer", pathways.CodeRequired)
 	}
 	if _, err := s.assess.SaveAnswer(c.UserContext(), actor(c), id, c.Params("key"), in.AnswerID, in.Answer); err != nil {
 		return err

@@ -67,7 +67,7 @@ type blockJSON struct {
 
 // messageJSON is a go-i18n message: a plain string, or an object with
 // plural forms, a description and a source hash.
-type messageJSON courses.Message
+type messageJSON i18n.Message
 
 type messageObject struct {
 	Description string `json:"description,omitempty"`
@@ -107,12 +107,12 @@ func (m *messageJSON) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func toMessages(in map[string]map[string]messageJSON) courses.Messages {
-	out := courses.Messages{}
+func toMessages(in map[string]map[string]messageJSON) i18n.Messages {
+	out := i18n.Messages{}
 	for loc, msgs := range in {
-		out[loc] = make(map[string]courses.Message, len(msgs))
+		out[loc] = make(map[string]i18n.Message, len(msgs))
 		for id, m := range msgs {
-			out[loc][id] = courses.Message(m)
+			out[loc][id] = i18n.Message(m)
 		}
 	}
 	return out
@@ -158,7 +158,7 @@ type localeStatusJSON struct {
 	Complete   bool     `json:"complete"`
 }
 
-func toStatusJSON(st []courses.LocaleStatus) []localeStatusJSON {
+func toStatusJSON(st []i18n.LocaleStatus) []localeStatusJSON {
 	out := make([]localeStatusJSON, len(st))
 	for i, s := range st {
 		out[i] = localeStatusJSON{Locale: s.Locale, Dir: dirOf(s.Locale), Default: s.Default, Translated: s.Translated,
@@ -219,7 +219,7 @@ func revision(c *fiber.Ctx, body int) (int, error) {
 	if n, err := strconv.Atoi(strings.Trim(tag, `"`)); err == nil && n > 0 {
 		return n, nil
 	}
-	return 0, pathways.Invalid("revision", courses.CodeRequired)
+	return 0, pathways.Invalid("revision", pathways.CodeRequired)
 }
 
 func (s *Server) createCourse(c *fiber.Ctx) error {
@@ -322,9 +322,9 @@ func (s *Server) setMessages(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	changes := make(map[string]*courses.Message, len(in.Messages))
+	changes := make(map[string]*i18n.Message, len(in.Messages))
 	for mid, m := range in.Messages {
-		changes[mid] = (*courses.Message)(m)
+		changes[mid] = (*i18n.Message)(m)
 	}
 	course, err := s.courses.SetMessages(c.UserContext(), actor(c), id, rev, c.Params("locale"), changes)
 	if err != nil {
@@ -420,7 +420,7 @@ func wanted(c *fiber.Ctx) ([]string, error) {
 		for _, l := range strings.Split(q, ",") {
 			l = strings.TrimSpace(l)
 			if _, err := language.Parse(l); err != nil || len(l) > 35 {
-				return nil, paramError{(&pathways.ValidationError{}).Add("lang", courses.CodeLocale, nil)}
+				return nil, paramError{(&pathways.ValidationError{}).Add("lang", i18n.CodeLocale, nil)}
 			}
 			out = append(out, l)
 		}
@@ -456,7 +456,7 @@ func (s *Server) previewLesson(c *fiber.Ctx) error {
 func versionParam(c *fiber.Ctx) (int, error) {
 	n, err := strconv.Atoi(c.Params("version"))
 	if err != nil || n < 1 || n > 1_000_000 {
-		return 0, paramError{(&pathways.ValidationError{}).Add("version", courses.CodeInvalid, nil)}
+		return 0, paramError{(&pathways.ValidationError{}).Add("version", pathways.CodeInvalid, nil)}
 	}
 	return n, nil
 }
@@ -490,13 +490,13 @@ func (s *Server) catalogue(c *fiber.Ctx) error {
 	f := courses.Filter{Topic: courses.Topic(c.Query("topic")), Audience: courses.Audience(c.Query("audience")), Language: c.Query("language")}
 	v := &pathways.ValidationError{}
 	if f.Topic != "" && !slices.Contains(courses.Topics, f.Topic) {
-		v.Add("topic", courses.CodeEnum, map[string]any{"Value": joinValues(courses.Topics)})
+		v.Add("topic", pathways.CodeEnum, map[string]any{"Value": joinValues(courses.Topics)})
 	}
 	if f.Audience != "" && !slices.Contains(courses.Audiences, f.Audience) {
-		v.Add("audience", courses.CodeEnum, map[string]any{"Value": joinValues(courses.Audiences)})
+		v.Add("audience", pathways.CodeEnum, map[string]any{"Value": joinValues(courses.Audiences)})
 	}
-	if f.Language != "" && !courses.ValidLocale(f.Language) {
-		v.Add("language", courses.CodeLocale, nil)
+	if f.Language != "" && !i18n.ValidLocale(f.Language) {
+		v.Add("language", i18n.CodeLocale, nil)
 	}
 	if v.Err() != nil {
 		return paramError{v}

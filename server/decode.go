@@ -16,17 +16,10 @@ import (
 	"github.com/pathways-lms/pathways/accounts"
 )
 
-// Field error codes the server itself produces while decoding.
-const (
-	codeUnknownField = "unknown"
-	codeWrongType    = "type"
-	codeBadID        = "id"
-	codeDuplicate    = "duplicate"
-)
-
 // FieldCodes lists the server's own field error codes, for the catalogue
-// test.
-var FieldCodes = []string{codeUnknownField, codeWrongType, codeBadID, codeDuplicate, codeAfterFile}
+// test; the codes of decoding (unknown, type, duplicate, id) are
+// pathways'.
+var FieldCodes = []string{codeAfterFile}
 
 // checkKeys refuses what encoding/json lets through in a top-level object:
 // keys that match a field only case-insensitively ("USERNAME") and keys
@@ -48,9 +41,9 @@ func checkKeys(body []byte, v any) error {
 		key, _ := tok.(string)
 		switch {
 		case seen[key]:
-			ve.Add(key, codeDuplicate, nil)
+			ve.Add(key, pathways.CodeDuplicateKey, nil)
 		case !known[key]:
-			ve.Add(key, codeUnknownField, nil)
+			ve.Add(key, pathways.CodeUnknown, nil)
 		}
 		seen[key] = true
 		var skip json.RawMessage
@@ -133,10 +126,10 @@ func jsonError(err error, end int64) error {
 		if field == "" {
 			field = "$" // the body itself, e.g. an array where an object belongs
 		}
-		return (&pathways.ValidationError{}).Add(field, codeWrongType, map[string]any{"Expected": jsonType(typ.Type.Kind().String())})
+		return (&pathways.ValidationError{}).Add(field, pathways.CodeType, map[string]any{"Expected": jsonType(typ.Type.Kind().String())})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
-		return (&pathways.ValidationError{}).Add(name, codeUnknownField, nil)
+		return (&pathways.ValidationError{}).Add(name, pathways.CodeUnknown, nil)
 	}
 	return &malformedJSONError{offset: end, err: err}
 }
@@ -160,7 +153,7 @@ func jsonType(kind string) string {
 func pathID(c *fiber.Ctx) (string, error) {
 	id := c.Params("id")
 	if !accounts.ValidID(id) {
-		return "", paramError{(&pathways.ValidationError{}).Add("id", codeBadID, nil)}
+		return "", paramError{(&pathways.ValidationError{}).Add("id", pathways.CodeID, nil)}
 	}
 	return id, nil
 }
@@ -176,7 +169,7 @@ func page(c *fiber.Ctx) (accounts.Page, error) {
 		}
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 0 || n > 1_000_000 {
-			v.Add(name, accounts.CodeInvalid, nil)
+			v.Add(name, pathways.CodeInvalid, nil)
 			continue
 		}
 		*dst = n

@@ -76,7 +76,7 @@ type refreshRequest struct {
 
 func (r refreshRequest) validate() error {
 	if r.RefreshToken == "" {
-		return pathways.Invalid("refresh_token", accounts.CodeRequired)
+		return pathways.Invalid("refresh_token", pathways.CodeRequired)
 	}
 	return nil
 }
@@ -242,7 +242,7 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 		return err
 	}
 	if in.OrganisationID != "" && !accounts.ValidID(in.OrganisationID) {
-		return pathways.Invalid("organisation_id", codeBadID)
+		return pathways.Invalid("organisation_id", pathways.CodeID)
 	}
 	u, created, err := s.acc.CreateUser(c.UserContext(), actor(c), in.OrganisationID, accounts.NewUser{
 		ID: in.ID, Username: in.Username, DisplayName: in.DisplayName, Role: accounts.Role(in.Role),

@@ -121,7 +121,7 @@ func (s *Server) uploadRaw(ctx context.Context, c *fiber.Ctx, ct string) (assets
 	v := &pathways.ValidationError{}
 	for k := range c.Queries() {
 		if !uploadQuery[k] {
-			v.Add(k, codeUnknownField, nil)
+			v.Add(k, pathways.CodeUnknown, nil)
 		}
 	}
 	if v.Err() != nil {
@@ -165,7 +165,7 @@ func (s *Server) uploadMultipart(ctx context.Context, c *fiber.Ctx, boundary str
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return assets.Asset{}, false, pathways.Invalid("file", assets.CodeRequired)
+			return assets.Asset{}, false, pathways.Invalid("file", pathways.CodeRequired)
 		}
 		if err != nil {
 			return assets.Asset{}, false, fmt.Errorf("%w: %v", errMalformedMultipart, err)
@@ -176,14 +176,14 @@ func (s *Server) uploadMultipart(ctx context.Context, c *fiber.Ctx, boundary str
 		}
 		dst, ok := fields[name]
 		if !ok {
-			return assets.Asset{}, false, pathways.Invalid(name, codeUnknownField)
+			return assets.Asset{}, false, pathways.Invalid(name, pathways.CodeUnknown)
 		}
 		val, err := io.ReadAll(io.LimitReader(part, maxFieldSize+1))
 		if err != nil {
 			return assets.Asset{}, false, fmt.Errorf("%w: %v", assets.ErrIncomplete, err)
 		}
 		if len(val) > maxFieldSize {
-			return assets.Asset{}, false, (&pathways.ValidationError{}).Add(name, assets.CodeTooLong, map[string]any{"Count": maxFieldSize})
+			return assets.Asset{}, false, (&pathways.ValidationError{}).Add(name, pathways.CodeTooLong, map[string]any{"Count": maxFieldSize})
 		}
 		*dst = string(val)
 	}
@@ -224,7 +224,7 @@ func (s *Server) getMedia(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(toAssetJSON(a, assets.CanAuthor(actor(c), a)))
+	return c.JSON(toAssetJSON(a, assets.MayEdit(actor(c), a)))
 }
 
 type updateMediaRequest struct {
@@ -288,17 +288,17 @@ func (s *Server) listMedia(c *fiber.Ctx) error {
 	v := &pathways.ValidationError{}
 	f := assets.Filter{Kind: assets.Kind(c.Query("kind")), Locale: c.Query("locale"), OwnerID: c.Query("owner_id"), Query: c.Query("q")}
 	if f.Kind != "" && !f.Kind.Valid() {
-		v.Add("kind", accounts.CodeInvalid, nil)
+		v.Add("kind", pathways.CodeInvalid, nil)
 	}
 	if f.OwnerID != "" && !accounts.ValidID(f.OwnerID) {
-		v.Add("owner_id", codeBadID, nil)
+		v.Add("owner_id", pathways.CodeID, nil)
 	}
 	switch c.Query("unused") {
 	case "", "false":
 	case "true":
 		f.Unused = true
 	default:
-		v.Add("unused", codeWrongType, map[string]any{"Expected": "boolean"})
+		v.Add("unused", pathways.CodeType, map[string]any{"Expected": "boolean"})
 	}
 	if v.Err() != nil {
 		return paramError{v}
@@ -324,11 +324,11 @@ func mediaOrg(c *fiber.Ctx) (string, error) {
 	org := c.Query("organisation_id")
 	switch {
 	case org != "" && !accounts.ValidID(org):
-		return "", paramError{(&pathways.ValidationError{}).Add("organisation_id", codeBadID, nil)}
+		return "", paramError{(&pathways.ValidationError{}).Add("organisation_id", pathways.CodeID, nil)}
 	case org != "":
 		return org, nil
 	case actor(c).OrgID == "":
-		return "", paramError{(&pathways.ValidationError{}).Add("organisation_id", accounts.CodeRequired, nil)}
+		return "", paramError{(&pathways.ValidationError{}).Add("organisation_id", pathways.CodeRequired, nil)}
 	}
 	return actor(c).OrgID, nil
 }
@@ -443,7 +443,7 @@ func (s *Server) putChunk(c *fiber.Ctx) error {
 	}
 	offset, err := strconv.ParseInt(c.Get(headerUploadOffset), 10, 64)
 	if err != nil || offset < 0 {
-		return paramError{(&pathways.ValidationError{}).Add(headerUploadOffset, assets.CodeInvalid, nil)}
+		return paramError{(&pathways.ValidationError{}).Add(headerUploadOffset, pathways.CodeInvalid, nil)}
 	}
 	n := int64(c.Request().Header.ContentLength())
 	if n < 0 {

@@ -285,15 +285,6 @@ func TestSecurityHeadersAndCORS(t *testing.T) {
 	}
 }
 
-// TestFieldCodesTranslated: the server's own field codes are the ones
-// the catalogue test checks.
-func TestFieldCodesTranslated(t *testing.T) {
-	want := []string{"unknown", "type", "id", "duplicate", "after_file"}
-	if !slices.Equal(server.FieldCodes, want) {
-		t.Fatalf("server.FieldCodes = %v; update i18n's serverFieldCodes to match", server.FieldCodes)
-	}
-}
-
 // TestShutdownDrains: a request in flight when shutdown starts completes;
 // the server then stops accepting connections.
 func TestShutdownDrains(t *testing.T) {
