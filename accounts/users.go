@@ -117,7 +117,7 @@ func (s *Service) Organisation(ctx context.Context, a Actor, id string) (Organis
 
 // Organisations lists every organisation for global admins, and only their
 // own for everyone else.
-func (s *Service) Organisations(ctx context.Context, a Actor, p Page) ([]Organisation, error) {
+func (s *Service) Organisations(ctx context.Context, a Actor, p pathways.Page) ([]Organisation, error) {
 	if !a.IsGlobalAdmin() {
 		if a.OrgID == "" {
 			return []Organisation{}, nil
@@ -174,7 +174,7 @@ func (s *Service) createUser(ctx context.Context, orgID string, in NewUser) (Use
 	v := &pathways.ValidationError{}
 	checkClientID(v, in.ID)
 	checkUsername(v, "username", key)
-	checkText(v, "display_name", in.DisplayName, false, DisplayNameMax)
+	checkText(v, "displayName", in.DisplayName, false, DisplayNameMax)
 	checkLocale(v, "locale", in.Locale)
 	switch {
 	case !in.Role.Valid():
@@ -257,7 +257,7 @@ func (s *Service) User(ctx context.Context, a Actor, id string) (User, error) {
 
 // Users lists an organisation's members for its admins and educators and
 // for global admins, in creation order, with the total count.
-func (s *Service) Users(ctx context.Context, a Actor, orgID string, p Page) ([]Member, int, error) {
+func (s *Service) Users(ctx context.Context, a Actor, orgID string, p pathways.Page) ([]Member, int, error) {
 	if err := mayList(a, orgID); err != nil {
 		return nil, 0, fmt.Errorf("users of %s: %w", orgID, err)
 	}
@@ -268,9 +268,7 @@ func (s *Service) Users(ctx context.Context, a Actor, orgID string, p Page) ([]M
 	if err != nil {
 		return nil, 0, fmt.Errorf("users of %s: %w", orgID, err)
 	}
-	p = p.Normalise(UserPages)
-	lo, hi := min(p.Offset, len(all)), min(p.Offset+p.Limit, len(all))
-	return all[lo:hi], len(all), nil
+	return pathways.Window(all, p.Normalise(UserPages)), len(all), nil
 }
 
 // UserUpdate changes some of a user's fields; nil fields stay as they are.
@@ -288,7 +286,7 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, in UserUpd
 	var name string
 	if in.DisplayName != nil {
 		name = strings.TrimSpace(*in.DisplayName)
-		checkText(v, "display_name", name, true, DisplayNameMax)
+		checkText(v, "displayName", name, true, DisplayNameMax)
 	}
 	if in.Locale != nil {
 		checkLocale(v, "locale", *in.Locale)

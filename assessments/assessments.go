@@ -194,11 +194,11 @@ var (
 // Implementations serialise the updates of each document.
 type Store interface {
 	Bank(ctx context.Context, id string) (Bank, error)
-	// Banks and Quizzes list an organisation's banks and quizzes without
-	// their questions, texts and picks, for authors (a scan, off the
-	// learners' path).
-	Banks(ctx context.Context, orgID string) ([]Bank, error)
-	Quizzes(ctx context.Context, orgID string) ([]Quiz, error)
+	// Banks and Quizzes list a page of an organisation's banks and
+	// quizzes, in ID order, without their questions and texts, for authors
+	// (a scan, off the learners' path).
+	Banks(ctx context.Context, orgID string, p pathways.Page) ([]Bank, error)
+	Quizzes(ctx context.Context, orgID string, p pathways.Page) ([]Quiz, error)
 	InsertBank(ctx context.Context, b Bank) error
 	UpdateBank(ctx context.Context, id string, change func(*Bank) error) (Bank, error)
 

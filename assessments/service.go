@@ -235,22 +235,28 @@ func (s *Service) version(ctx context.Context, quizID string, n int) (*published
 	return p, nil
 }
 
-// Banks lists an organisation's question banks (names, languages,
-// revisions; not their questions) for its authors.
-func (s *Service) Banks(ctx context.Context, actor accounts.Actor, orgID string) ([]Bank, error) {
+// Page sizes of the authors' listings.
+var (
+	BankPages = pathways.DefaultPages
+	QuizPages = pathways.DefaultPages
+)
+
+// Banks lists a page of an organisation's question banks (names,
+// languages, revisions; not their questions) for its authors.
+func (s *Service) Banks(ctx context.Context, actor accounts.Actor, orgID string, p pathways.Page) ([]Bank, error) {
 	orgID, err := listOrg(actor, orgID)
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Banks(ctx, orgID)
+	return s.store.Banks(ctx, orgID, p.Normalise(BankPages))
 }
 
-// Quizzes lists an organisation's quizzes (settings, not texts or picks)
-// for its authors.
-func (s *Service) Quizzes(ctx context.Context, actor accounts.Actor, orgID string) ([]Quiz, error) {
+// Quizzes lists a page of an organisation's quizzes (settings and picks,
+// not texts) for its authors.
+func (s *Service) Quizzes(ctx context.Context, actor accounts.Actor, orgID string, p pathways.Page) ([]Quiz, error) {
 	orgID, err := listOrg(actor, orgID)
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Quizzes(ctx, orgID)
+	return s.store.Quizzes(ctx, orgID, p.Normalise(QuizPages))
 }

@@ -53,7 +53,7 @@ func uploadOrg(actor accounts.Actor, m *Meta) (string, error) {
 	}
 	org, err := actor.ContentOwner(m.OrgID)
 	if err == nil && org == "" {
-		err = pathways.Invalid("organisation_id", pathways.CodeRequired)
+		err = pathways.Invalid("orgId", pathways.CodeRequired)
 	}
 	return org, err
 }

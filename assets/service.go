@@ -430,11 +430,11 @@ type Filter struct {
 }
 
 // ListLimits are the page sizes of a library listing.
-var ListLimits = accounts.PageLimits{Default: 50, Max: 500}
+var ListLimits = pathways.PageLimits{Default: 50, Max: 500}
 
 // List returns a page of an organisation's library, newest first, and how
 // many items match in all.
-func (s *Service) List(ctx context.Context, actor accounts.Actor, orgID string, f Filter, p accounts.Page) ([]LibraryItem, int, error) {
+func (s *Service) List(ctx context.Context, actor accounts.Actor, orgID string, f Filter, p pathways.Page) ([]LibraryItem, int, error) {
 	lib, err := s.library(ctx, actor, orgID)
 	if err != nil {
 		return nil, 0, err
@@ -455,10 +455,7 @@ func (s *Service) List(ctx context.Context, actor accounts.Actor, orgID string, 
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	p = p.Normalise(ListLimits)
-	total := len(out)
-	out = out[min(p.Offset, total):min(p.Offset+p.Limit, total)]
-	return out, total, nil
+	return pathways.Window(out, p.Normalise(ListLimits)), len(out), nil
 }
 
 // Usage is the storage an organisation's library takes, counted from its

@@ -203,7 +203,7 @@ func checkMeta(m *Meta) error {
 		v.Add("id", pathways.CodeID, nil)
 	}
 	if m.OrgID != "" && !accounts.ValidID(m.OrgID) {
-		v.Add("organisation_id", pathways.CodeID, nil)
+		v.Add("orgId", pathways.CodeID, nil)
 	}
 	m.Name = CleanName(m.Name)
 	if ext := strings.ToLower(path.Ext(m.Name)); refusedExts[ext] {
@@ -217,7 +217,7 @@ func checkMeta(m *Meta) error {
 			m.Locale = tag.String()
 		}
 	}
-	checkLen(v, "alt_text", m.AltText, AltTextMax)
+	checkLen(v, "altText", m.AltText, AltTextMax)
 	checkLen(v, "transcript", m.Transcript, TranscriptMax)
 	return v.Err()
 }

@@ -516,18 +516,22 @@ func (s *Service) Preview(ctx context.Context, actor accounts.Actor, id, lessonI
 	return v, nil // missing texts are shown as their IDs
 }
 
-// Authored lists the catalogue entries of the courses the actor may edit,
-// drafts included: those of their organisation (every organisation's for a
-// global admin).
-func (s *Service) Authored(ctx context.Context, actor accounts.Actor) ([]Entry, error) {
+// AuthoredPages are the page sizes of the authors' listing.
+var AuthoredPages = pathways.DefaultPages
+
+// Authored lists a page of the catalogue entries of the courses the actor
+// may edit, drafts included: those of their organisation (every
+// organisation's for a global admin), with how many there are in all.
+func (s *Service) Authored(ctx context.Context, actor accounts.Actor, p pathways.Page) ([]Entry, int, error) {
 	if !actor.IsAuthor() {
-		return nil, fmt.Errorf("list authored courses: %w", pathways.ErrForbidden)
+		return nil, 0, fmt.Errorf("list authored courses: %w", pathways.ErrForbidden)
 	}
 	all, err := s.store.Catalogue(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list authored courses: %w", err)
+		return nil, 0, fmt.Errorf("list authored courses: %w", err)
 	}
-	return slices.DeleteFunc(all, func(e Entry) bool { return !mayListAuthored(actor, e) }), nil
+	mine := slices.DeleteFunc(all, func(e Entry) bool { return !mayListAuthored(actor, e) })
+	return pathways.Window(mine, p.Normalise(AuthoredPages)), len(mine), nil
 }
 
 // Clone returns a deep copy, so a cached or stored course is never shared

@@ -151,31 +151,56 @@ func jsonType(kind string) string {
 
 // pathID returns the :id path parameter if it is a well-formed id.
 func pathID(c *fiber.Ctx) (string, error) {
-	id := c.Params("id")
-	if !accounts.ValidID(id) {
-		return "", paramError{(&pathways.ValidationError{}).Add("id", pathways.CodeID, nil)}
-	}
-	return id, nil
+	v := &pathways.ValidationError{}
+	id := pathIDInto(c, v)
+	return id, paramErr(v)
 }
 
-// page reads ?offset= and ?limit= (absent means defaults).
-func page(c *fiber.Ctx) (accounts.Page, error) {
-	var p accounts.Page
-	v := &pathways.ValidationError{}
-	for name, dst := range map[string]*int{"offset": &p.Offset, "limit": &p.Limit} {
-		raw := c.Query(name)
+// pathIDInto returns the :id path parameter, adding to v if it is not a
+// well-formed id.
+func pathIDInto(c *fiber.Ctx, v *pathways.ValidationError) string {
+	id := c.Params("id")
+	if !accounts.ValidID(id) {
+		v.Add("id", pathways.CodeID, nil)
+	}
+	return id
+}
+
+// maxOffset bounds ?offset= and ?limit=.
+const maxOffset = 1_000_000
+
+// pageParams reads ?offset= and ?limit= (absent: the list's defaults) as
+// a page normalised to l, adding what is wrong to v, so that a handler
+// reports every bad parameter at once.
+func pageParams(c *fiber.Ctx, v *pathways.ValidationError, l pathways.PageLimits) pathways.Page {
+	var p pathways.Page
+	for _, q := range []struct {
+		name string
+		dst  *int
+	}{{"offset", &p.Offset}, {"limit", &p.Limit}} {
+		raw := c.Query(q.name)
 		if raw == "" {
 			continue
 		}
 		n, err := strconv.Atoi(raw)
-		if err != nil || n < 0 || n > 1_000_000 {
-			v.Add(name, pathways.CodeInvalid, nil)
+		switch {
+		case err != nil && !errors.Is(err, strconv.ErrRange):
+			v.Add(q.name, pathways.CodeType, map[string]any{"Expected": "integer"})
+			continue
+		case err != nil || n < 0 || n > maxOffset:
+			v.Add(q.name, pathways.CodeRange, map[string]any{"Min": 0, "Max": maxOffset})
 			continue
 		}
-		*dst = n
+		*q.dst = n
 	}
-	if v.Err() != nil {
-		return p, paramError{v}
+	return p.Normalise(l)
+}
+
+// paramErr returns v as an error about query or path parameters, or nil
+// if it holds none.
+func paramErr(v *pathways.ValidationError) error {
+	if v.Err() == nil {
+		return nil
 	}
-	return p, nil
+	return paramError{v}
 }
