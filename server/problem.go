@@ -169,7 +169,7 @@ func classify(err error) (k kind, data map[string]any) {
 		return kindMediaTooLarge, map[string]any{"Kind": tl.Kind, "Size": humanSize(tl.Limit)}
 	case errors.Is(err, assets.ErrIncomplete):
 		return kindUploadIncomplete, nil
-	case errors.Is(err, errIncompleteBody):
+	case errors.Is(err, errIncompleteBody), errors.Is(err, errMalformedRequest):
 		return kindBadRequest, nil
 	case errors.As(err, &oe):
 		return kindUploadOffset, map[string]any{"Offset": oe.Offset}

@@ -147,6 +147,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		JSONEncoder:                  jsonMarshal,
 		JSONDecoder:                  json.Unmarshal,
 	})
+	s.app.Server().Handler = s.checkFraming(s.app.Server().Handler)
 	s.routes()
 	return s, nil
 }
@@ -154,8 +155,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 // App is the Fiber app, for tests (app.Test) and embedding.
 func (s *Server) App() *fiber.App { return s.app }
 
-// Serve answers requests on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+// Serve answers requests on ln until Shutdown. Their framing is checked as
+// received (framing.go).
+func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(framedListener{ln}) }
 
 // Shutdown stops accepting connections and waits for requests in flight
 // until ctx ends.
