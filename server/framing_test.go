@@ -20,7 +20,7 @@ import (
 const secondRequest = "GET /healthz?second HTTP/1.1\r\nHost: test\r\n\r\n"
 
 // logoutBody is a body POST /api/v1/auth/logout reads whole (and answers 204).
-const logoutBody = `{"refresh_token":"x"}`
+const logoutBody = `{"refreshToken":"x"}`
 
 // logout is the head of a logout request with fields (each ending in CRLF)
 // and the empty line.
@@ -204,8 +204,8 @@ func TestFramingRefusedAnswer(t *testing.T) {
 	if p["title"] != "Requête incorrecte" || r.header.Get("Content-Language") != "fr" {
 		t.Errorf("not in French: %s %v", r.body, r.header)
 	}
-	if p["request_id"] == "" || r.header.Get("X-Request-ID") != p["request_id"] {
-		t.Errorf("request id: %v, header %q", p["request_id"], r.header.Get("X-Request-ID"))
+	if id, _ := p["requestId"].(string); id == "" || r.header.Get("X-Request-ID") != id {
+		t.Errorf("request id: %v, header %q", p["requestId"], r.header.Get("X-Request-ID"))
 	}
 	if logs := e.logText(); !strings.Contains(logs, `"msg":"request refused"`) || !strings.Contains(logs, "both Content-Length and Transfer-Encoding") {
 		t.Errorf("refusal not logged:\n%s", logs)
@@ -225,7 +225,7 @@ func TestFramingChunkRefusedWhileRead(t *testing.T) {
 	var raw strings.Builder
 	raw.WriteString(logout(chunked))
 	const piece = 4 << 10
-	first := `{"refresh_token":"` + strings.Repeat("a", piece)
+	first := `{"refreshToken":"` + strings.Repeat("a", piece)
 	raw.WriteString(strconv.FormatInt(int64(len(first)), 16) + "\r\n" + first + "\r\n")
 	for range 11 {
 		raw.WriteString(strconv.FormatInt(piece, 16) + "\r\n" + strings.Repeat("a", piece) + "\r\n")
@@ -324,18 +324,18 @@ func TestFramingAccepted(t *testing.T) {
 	}
 	const mib = 1 << 20
 	img := bigPNG(t, 6*mib, 3)
-	form, ct := multipartBody(t, [][2]string{{"alt_text", "A poster"}}, &formFile{"poster.png", "image/png", img})
+	form, ct := multipartBody(t, [][2]string{{"altText", "A poster"}}, &formFile{"poster.png", "image/png", img})
 	// io.MultiReader hides the length: the client sends it chunked.
 	if r := do("POST", "/api/v1/media", ct, io.MultiReader(bytes.NewReader(form))); r.status != 201 || r.json(t)["sha256"] != sha(img) {
 		t.Fatalf("chunked multipart upload: %d %s", r.status, r.body)
 	}
 	raw := bigPNG(t, 3*mib, 4)
-	if r := do("POST", "/api/v1/media?name=raw.png&alt_text=Raw", "image/png", bytes.NewReader(raw)); r.status != 201 || r.json(t)["sha256"] != sha(raw) {
+	if r := do("POST", "/api/v1/media?name=raw.png&altText=Raw", "image/png", bytes.NewReader(raw)); r.status != 201 || r.json(t)["sha256"] != sha(raw) {
 		t.Fatalf("raw upload: %d %s", r.status, r.body)
 	}
 	big := bigPNG(t, 7*mib, 5)
 	id := "0194f7d2-7c3a-7d7e-9a1b-0000000000f1"
-	start := fmt.Sprintf(`{"id":%q,"name":"big.png","type":"image/png","size":%d,"alt_text":"Big"}`, id, len(big))
+	start := fmt.Sprintf(`{"id":%q,"name":"big.png","type":"image/png","size":%d,"altText":"Big"}`, id, len(big))
 	if r := do("POST", "/api/v1/media/uploads", "application/json", strings.NewReader(start)); r.status != 201 {
 		t.Fatalf("start upload: %d %s", r.status, r.body)
 	}
