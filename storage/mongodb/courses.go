@@ -336,15 +336,9 @@ func (d versionDoc) toDomain() courses.Version {
 	}
 }
 
-// slugDoc claims a slug in an organisation: its _id is slugKey(org, slug),
-// so the unique _id makes the claim atomic. It also records when it was
-// made and whether the sweep has yet seen its course (see claims).
-type slugDoc struct {
-	Key      string `bson:"_id"`
-	CourseID string `bson:"course_id"`
-}
-
-// slugs are the claims on course slugs.
+// slugs are the claims on course slugs: documents whose _id is
+// slugKey(org, slug), so the unique _id makes a claim atomic, naming the
+// course in course_id (see claims).
 func (s *CoursesStore) slugs() claims {
 	return claims{db: s.db, locks: s.locks, name: colCourseSlugs, ownerField: "course_id"}
 }
