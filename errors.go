@@ -5,6 +5,7 @@ package pathways
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -33,10 +34,18 @@ type FieldError struct {
 	Params map[string]any
 }
 
+// MaxFieldErrors is how many field errors a ValidationError lists at most.
+// An input with more problems (a request listing 340,000 empty questions)
+// is told how many more there are instead, so an error answer never costs
+// more memory than the input that caused it.
+const MaxFieldErrors = 100
+
 // ValidationError lists every problem found in one input, so a client can
-// show them all at once instead of one per round trip.
+// show them all at once instead of one per round trip, up to
+// MaxFieldErrors; Omitted counts the problems found beyond that.
 type ValidationError struct {
-	Fields []FieldError
+	Fields  []FieldError
+	Omitted int
 }
 
 func (e *ValidationError) Error() string {
@@ -44,19 +53,50 @@ func (e *ValidationError) Error() string {
 	for i, f := range e.Fields {
 		parts[i] = f.Field + ": " + f.Code
 	}
-	return "invalid input: " + strings.Join(parts, ", ")
+	s := "invalid input: " + strings.Join(parts, ", ")
+	if e.Omitted > 0 {
+		s += fmt.Sprintf(" and %d more", e.Omitted)
+	}
+	return s
 }
 
-// Add records a problem with field; it returns e for chaining.
+// Add records a problem with field; it returns e for chaining. Past
+// MaxFieldErrors it only counts the problem.
 func (e *ValidationError) Add(field, code string, params map[string]any) *ValidationError {
+	if len(e.Fields) >= MaxFieldErrors {
+		e.Omitted++
+		return e
+	}
 	e.Fields = append(e.Fields, FieldError{Field: field, Code: code, Params: params})
 	return e
+}
+
+// Full reports whether e lists MaxFieldErrors problems already: a
+// validator looping over a long input may stop there.
+func (e *ValidationError) Full() bool { return len(e.Fields) >= MaxFieldErrors }
+
+// Count is the number of problems found, listed or not.
+func (e *ValidationError) Count() int { return len(e.Fields) + e.Omitted }
+
+// Merge adds the problems of err, a *ValidationError, to e, each field
+// prefixed with prefix (a path ending in "/", or ""). It returns err
+// itself if err is another kind of error, nil otherwise.
+func (e *ValidationError) Merge(prefix string, err error) error {
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	for _, f := range ve.Fields {
+		e.Add(prefix+f.Field, f.Code, f.Params)
+	}
+	e.Omitted += ve.Omitted
+	return nil
 }
 
 // Err returns e if it holds any field error, nil otherwise; it lets a
 // validator collect problems and return `v.Err()` at the end.
 func (e *ValidationError) Err() error {
-	if e == nil || len(e.Fields) == 0 {
+	if e == nil || e.Count() == 0 {
 		return nil
 	}
 	return e

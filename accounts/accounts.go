@@ -84,7 +84,7 @@ type Member struct {
 const MaxRosterSize = 10000
 
 // Actor is the authenticated caller of an operation, taken from a verified
-// access token.
+// access token. Its role and organisation predicates are in access.go.
 type Actor struct {
 	UserID string
 	OrgID  string
@@ -92,34 +92,11 @@ type Actor struct {
 	epoch  int // the user's SessionEpoch when the token was issued
 }
 
-// IsGlobalAdmin reports whether a is an admin of the whole installation.
-func (a Actor) IsGlobalAdmin() bool { return a.Role == RoleAdmin && a.OrgID == "" }
-
-// Page selects a window of a list.
-type Page struct {
-	Offset int
-	Limit  int
-}
-
-// PageLimits are the default and largest page size of one listing.
-type PageLimits struct{ Default, Max int }
-
 // Page sizes of the listings.
 var (
-	OrganisationPages = PageLimits{Default: 50, Max: 200}
-	UserPages         = PageLimits{Default: 100, Max: 1000}
+	OrganisationPages = pathways.PageLimits{Default: 50, Max: 200}
+	UserPages         = pathways.PageLimits{Default: 100, Max: 1000}
 )
-
-// Normalise clamps a page to l: a missing limit becomes l.Default, a
-// larger one l.Max, a negative offset 0.
-func (p Page) Normalise(l PageLimits) Page {
-	p.Offset = max(p.Offset, 0)
-	if p.Limit <= 0 {
-		p.Limit = l.Default
-	}
-	p.Limit = min(p.Limit, l.Max)
-	return p
-}
 
 // PruneResult counts what Prune deleted.
 type PruneResult struct {
@@ -151,7 +128,7 @@ type Store interface {
 	Organisation(ctx context.Context, id string) (Organisation, error)
 	// Organisations lists organisations by creation; it scans, so only
 	// admin listings call it.
-	Organisations(ctx context.Context, p Page) ([]Organisation, error)
+	Organisations(ctx context.Context, p pathways.Page) ([]Organisation, error)
 
 	// CreateUser claims u.UsernameKey and Skeleton(u.UsernameKey), stores
 	// u and adds it to its organisation's roster (if any). On failure it

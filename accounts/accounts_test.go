@@ -98,7 +98,7 @@ func codes(v *pathways.ValidationError) []string {
 func TestCheckUsername(t *testing.T) {
 	for in, want := range map[string]string{
 		"amira": "", "a.b-c_d": "", "أميرة": "", "олена": "", "user7": "", "7user": "",
-		"": CodeRequired, "ab": CodeTooShort, strings.Repeat("a", UsernameMax+1): CodeTooLong,
+		"": pathways.CodeRequired, "ab": pathways.CodeTooShort, strings.Repeat("a", UsernameMax+1): pathways.CodeTooLong,
 		"a b": CodeUsernameFormat, ".amira": CodeUsernameFormat, "am<ira": CodeUsernameFormat,
 		"amira@x": CodeUsernameFormat,
 		// Scripts whose vowel signs are spacing marks (Mc).

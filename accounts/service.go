@@ -82,10 +82,10 @@ func (s *Service) Login(ctx context.Context, username, secret, clientAddr string
 	v := &pathways.ValidationError{}
 	key := NormaliseUsername(username)
 	if key == "" {
-		v.Add("username", CodeRequired, nil)
+		v.Add("username", pathways.CodeRequired, nil)
 	}
 	if secret == "" {
-		v.Add("password", CodeRequired, nil)
+		v.Add("password", pathways.CodeRequired, nil)
 	}
 	if err := v.Err(); err != nil {
 		return Session{}, err

@@ -90,7 +90,7 @@ func (l *idLocks) lock(id string) func() {
 // checkClientID validates an optional client-supplied id.
 func checkClientID(v *pathways.ValidationError, id string) {
 	if id != "" && !ValidID(id) {
-		v.Add("id", CodeInvalid, nil)
+		v.Add("id", pathways.CodeInvalid, nil)
 	}
 }
 
@@ -105,7 +105,7 @@ func or(s, def string) string {
 // admin; otherwise ErrNotFound, so ids of other organisations are not
 // confirmed.
 func (s *Service) Organisation(ctx context.Context, a Actor, id string) (Organisation, error) {
-	if !a.IsGlobalAdmin() && a.OrgID != id {
+	if !maySeeOrganisation(a, id) {
 		return Organisation{}, pathways.ErrNotFound
 	}
 	o, err := s.store.Organisation(ctx, id)
@@ -117,7 +117,7 @@ func (s *Service) Organisation(ctx context.Context, a Actor, id string) (Organis
 
 // Organisations lists every organisation for global admins, and only their
 // own for everyone else.
-func (s *Service) Organisations(ctx context.Context, a Actor, p Page) ([]Organisation, error) {
+func (s *Service) Organisations(ctx context.Context, a Actor, p pathways.Page) ([]Organisation, error) {
 	if !a.IsGlobalAdmin() {
 		if a.OrgID == "" {
 			return []Organisation{}, nil
@@ -150,29 +150,6 @@ type NewUser struct {
 	PIN         string
 }
 
-// mayManage says whether a may create or change a user of role in orgID:
-// global admins anyone; organisation admins anyone in their organisation;
-// educators learners in their organisation. Another organisation is
-// ErrNotFound, an insufficient role ErrForbidden.
-func mayManage(a Actor, orgID string, role Role) error {
-	switch {
-	case a.IsGlobalAdmin():
-		return nil
-	case a.OrgID != orgID:
-		return pathways.ErrNotFound
-	case a.Role == RoleAdmin, a.Role == RoleEducator && role == RoleLearner:
-		return nil
-	}
-	return pathways.ErrForbidden
-}
-
-// mayView says whether a may see user u: themselves, global admins, and
-// admins and educators of u's organisation.
-func mayView(a Actor, u User) bool {
-	return a.UserID == u.ID || a.IsGlobalAdmin() ||
-		u.OrgID != "" && a.OrgID == u.OrgID && (a.Role == RoleAdmin || a.Role == RoleEducator)
-}
-
 // CreateUser creates a user in organisation orgID (empty: a global admin,
 // which only global admins may create). A taken username is a validation
 // error on "username". With a client-supplied in.ID it is idempotent: a
@@ -197,7 +174,7 @@ func (s *Service) createUser(ctx context.Context, orgID string, in NewUser) (Use
 	v := &pathways.ValidationError{}
 	checkClientID(v, in.ID)
 	checkUsername(v, "username", key)
-	checkText(v, "display_name", in.DisplayName, false, DisplayNameMax)
+	checkText(v, "displayName", in.DisplayName, false, DisplayNameMax)
 	checkLocale(v, "locale", in.Locale)
 	switch {
 	case !in.Role.Valid():
@@ -265,7 +242,7 @@ func credentialOf(v *pathways.ValidationError, password, pin string) (Credential
 		checkPassword(v, "password", password)
 		return CredentialPassword, password
 	default:
-		v.Add("password", CodeRequired, nil)
+		v.Add("password", pathways.CodeRequired, nil)
 	}
 	return "", ""
 }
@@ -284,12 +261,9 @@ func (s *Service) User(ctx context.Context, a Actor, id string) (User, error) {
 
 // Users lists an organisation's members for its admins and educators and
 // for global admins, in creation order, with the total count.
-func (s *Service) Users(ctx context.Context, a Actor, orgID string, p Page) ([]Member, int, error) {
-	if !a.IsGlobalAdmin() && (a.OrgID != orgID || a.Role != RoleAdmin && a.Role != RoleEducator) {
-		if a.OrgID != orgID {
-			return nil, 0, pathways.ErrNotFound
-		}
-		return nil, 0, pathways.ErrForbidden
+func (s *Service) Users(ctx context.Context, a Actor, orgID string, p pathways.Page) ([]Member, int, error) {
+	if err := mayList(a, orgID); err != nil {
+		return nil, 0, fmt.Errorf("users of %s: %w", orgID, err)
 	}
 	if _, err := s.store.Organisation(ctx, orgID); err != nil {
 		return nil, 0, fmt.Errorf("users of %s: %w", orgID, err)
@@ -298,9 +272,7 @@ func (s *Service) Users(ctx context.Context, a Actor, orgID string, p Page) ([]M
 	if err != nil {
 		return nil, 0, fmt.Errorf("users of %s: %w", orgID, err)
 	}
-	p = p.Normalise(UserPages)
-	lo, hi := min(p.Offset, len(all)), min(p.Offset+p.Limit, len(all))
-	return all[lo:hi], len(all), nil
+	return pathways.Window(all, p.Normalise(UserPages)), len(all), nil
 }
 
 // UserUpdate changes some of a user's fields; nil fields stay as they are.
@@ -318,7 +290,7 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, in UserUpd
 	var name string
 	if in.DisplayName != nil {
 		name = strings.TrimSpace(*in.DisplayName)
-		checkText(v, "display_name", name, true, DisplayNameMax)
+		checkText(v, "displayName", name, true, DisplayNameMax)
 	}
 	if in.Locale != nil {
 		checkLocale(v, "locale", *in.Locale)
@@ -441,7 +413,7 @@ func (s *Service) ResetPassword(ctx context.Context, username string) (string, e
 // checkCurrent verifies a user's current secret under the sign-in limits.
 func (s *Service) checkCurrent(ctx context.Context, u User, current string) error {
 	if current == "" {
-		return pathways.Invalid("current", CodeRequired)
+		return pathways.Invalid("current", pathways.CodeRequired)
 	}
 	now := s.now()
 	key := limitedKey{"user:" + u.UsernameKey, s.cfg.UserLimit}

@@ -11,15 +11,13 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/pathways-lms/pathways"
+	"github.com/pathways-lms/pathways/i18n"
 )
 
 // Field error codes of this package; each has a "field.<code>" message in
-// the UI catalogue.
+// the UI catalogue. Accounts also use the generic codes of package
+// pathways and i18n's "locale".
 const (
-	CodeRequired       = "required"
-	CodeInvalid        = "invalid"
-	CodeTooShort       = "too_short"
-	CodeTooLong        = "too_long"
 	CodeUsernameFormat = "username_format"
 	CodeInvisible      = "username_invisible"
 	CodeConfusable     = "confusable"
@@ -28,7 +26,6 @@ const (
 	CodePasswordCommon = "password_common"
 	CodeOneOf          = "one_of"
 	CodeRole           = "role"
-	CodeLocale         = "locale"
 	CodeTaken          = "taken"
 	CodeCurrentWrong   = "current_wrong"
 )
@@ -36,8 +33,8 @@ const (
 // FieldCodes lists every field error code accounts produces, for the
 // catalogue test.
 var FieldCodes = []string{
-	CodeRequired, CodeInvalid, CodeTooShort, CodeTooLong, CodeUsernameFormat, CodeInvisible, CodeConfusable,
-	CodePINFormat, CodePINWeak, CodePasswordCommon, CodeOneOf, CodeRole, CodeLocale, CodeTaken, CodeCurrentWrong,
+	CodeUsernameFormat, CodeInvisible, CodeConfusable, CodePINFormat, CodePINWeak, CodePasswordCommon,
+	CodeOneOf, CodeRole, CodeTaken, CodeCurrentWrong,
 }
 
 // Limits on user input.
@@ -74,13 +71,13 @@ func checkUsername(v *pathways.ValidationError, field, key string) {
 	n := utf8.RuneCountInString(key)
 	switch {
 	case n == 0:
-		v.Add(field, CodeRequired, nil)
+		v.Add(field, pathways.CodeRequired, nil)
 		return
 	case n < UsernameMin:
-		v.Add(field, CodeTooShort, map[string]any{"Count": UsernameMin})
+		v.Add(field, pathways.CodeTooShort, map[string]any{"Count": UsernameMin})
 		return
 	case n > UsernameMax:
-		v.Add(field, CodeTooLong, map[string]any{"Count": UsernameMax})
+		v.Add(field, pathways.CodeTooLong, map[string]any{"Count": UsernameMax})
 		return
 	}
 	rs := []rune(key)
@@ -150,11 +147,11 @@ func checkText(v *pathways.ValidationError, field, s string, required bool, max 
 	n := utf8.RuneCountInString(strings.TrimSpace(s))
 	switch {
 	case n == 0 && required:
-		v.Add(field, CodeRequired, nil)
+		v.Add(field, pathways.CodeRequired, nil)
 	case n > max:
-		v.Add(field, CodeTooLong, map[string]any{"Count": max})
+		v.Add(field, pathways.CodeTooLong, map[string]any{"Count": max})
 	case strings.ContainsFunc(s, unicode.IsControl):
-		v.Add(field, CodeInvalid, nil)
+		v.Add(field, pathways.CodeInvalid, nil)
 	}
 }
 
@@ -171,9 +168,9 @@ func checkPassword(v *pathways.ValidationError, field, pw string) {
 	n := utf8.RuneCountInString(pw)
 	switch {
 	case n < PasswordMin:
-		v.Add(field, CodeTooShort, map[string]any{"Count": PasswordMin})
+		v.Add(field, pathways.CodeTooShort, map[string]any{"Count": PasswordMin})
 	case n > PasswordMax:
-		v.Add(field, CodeTooLong, map[string]any{"Count": PasswordMax})
+		v.Add(field, pathways.CodeTooLong, map[string]any{"Count": PasswordMax})
 	case commonPasswords[strings.ToLower(pw)]:
 		v.Add(field, CodePasswordCommon, nil)
 	}
@@ -204,24 +201,24 @@ func checkLocale(v *pathways.ValidationError, field, tag string) {
 		return
 	}
 	if _, err := language.Parse(tag); err != nil || len(tag) > 35 {
-		v.Add(field, CodeLocale, nil)
+		v.Add(field, i18n.CodeLocale, nil)
 	}
 }
 
 // checkSlug accepts lower-case ASCII letters, digits and inner dashes.
 func checkSlug(v *pathways.ValidationError, field, s string) {
 	if s == "" {
-		v.Add(field, CodeRequired, nil)
+		v.Add(field, pathways.CodeRequired, nil)
 		return
 	}
 	if len(s) > SlugMax {
-		v.Add(field, CodeTooLong, map[string]any{"Count": SlugMax})
+		v.Add(field, pathways.CodeTooLong, map[string]any{"Count": SlugMax})
 		return
 	}
 	for i, r := range s {
 		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' && i > 0 && i < len(s)-1
 		if !ok {
-			v.Add(field, CodeInvalid, nil)
+			v.Add(field, pathways.CodeInvalid, nil)
 			return
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/pathways-lms/pathways"
-	"github.com/pathways-lms/pathways/courses"
 )
 
 // Answer is a learner's answer to one question. Each type uses one field:
@@ -66,14 +65,14 @@ const (
 // What is not such an answer is a *pathways.ValidationError, with field
 // paths into the object ("options/1", "pairs/a") or "$" for the whole: not
 // UTF-8 (CodeEncoding), not one well-formed JSON value (CodeMalformed), not
-// an object or a value of the wrong type (CodeType), an unknown or repeated
-// key (CodeUnknown, CodeDuplicate), an unknown option, match or blank ID
+// an object or a value of the wrong type (pathways.CodeType), an unknown or repeated
+// key (pathways.CodeUnknown, pathways.CodeDuplicateKey), an unknown option, match or blank ID
 // (CodeUnknownOption, CodeUnknownMatch, CodeUnknownBlank), an ID chosen
-// twice (CodeDuplicateValue), more choices than options (CodeTooMany), an
+// twice (pathways.CodeDuplicate), more choices than options (pathways.CodeTooMany), an
 // ordering that is not a permutation of the options (CodeNotPermutation),
 // text that is not a number (CodeNumber), a likert value off the scale
-// (CodeRange), text longer than AnswerTextMax or, for free text, than the
-// question's MaxLength (CodeTooLong). It lists at most ProblemsMax
+// (pathways.CodeRange), text longer than AnswerTextMax or, for free text, than the
+// question's MaxLength (pathways.CodeTooLong). It lists at most ProblemsMax
 // problems. DecodeAnswer never panics, whatever raw holds; a question of
 // an unknown type is an error of its own, not a validation error.
 func DecodeAnswer(q Question, raw []byte) (Answer, error) {
@@ -95,12 +94,12 @@ func DecodeAnswer(q Question, raw []byte) (Answer, error) {
 	v := &pathways.ValidationError{}
 	seen := map[string]bool{}
 	for _, m := range members {
-		field := courses.EscapeToken(clip(m.key))
+		field := pathways.EscapeToken(clip(m.key))
 		switch {
 		case seen[m.key]:
-			v.Add(field, CodeDuplicate, nil)
+			v.Add(field, pathways.CodeDuplicateKey, nil)
 		case m.key != key:
-			v.Add(field, CodeUnknown, nil)
+			v.Add(field, pathways.CodeUnknown, nil)
 		default:
 			decodeValue(v, q, key, m.value, &a)
 		}
@@ -125,7 +124,7 @@ func decodeValue(v *pathways.ValidationError, q Question, key string, raw []byte
 		s, ok := asString(raw)
 		switch {
 		case !ok:
-			v.Add(key, CodeType, map[string]any{"Expected": "string"})
+			v.Add(key, pathways.CodeType, map[string]any{"Expected": "string"})
 		case s != "" && optionIndex(q, s) < 0:
 			v.Add(key, CodeUnknownOption, map[string]any{"Value": clip(s)})
 		default:
@@ -149,9 +148,9 @@ func decodeValue(v *pathways.ValidationError, q Question, key string, raw []byte
 		}
 		switch {
 		case !ok:
-			v.Add(key, CodeType, map[string]any{"Expected": "string"})
+			v.Add(key, pathways.CodeType, map[string]any{"Expected": "string"})
 		case utf8.RuneCountInString(s) > limit:
-			v.Add(key, CodeTooLong, map[string]any{"Count": limit})
+			v.Add(key, pathways.CodeTooLong, map[string]any{"Count": limit})
 		default:
 			a.Text = s
 		}
@@ -170,7 +169,7 @@ func decodeIDs(v *pathways.ValidationError, q Question, key string, raw []byte) 
 	items, ok := asArray(raw)
 	switch {
 	case !ok:
-		v.Add(key, CodeType, map[string]any{"Expected": "array"})
+		v.Add(key, pathways.CodeType, map[string]any{"Expected": "array"})
 		return nil
 	case len(items) == 0:
 		return nil
@@ -178,21 +177,21 @@ func decodeIDs(v *pathways.ValidationError, q Question, key string, raw []byte) 
 		v.Add(key, CodeNotPermutation, nil)
 		return nil
 	case len(items) > len(q.Options):
-		v.Add(key, CodeTooMany, map[string]any{"Count": len(q.Options)})
+		v.Add(key, pathways.CodeTooMany, map[string]any{"Count": len(q.Options)})
 		return nil
 	}
 	ids := make([]string, 0, len(items))
 	seen := map[string]bool{}
 	for i, item := range items {
-		ip := path(key, i)
+		ip := pathways.Path(key, i)
 		s, ok := asString(item)
 		switch {
 		case !ok:
-			v.Add(ip, CodeType, map[string]any{"Expected": "string"})
+			v.Add(ip, pathways.CodeType, map[string]any{"Expected": "string"})
 		case optionIndex(q, s) < 0:
 			v.Add(ip, CodeUnknownOption, map[string]any{"Value": clip(s)})
 		case seen[s]:
-			v.Add(ip, CodeDuplicateValue, nil)
+			v.Add(ip, pathways.CodeDuplicate, nil)
 		}
 		seen[s] = true
 		ids = append(ids, s)
@@ -206,30 +205,30 @@ func decodePairs(v *pathways.ValidationError, q Question, key string, raw []byte
 	members, ok := asObject(raw)
 	switch {
 	case !ok:
-		v.Add(key, CodeType, map[string]any{"Expected": "object"})
+		v.Add(key, pathways.CodeType, map[string]any{"Expected": "object"})
 		return nil
 	case len(members) > len(q.Options):
-		v.Add(key, CodeTooMany, map[string]any{"Count": len(q.Options)})
+		v.Add(key, pathways.CodeTooMany, map[string]any{"Count": len(q.Options)})
 		return nil
 	}
 	var pairs map[string]string
 	keys, used := map[string]bool{}, map[string]bool{}
 	for _, m := range members {
-		mp := path(key, courses.EscapeToken(clip(m.key)))
+		mp := pathways.Path(key, pathways.EscapeToken(clip(m.key)))
 		s, isString := asString(m.value)
 		switch {
 		case optionIndex(q, m.key) < 0:
 			v.Add(mp, CodeUnknownOption, map[string]any{"Value": clip(m.key)})
 		case keys[m.key]:
-			v.Add(mp, CodeDuplicate, nil)
+			v.Add(mp, pathways.CodeDuplicateKey, nil)
 		case !isString:
-			v.Add(mp, CodeType, map[string]any{"Expected": "string"})
+			v.Add(mp, pathways.CodeType, map[string]any{"Expected": "string"})
 		case s == "":
 			// unpaired
 		case matchIndex(q, s) < 0:
 			v.Add(mp, CodeUnknownMatch, map[string]any{"Value": clip(s)})
 		case used[s]:
-			v.Add(mp, CodeDuplicateValue, nil)
+			v.Add(mp, pathways.CodeDuplicate, nil)
 		default:
 			if pairs == nil {
 				pairs = map[string]string{}
@@ -250,26 +249,26 @@ func decodeBlanks(v *pathways.ValidationError, q Question, key string, raw []byt
 	members, ok := asObject(raw)
 	switch {
 	case !ok:
-		v.Add(key, CodeType, map[string]any{"Expected": "object"})
+		v.Add(key, pathways.CodeType, map[string]any{"Expected": "object"})
 		return nil
 	case len(members) > len(q.Blanks):
-		v.Add(key, CodeTooMany, map[string]any{"Count": len(q.Blanks)})
+		v.Add(key, pathways.CodeTooMany, map[string]any{"Count": len(q.Blanks)})
 		return nil
 	}
 	var blanks map[string]string
 	seen := map[string]bool{}
 	for _, m := range members {
-		mp := path(key, courses.EscapeToken(clip(m.key)))
+		mp := pathways.Path(key, pathways.EscapeToken(clip(m.key)))
 		s, isString := asString(m.value)
 		switch {
 		case !blankKnown(q, m.key):
 			v.Add(mp, CodeUnknownBlank, map[string]any{"Value": clip(m.key)})
 		case seen[m.key]:
-			v.Add(mp, CodeDuplicate, nil)
+			v.Add(mp, pathways.CodeDuplicateKey, nil)
 		case !isString:
-			v.Add(mp, CodeType, map[string]any{"Expected": "string"})
+			v.Add(mp, pathways.CodeType, map[string]any{"Expected": "string"})
 		case utf8.RuneCountInString(s) > AnswerTextMax:
-			v.Add(mp, CodeTooLong, map[string]any{"Count": AnswerTextMax})
+			v.Add(mp, pathways.CodeTooLong, map[string]any{"Count": AnswerTextMax})
 		case s == "":
 			// not answered
 		default:
@@ -302,7 +301,7 @@ func decodeNumber(v *pathways.ValidationError, key string, raw []byte) *float64 
 		}
 		x, ok = parseNumber(s)
 	default:
-		v.Add(key, CodeType, map[string]any{"Expected": "number"})
+		v.Add(key, pathways.CodeType, map[string]any{"Expected": "number"})
 		return nil
 	}
 	if !ok {
@@ -315,13 +314,13 @@ func decodeNumber(v *pathways.ValidationError, key string, raw []byte) *float64 
 // decodeScale decodes a likert answer, an integer on q's scale.
 func decodeScale(v *pathways.ValidationError, q Question, key string, raw []byte) *int {
 	if jsonKind(raw) != "number" {
-		v.Add(key, CodeType, map[string]any{"Expected": "integer"})
+		v.Add(key, pathways.CodeType, map[string]any{"Expected": "integer"})
 		return nil
 	}
 	text := string(bytes.TrimSpace(raw))
 	n, err := strconv.Atoi(text)
 	if err != nil && strings.ContainsAny(text, ".eE") {
-		v.Add(key, CodeType, map[string]any{"Expected": "integer"})
+		v.Add(key, pathways.CodeType, map[string]any{"Expected": "integer"})
 		return nil
 	}
 	var lo, hi int
@@ -329,7 +328,7 @@ func decodeScale(v *pathways.ValidationError, q Question, key string, raw []byte
 		lo, hi = q.Scale.Min, q.Scale.Max
 	}
 	if err != nil || n < lo || n > hi {
-		v.Add(key, CodeRange, map[string]any{"Min": lo, "Max": hi})
+		v.Add(key, pathways.CodeRange, map[string]any{"Min": lo, "Max": hi})
 		return nil
 	}
 	return &n
@@ -416,7 +415,7 @@ func blankKnown(q Question, id string) bool {
 }
 
 func typeError(field, expected string) error {
-	return (&pathways.ValidationError{}).Add(field, CodeType, map[string]any{"Expected": expected})
+	return (&pathways.ValidationError{}).Add(field, pathways.CodeType, map[string]any{"Expected": expected})
 }
 
 // member is one key and value of a JSON object, in the order given.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/assessments"
 )
 
@@ -93,55 +94,55 @@ func TestDecodeAnswerRefuses(t *testing.T) {
 		{"two values", assessments.TypeSingle, `{"option":"a"}{}`, "$", assessments.CodeMalformed, nil},
 		{"trailing garbage", assessments.TypeSingle, `{"option":"a"} x`, "$", assessments.CodeMalformed, nil},
 		{"byte order mark", assessments.TypeSingle, "\ufeff{}", "$", assessments.CodeMalformed, nil},
-		{"array", assessments.TypeMultiple, `["a"]`, "$", assessments.CodeType, map[string]any{"Expected": "object"}},
-		{"null", assessments.TypeSingle, `null`, "$", assessments.CodeType, nil},
-		{"string", assessments.TypeShort, `"hello"`, "$", assessments.CodeType, nil},
-		{"unknown key", assessments.TypeSingle, `{"option":"a","confidence":3}`, "confidence", assessments.CodeUnknown, nil},
-		{"key of another type", assessments.TypeSingle, `{"options":["a"]}`, "options", assessments.CodeUnknown, nil},
-		{"key in other case", assessments.TypeSingle, `{"Option":"a"}`, "Option", assessments.CodeUnknown, nil},
-		{"key with a slash", assessments.TypeSingle, `{"a/b~":1}`, "a~1b~0", assessments.CodeUnknown, nil},
-		{"key twice", assessments.TypeSingle, `{"option":"a","option":"b"}`, "option", assessments.CodeDuplicate, nil},
+		{"array", assessments.TypeMultiple, `["a"]`, "$", pathways.CodeType, map[string]any{"Expected": "object"}},
+		{"null", assessments.TypeSingle, `null`, "$", pathways.CodeType, nil},
+		{"string", assessments.TypeShort, `"hello"`, "$", pathways.CodeType, nil},
+		{"unknown key", assessments.TypeSingle, `{"option":"a","confidence":3}`, "confidence", pathways.CodeUnknown, nil},
+		{"key of another type", assessments.TypeSingle, `{"options":["a"]}`, "options", pathways.CodeUnknown, nil},
+		{"key in other case", assessments.TypeSingle, `{"Option":"a"}`, "Option", pathways.CodeUnknown, nil},
+		{"key with a slash", assessments.TypeSingle, `{"a/b~":1}`, "a~1b~0", pathways.CodeUnknown, nil},
+		{"key twice", assessments.TypeSingle, `{"option":"a","option":"b"}`, "option", pathways.CodeDuplicateKey, nil},
 
 		// single, truefalse
 		{"single, unknown option", assessments.TypeSingle, `{"option":"z"}`, "option", assessments.CodeUnknownOption, map[string]any{"Value": "z"}},
-		{"single, number", assessments.TypeSingle, `{"option":1}`, "option", assessments.CodeType, map[string]any{"Expected": "string"}},
-		{"single, null", assessments.TypeSingle, `{"option":null}`, "option", assessments.CodeType, nil},
-		{"single, list", assessments.TypeSingle, `{"option":["a"]}`, "option", assessments.CodeType, nil},
-		{"true/false, boolean", assessments.TypeTrueFalse, `{"option":true}`, "option", assessments.CodeType, nil},
+		{"single, number", assessments.TypeSingle, `{"option":1}`, "option", pathways.CodeType, map[string]any{"Expected": "string"}},
+		{"single, null", assessments.TypeSingle, `{"option":null}`, "option", pathways.CodeType, nil},
+		{"single, list", assessments.TypeSingle, `{"option":["a"]}`, "option", pathways.CodeType, nil},
+		{"true/false, boolean", assessments.TypeTrueFalse, `{"option":true}`, "option", pathways.CodeType, nil},
 		{"true/false, other", assessments.TypeTrueFalse, `{"option":"yes"}`, "option", assessments.CodeUnknownOption, nil},
 
 		// multiple
-		{"multiple, a string", assessments.TypeMultiple, `{"options":"long"}`, "options", assessments.CodeType, map[string]any{"Expected": "array"}},
+		{"multiple, a string", assessments.TypeMultiple, `{"options":"long"}`, "options", pathways.CodeType, map[string]any{"Expected": "array"}},
 		{"multiple, unknown option", assessments.TypeMultiple, `{"options":["long","short"]}`, "options/1", assessments.CodeUnknownOption, map[string]any{"Value": "short"}},
 		{"multiple, empty id", assessments.TypeMultiple, `{"options":[""]}`, "options/0", assessments.CodeUnknownOption, nil},
-		{"multiple, duplicate", assessments.TypeMultiple, `{"options":["long","mixed","long"]}`, "options/2", assessments.CodeDuplicateValue, nil},
-		{"multiple, a number inside", assessments.TypeMultiple, `{"options":["long",2]}`, "options/1", assessments.CodeType, map[string]any{"Expected": "string"}},
-		{"multiple, more than the options", assessments.TypeMultiple, `{"options":["long","long","long","long","long"]}`, "options", assessments.CodeTooMany, map[string]any{"Count": 4}},
+		{"multiple, duplicate", assessments.TypeMultiple, `{"options":["long","mixed","long"]}`, "options/2", pathways.CodeDuplicate, nil},
+		{"multiple, a number inside", assessments.TypeMultiple, `{"options":["long",2]}`, "options/1", pathways.CodeType, map[string]any{"Expected": "string"}},
+		{"multiple, more than the options", assessments.TypeMultiple, `{"options":["long","long","long","long","long"]}`, "options", pathways.CodeTooMany, map[string]any{"Count": 4}},
 
 		// ordering
 		{"ordering, too short", assessments.TypeOrdering, `{"order":["one","two","three"]}`, "order", assessments.CodeNotPermutation, nil},
 		{"ordering, too long", assessments.TypeOrdering, `{"order":["one","two","three","four","one"]}`, "order", assessments.CodeNotPermutation, nil},
-		{"ordering, repeated", assessments.TypeOrdering, `{"order":["one","two","two","four"]}`, "order/2", assessments.CodeDuplicateValue, nil},
+		{"ordering, repeated", assessments.TypeOrdering, `{"order":["one","two","two","four"]}`, "order/2", pathways.CodeDuplicate, nil},
 		{"ordering, unknown", assessments.TypeOrdering, `{"order":["one","two","three","five"]}`, "order/3", assessments.CodeUnknownOption, nil},
-		{"ordering, an object", assessments.TypeOrdering, `{"order":{"one":1}}`, "order", assessments.CodeType, nil},
+		{"ordering, an object", assessments.TypeOrdering, `{"order":{"one":1}}`, "order", pathways.CodeType, nil},
 
 		// matching
-		{"matching, a list", assessments.TypeMatching, `{"pairs":[["exit","x"]]}`, "pairs", assessments.CodeType, map[string]any{"Expected": "object"}},
+		{"matching, a list", assessments.TypeMatching, `{"pairs":[["exit","x"]]}`, "pairs", pathways.CodeType, map[string]any{"Expected": "object"}},
 		{"matching, unknown option", assessments.TypeMatching, `{"pairs":{"fire":"x"}}`, "pairs/fire", assessments.CodeUnknownOption, nil},
 		{"matching, unknown match", assessments.TypeMatching, `{"pairs":{"exit":"v"}}`, "pairs/exit", assessments.CodeUnknownMatch, map[string]any{"Value": "v"}},
-		{"matching, a match used twice", assessments.TypeMatching, `{"pairs":{"exit":"x","stop":"x"}}`, "pairs/stop", assessments.CodeDuplicateValue, nil},
-		{"matching, an option twice", assessments.TypeMatching, `{"pairs":{"exit":"x","exit":"y"}}`, "pairs/exit", assessments.CodeDuplicate, nil},
-		{"matching, a number", assessments.TypeMatching, `{"pairs":{"exit":1}}`, "pairs/exit", assessments.CodeType, nil},
-		{"matching, more pairs than options", assessments.TypeMatching, `{"pairs":{"a":"x","b":"x","c":"x","d":"x"}}`, "pairs", assessments.CodeTooMany, nil},
+		{"matching, a match used twice", assessments.TypeMatching, `{"pairs":{"exit":"x","stop":"x"}}`, "pairs/stop", pathways.CodeDuplicate, nil},
+		{"matching, an option twice", assessments.TypeMatching, `{"pairs":{"exit":"x","exit":"y"}}`, "pairs/exit", pathways.CodeDuplicateKey, nil},
+		{"matching, a number", assessments.TypeMatching, `{"pairs":{"exit":1}}`, "pairs/exit", pathways.CodeType, nil},
+		{"matching, more pairs than options", assessments.TypeMatching, `{"pairs":{"a":"x","b":"x","c":"x","d":"x"}}`, "pairs", pathways.CodeTooMany, nil},
 
 		// short, free
-		{"short, a number", assessments.TypeShort, `{"text":42}`, "text", assessments.CodeType, nil},
-		{"short, too long", assessments.TypeShort, `{"text":"` + strings.Repeat("é", assessments.AnswerTextMax+1) + `"}`, "text", assessments.CodeTooLong, map[string]any{"Count": assessments.AnswerTextMax}},
-		{"free, longer than the question allows", assessments.TypeFree, `{"text":"` + long + `"}`, "text", assessments.CodeTooLong, map[string]any{"Count": 100}},
+		{"short, a number", assessments.TypeShort, `{"text":42}`, "text", pathways.CodeType, nil},
+		{"short, too long", assessments.TypeShort, `{"text":"` + strings.Repeat("é", assessments.AnswerTextMax+1) + `"}`, "text", pathways.CodeTooLong, map[string]any{"Count": assessments.AnswerTextMax}},
+		{"free, longer than the question allows", assessments.TypeFree, `{"text":"` + long + `"}`, "text", pathways.CodeTooLong, map[string]any{"Count": 100}},
 
 		// numeric
-		{"numeric, boolean", assessments.TypeNumeric, `{"number":true}`, "number", assessments.CodeType, map[string]any{"Expected": "number"}},
-		{"numeric, null", assessments.TypeNumeric, `{"number":null}`, "number", assessments.CodeType, nil},
+		{"numeric, boolean", assessments.TypeNumeric, `{"number":true}`, "number", pathways.CodeType, map[string]any{"Expected": "number"}},
+		{"numeric, null", assessments.TypeNumeric, `{"number":null}`, "number", pathways.CodeType, nil},
 		{"numeric, words", assessments.TypeNumeric, `{"number":"three"}`, "number", assessments.CodeNumber, nil},
 		{"numeric, two separators", assessments.TypeNumeric, `{"number":"1,000.5"}`, "number", assessments.CodeNumber, nil},
 		{"numeric, thousands", assessments.TypeNumeric, `{"number":"1 000"}`, "number", assessments.CodeNumber, nil},
@@ -156,20 +157,20 @@ func TestDecodeAnswerRefuses(t *testing.T) {
 		{"numeric, too many digits", assessments.TypeNumeric, `{"number":"` + strings.Repeat("9", assessments.NumberTextMax+1) + `"}`, "number", assessments.CodeNumber, nil},
 
 		// blanks
-		{"blanks, a string", assessments.TypeBlanks, `{"blanks":"Kabul"}`, "blanks", assessments.CodeType, nil},
+		{"blanks, a string", assessments.TypeBlanks, `{"blanks":"Kabul"}`, "blanks", pathways.CodeType, nil},
 		{"blanks, unknown blank", assessments.TypeBlanks, `{"blanks":{"mountain":"Hindu Kush"}}`, "blanks/mountain", assessments.CodeUnknownBlank, map[string]any{"Value": "mountain"}},
-		{"blanks, a blank twice", assessments.TypeBlanks, `{"blanks":{"city":"Kabul","city":"Herat"}}`, "blanks/city", assessments.CodeDuplicate, nil},
-		{"blanks, a number", assessments.TypeBlanks, `{"blanks":{"city":1}}`, "blanks/city", assessments.CodeType, nil},
-		{"blanks, too long", assessments.TypeBlanks, `{"blanks":{"city":"` + strings.Repeat("k", assessments.AnswerTextMax+1) + `"}}`, "blanks/city", assessments.CodeTooLong, nil},
-		{"blanks, more than the blanks", assessments.TypeBlanks, `{"blanks":{"a":"","b":"","c":""}}`, "blanks", assessments.CodeTooMany, nil},
+		{"blanks, a blank twice", assessments.TypeBlanks, `{"blanks":{"city":"Kabul","city":"Herat"}}`, "blanks/city", pathways.CodeDuplicateKey, nil},
+		{"blanks, a number", assessments.TypeBlanks, `{"blanks":{"city":1}}`, "blanks/city", pathways.CodeType, nil},
+		{"blanks, too long", assessments.TypeBlanks, `{"blanks":{"city":"` + strings.Repeat("k", assessments.AnswerTextMax+1) + `"}}`, "blanks/city", pathways.CodeTooLong, nil},
+		{"blanks, more than the blanks", assessments.TypeBlanks, `{"blanks":{"a":"","b":"","c":""}}`, "blanks", pathways.CodeTooMany, nil},
 
 		// likert
-		{"likert, above", assessments.TypeLikert, `{"value":6}`, "value", assessments.CodeRange, map[string]any{"Min": 1, "Max": 5}},
-		{"likert, below", assessments.TypeLikert, `{"value":0}`, "value", assessments.CodeRange, nil},
-		{"likert, huge", assessments.TypeLikert, `{"value":100000000000000000000000}`, "value", assessments.CodeRange, nil},
-		{"likert, fraction", assessments.TypeLikert, `{"value":2.5}`, "value", assessments.CodeType, map[string]any{"Expected": "integer"}},
-		{"likert, exponent", assessments.TypeLikert, `{"value":1e0}`, "value", assessments.CodeType, nil},
-		{"likert, text", assessments.TypeLikert, `{"value":"3"}`, "value", assessments.CodeType, nil},
+		{"likert, above", assessments.TypeLikert, `{"value":6}`, "value", pathways.CodeRange, map[string]any{"Min": 1, "Max": 5}},
+		{"likert, below", assessments.TypeLikert, `{"value":0}`, "value", pathways.CodeRange, nil},
+		{"likert, huge", assessments.TypeLikert, `{"value":100000000000000000000000}`, "value", pathways.CodeRange, nil},
+		{"likert, fraction", assessments.TypeLikert, `{"value":2.5}`, "value", pathways.CodeType, map[string]any{"Expected": "integer"}},
+		{"likert, exponent", assessments.TypeLikert, `{"value":1e0}`, "value", pathways.CodeType, nil},
+		{"likert, text", assessments.TypeLikert, `{"value":"3"}`, "value", pathways.CodeType, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/pathways-lms/pathways"
-	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/i18n"
 )
 
 // Bank is a trainer's collection of questions, with their texts in every
@@ -18,7 +18,7 @@ type Bank struct {
 	DefaultLocale string
 	Locales       []string
 	Questions     []BankQuestion
-	Messages      courses.Messages
+	Messages      i18n.Messages
 	Revision      int
 	Created       time.Time
 	Updated       time.Time
@@ -41,7 +41,7 @@ type Quiz struct {
 	Locales       []string
 	Title         string // message IDs, in Messages
 	Intro         string
-	Messages      courses.Messages
+	Messages      i18n.Messages
 
 	Picks            []Pick
 	ShuffleQuestions bool
@@ -75,8 +75,8 @@ type Version struct {
 	Questions map[string]Question // by key
 	// Pools lists, for each of Quiz.Picks, the keys it may draw.
 	Pools     [][]string
-	Messages  courses.Messages // the quiz's and the questions' texts
-	Revision  int              // the draft revision it was made from
+	Messages  i18n.Messages // the quiz's and the questions' texts
+	Revision  int           // the draft revision it was made from
 	Published time.Time
 }
 
@@ -194,11 +194,11 @@ var (
 // Implementations serialise the updates of each document.
 type Store interface {
 	Bank(ctx context.Context, id string) (Bank, error)
-	// Banks and Quizzes list an organisation's banks and quizzes without
-	// their questions, texts and picks, for authors (a scan, off the
-	// learners' path).
-	Banks(ctx context.Context, orgID string) ([]Bank, error)
-	Quizzes(ctx context.Context, orgID string) ([]Quiz, error)
+	// Banks and Quizzes list a page of an organisation's banks and
+	// quizzes, in ID order, without their questions and texts, for authors
+	// (a scan, off the learners' path).
+	Banks(ctx context.Context, orgID string, p pathways.Page) ([]Bank, error)
+	Quizzes(ctx context.Context, orgID string, p pathways.Page) ([]Quiz, error)
 	InsertBank(ctx context.Context, b Bank) error
 	UpdateBank(ctx context.Context, id string, change func(*Bank) error) (Bank, error)
 

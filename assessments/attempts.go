@@ -38,14 +38,10 @@ func (s *Service) readable(ctx context.Context, actor accounts.Actor, quizID str
 	if err != nil {
 		return nil, err
 	}
-	if !canTake(actor, p.Quiz) {
+	if !mayTake(actor, p.Quiz) {
 		return nil, fmt.Errorf("quiz %s: %w", quizID, pathways.ErrNotFound)
 	}
 	return p, nil
-}
-
-func canTake(actor accounts.Actor, q Quiz) bool {
-	return actor.IsGlobalAdmin() || q.Shared || actor.OrgID == q.OrgID
 }
 
 // StartAttempt begins an attempt at the latest version of a quiz, with
@@ -60,7 +56,7 @@ func (s *Service) StartAttempt(ctx context.Context, actor accounts.Actor, quizID
 		return Attempt{}, false, pathways.Invalid("id", codeAttemptID)
 	}
 	if prior, err := s.store.Attempt(ctx, attemptID); err == nil {
-		if prior.LearnerID != actor.UserID || prior.QuizID != quizID {
+		if !isOwn(actor, prior) || prior.QuizID != quizID {
 			return Attempt{}, false, fmt.Errorf("attempt %s: %w", attemptID, pathways.ErrConflict)
 		}
 		return prior, false, nil
@@ -100,7 +96,7 @@ func (s *Service) StartAttempt(ctx context.Context, actor accounts.Actor, quizID
 		return nil
 	})
 	if errors.Is(err, pathways.ErrConflict) && !errors.Is(err, ErrAttemptLimit) {
-		if prior, gErr := s.store.Attempt(ctx, attemptID); gErr == nil && prior.LearnerID == actor.UserID {
+		if prior, gErr := s.store.Attempt(ctx, attemptID); gErr == nil && isOwn(actor, prior) {
 			return prior, false, nil // a concurrent retry stored it first
 		}
 	}
@@ -146,7 +142,7 @@ func (s *Service) own(ctx context.Context, actor accounts.Actor, id string) (Att
 	if err != nil {
 		return Attempt{}, nil, fmt.Errorf("attempt %s: %w", id, err)
 	}
-	if a.LearnerID != actor.UserID {
+	if !isOwn(actor, a) {
 		return Attempt{}, nil, fmt.Errorf("attempt %s: %w", id, pathways.ErrNotFound)
 	}
 	p, err := s.version(ctx, a.QuizID, a.Version)
@@ -404,15 +400,12 @@ func report(key string, it ItemStats) ItemReport {
 // QuizStats returns the item statistics of a quiz version for one
 // organisation's learners: for its trainers, admins and educators.
 func (s *Service) QuizStats(ctx context.Context, actor accounts.Actor, quizID string, version int, orgID string) ([]ItemReport, error) {
-	if !isStaff(actor, orgID) {
-		return nil, fmt.Errorf("quiz statistics: %w", pathways.ErrForbidden)
-	}
 	p, err := s.version(ctx, quizID, version)
 	if err != nil {
 		return nil, err
 	}
-	if !canTake(accounts.Actor{OrgID: orgID}, p.Quiz) && !actor.IsGlobalAdmin() {
-		return nil, fmt.Errorf("quiz %s: %w", quizID, pathways.ErrNotFound)
+	if err := mayReadStats(actor, p.Quiz, orgID); err != nil {
+		return nil, err
 	}
 	st := Stats{Items: map[string]ItemStats{}}
 	for shard := range StatsShards {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/assessments"
+	"github.com/pathways-lms/pathways/i18n"
 )
 
 // fuzzQuestions are the questions FuzzDecodeAnswer tries every input on:
@@ -62,7 +63,7 @@ func FuzzDecodeAnswer(f *testing.F) {
 		}
 	}
 	known := map[string]bool{}
-	for _, c := range assessments.FieldCodes {
+	for _, c := range slices.Concat(assessments.FieldCodes, pathways.FieldCodes, i18n.FieldCodes) {
 		known[c] = true
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {

@@ -1,16 +1,14 @@
 package assessments
 
 import (
-	"fmt"
 	"maps"
 	"math"
 	"slices"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
-	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/i18n"
 )
 
 // Type is the kind of a question: what the learner does and how it is
@@ -181,7 +179,7 @@ func (q Question) maxLength() int {
 
 // Limits on questions and answers.
 const (
-	KeyMax          = courses.KeyMax // question, option, match and blank IDs
+	KeyMax          = pathways.KeyMax // question, option, match and blank IDs
 	PointsMax       = 1000
 	OptionsMax      = 20 // options of a question, and matches
 	BlanksMax       = 20
@@ -195,35 +193,22 @@ const (
 )
 
 // Field error codes of this package; each needs a "field.<code>" message
-// in the UI catalogue. Codes shared with other packages mean the same
-// there and share their message.
+// in the UI catalogue. Questions also use the generic codes of package
+// pathways (required, invalid, too_long, too_many, key, id, enum, range,
+// duplicate_value) and i18n's locale and message_id.
 const (
-	CodeRequired       = "required"        // a field the type needs is missing
-	CodeInvalid        = "invalid"         // not a finite number
-	CodeTooLong        = "too_long"        // Params: Count (characters)
-	CodeTooMany        = "too_many"        // Params: Count
-	CodeTooFew         = "too_few"         // Params: Count
-	CodeKey            = "key"             // an ID that is not lower-case letters, digits and dashes
-	CodeMessageID      = "message_id"      // a text that is not a well-formed message ID
-	CodeID             = "id"              // an asset ID that is not a UUID
-	CodeLocale         = "locale"          // an accepted answers' key that is neither a locale nor "*"
-	CodeEnum           = "enum"            // Params: Value (the allowed values, comma-separated)
-	CodeRange          = "range"           // Params: Min, Max
-	CodeNegative       = "negative"        // a tolerance below zero
-	CodeDuplicateValue = "duplicate_value" // an ID used twice
-	CodeNotForType     = "not_for_type"    // a field the type does not use; Params: Value (the type)
-	CodeOneCorrect     = "one_correct"     // single and true/false need exactly one correct option
-	CodeNoCorrect      = "no_correct"      // multiple choice needs a correct option
-	CodeUnknownOption  = "unknown_option"  // Params: Value (the ID)
-	CodeUnknownMatch   = "unknown_match"   // Params: Value (the ID)
-	CodeUnknownBlank   = "unknown_blank"   // Params: Value (the ID)
+	CodeTooFew        = "too_few"        // Params: Count
+	CodeNegative      = "negative"       // a tolerance below zero
+	CodeNotForType    = "not_for_type"   // a field the type does not use; Params: Value (the type)
+	CodeOneCorrect    = "one_correct"    // single and true/false need exactly one correct option
+	CodeNoCorrect     = "no_correct"     // multiple choice needs a correct option
+	CodeUnknownOption = "unknown_option" // Params: Value (the ID)
+	CodeUnknownMatch  = "unknown_match"  // Params: Value (the ID)
+	CodeUnknownBlank  = "unknown_blank"  // Params: Value (the ID)
 
 	// Codes of DecodeAnswer only.
 	CodeMalformed      = "malformed"       // not one well-formed JSON value
 	CodeEncoding       = "encoding"        // not UTF-8
-	CodeUnknown        = "unknown"         // a key the answer to this type does not have
-	CodeDuplicate      = "duplicate"       // a key given twice
-	CodeType           = "type"            // Params: Expected (object, string, array, number, integer)
 	CodeNumber         = "number"          // text that is not a number
 	CodeNotPermutation = "not_permutation" // an ordering that does not hold every item once
 )
@@ -231,10 +216,9 @@ const (
 // FieldCodes lists every field error code assessments' questions and
 // answers produce, for the catalogue test.
 var FieldCodes = []string{
-	CodeRequired, CodeInvalid, CodeTooLong, CodeTooMany, CodeTooFew, CodeKey, CodeMessageID,
-	CodeID, CodeLocale, CodeEnum, CodeRange, CodeNegative, CodeDuplicateValue, CodeNotForType,
+	CodeTooFew, CodeNegative, CodeNotForType,
 	CodeOneCorrect, CodeNoCorrect, CodeUnknownOption, CodeUnknownMatch, CodeUnknownBlank,
-	CodeMalformed, CodeEncoding, CodeUnknown, CodeDuplicate, CodeType, CodeNumber, CodeNotPermutation,
+	CodeMalformed, CodeEncoding, CodeNumber, CodeNotPermutation,
 	CodeUnknownBank, CodeUnknownQuestion, CodeNoQuestions,
 }
 
@@ -266,9 +250,9 @@ func (q Question) present() map[string]bool {
 }
 
 // CheckQuestion checks a question's definition on its own. It checks
-// that IDs are well formed (CodeKey) and unique (CodeDuplicateValue),
-// texts are message IDs (CodeMessageID) and media asset IDs (CodeID); that
-// the question sets the fields its type needs (CodeRequired) and no other
+// that IDs are well formed (pathways.CodeKey) and unique (pathways.CodeDuplicate),
+// texts are message IDs (i18n.CodeMessageID) and media asset IDs (pathways.CodeID); that
+// the question sets the fields its type needs (pathways.CodeRequired) and no other
 // (CodeNotForType); and that these make sense: 2 to OptionsMax options,
 // each showing a text, an image or audio (true/false options may leave
 // their text to the client); exactly one correct option for single and
@@ -279,32 +263,32 @@ func (q Question) present() map[string]bool {
 // by locale or "*", for a short answer and every blank; a finite value
 // and a tolerance of at least 0 (CodeNegative); a likert scale Min < Max
 // of at most ScalePointsMax points, labels on the scale; points from 0 to
-// PointsMax (CodeRange). It does not look at texts, nor at media (whether
+// PointsMax (pathways.CodeRange). It does not look at texts, nor at media (whether
 // the message and asset IDs exist is the caller's to check), so neither
 // does it check the [[markers]] of a blanks prompt. It returns a
 // *pathways.ValidationError listing every problem, with field paths such
 // as "options/2/text" and "pairs/exit".
 func CheckQuestion(q Question) error {
 	v := &pathways.ValidationError{}
-	courses.CheckKey(v, "id", q.ID)
-	courses.CheckMessageID(v, "prompt", q.Prompt, true)
-	courses.CheckMessageID(v, "hint", q.Hint, false)
-	courses.CheckMessageID(v, "feedback", q.Feedback, false)
+	pathways.CheckKey(v, "id", q.ID)
+	i18n.CheckMessageID(v, "prompt", q.Prompt, true)
+	i18n.CheckMessageID(v, "hint", q.Hint, false)
+	i18n.CheckMessageID(v, "feedback", q.Feedback, false)
 	checkAsset(v, "image", q.Image)
 	checkAsset(v, "audio", q.Audio)
 	if math.IsNaN(q.Points) || q.Points < 0 || q.Points > PointsMax {
-		v.Add("points", CodeRange, map[string]any{"Min": 0, "Max": PointsMax})
+		v.Add("points", pathways.CodeRange, map[string]any{"Min": 0, "Max": PointsMax})
 	}
 
 	rule, ok := typeFields[q.Type]
 	if !ok {
-		courses.CheckEnum(v, "type", q.Type, Types)
+		pathways.CheckEnum(v, "type", q.Type, Types)
 		return v.Err()
 	}
 	has := q.present()
 	for _, f := range rule.required {
 		if !has[f] {
-			v.Add(f, CodeRequired, nil)
+			v.Add(f, pathways.CodeRequired, nil)
 		}
 	}
 	for _, f := range slices.Sorted(maps.Keys(has)) {
@@ -313,7 +297,7 @@ func CheckQuestion(q Question) error {
 		}
 	}
 	if has["partial"] {
-		courses.CheckEnum(v, "partial", q.Partial, Partials)
+		pathways.CheckEnum(v, "partial", q.Partial, Partials)
 	}
 
 	switch q.Type {
@@ -332,11 +316,11 @@ func CheckQuestion(q Question) error {
 	case TypeNumeric:
 		if n := q.Numeric; n != nil {
 			if math.IsNaN(n.Value) || math.IsInf(n.Value, 0) {
-				v.Add("numeric/value", CodeInvalid, nil)
+				v.Add("numeric/value", pathways.CodeInvalid, nil)
 			}
 			switch {
 			case math.IsNaN(n.Tolerance) || math.IsInf(n.Tolerance, 0):
-				v.Add("numeric/tolerance", CodeInvalid, nil)
+				v.Add("numeric/tolerance", pathways.CodeInvalid, nil)
 			case n.Tolerance < 0:
 				v.Add("numeric/tolerance", CodeNegative, nil)
 			}
@@ -345,7 +329,7 @@ func CheckQuestion(q Question) error {
 		checkScale(v, q.Scale)
 	case TypeFree:
 		if q.MaxLength < 0 || q.MaxLength > FreeTextMax {
-			v.Add("maxLength", CodeRange, map[string]any{"Min": 1, "Max": FreeTextMax})
+			v.Add("maxLength", pathways.CodeRange, map[string]any{"Min": 1, "Max": FreeTextMax})
 		}
 	}
 	return v.Err()
@@ -360,31 +344,31 @@ func checkOptions(v *pathways.ValidationError, q Question) {
 		if n < 2 {
 			v.Add("options", CodeTooFew, map[string]any{"Count": 2})
 		} else {
-			v.Add("options", CodeTooMany, map[string]any{"Count": 2})
+			v.Add("options", pathways.CodeTooMany, map[string]any{"Count": 2})
 		}
 	case n < 2:
 		v.Add("options", CodeTooFew, map[string]any{"Count": 2})
 	case n > OptionsMax:
-		v.Add("options", CodeTooMany, map[string]any{"Count": OptionsMax})
+		v.Add("options", pathways.CodeTooMany, map[string]any{"Count": OptionsMax})
 	}
 	choice := q.Type == TypeSingle || q.Type == TypeMultiple || q.Type == TypeTrueFalse
 	seen := map[string]bool{}
 	correct := 0
 	for i, o := range q.Options {
-		op := path("options", i)
-		if courses.CheckKey(v, op+"/id", o.ID) {
+		op := pathways.Path("options", i)
+		if pathways.CheckKey(v, op+"/id", o.ID) {
 			if seen[o.ID] {
-				v.Add(op+"/id", CodeDuplicateValue, nil)
+				v.Add(op+"/id", pathways.CodeDuplicate, nil)
 			}
 			seen[o.ID] = true
 			if q.Type == TypeTrueFalse && o.ID != "true" && o.ID != "false" {
-				v.Add(op+"/id", CodeEnum, map[string]any{"Value": "true, false"})
+				v.Add(op+"/id", pathways.CodeEnum, map[string]any{"Value": "true, false"})
 			}
 		}
 		// A true/false option may leave its text to the client's own
 		// translated "True" and "False"; any other needs something to show.
 		checkItem(v, op, o.Text, o.Image, o.Audio, q.Type != TypeTrueFalse)
-		courses.CheckMessageID(v, op+"/feedback", o.Feedback, false)
+		i18n.CheckMessageID(v, op+"/feedback", o.Feedback, false)
 		if !choice {
 			if o.Correct {
 				v.Add(op+"/correct", CodeNotForType, map[string]any{"Value": string(q.Type)})
@@ -409,7 +393,7 @@ func checkOptions(v *pathways.ValidationError, q Question) {
 // checkItem checks what an option or match shows: a text (message ID),
 // an image and audio (asset IDs), at least one of them if required.
 func checkItem(v *pathways.ValidationError, p, text, image, audio string, required bool) {
-	courses.CheckMessageID(v, p+"/text", text, required && image == "" && audio == "")
+	i18n.CheckMessageID(v, p+"/text", text, required && image == "" && audio == "")
 	checkAsset(v, p+"/image", image)
 	checkAsset(v, p+"/audio", audio)
 }
@@ -417,14 +401,14 @@ func checkItem(v *pathways.ValidationError, p, text, image, audio string, requir
 // checkMatching checks a matching question's matches and key.
 func checkMatching(v *pathways.ValidationError, q Question) {
 	if len(q.Matches) > OptionsMax {
-		v.Add("matches", CodeTooMany, map[string]any{"Count": OptionsMax})
+		v.Add("matches", pathways.CodeTooMany, map[string]any{"Count": OptionsMax})
 	}
 	matches := map[string]bool{}
 	for i, m := range q.Matches {
-		mp := path("matches", i)
-		if courses.CheckKey(v, mp+"/id", m.ID) {
+		mp := pathways.Path("matches", i)
+		if pathways.CheckKey(v, mp+"/id", m.ID) {
 			if matches[m.ID] {
-				v.Add(mp+"/id", CodeDuplicateValue, nil)
+				v.Add(mp+"/id", pathways.CodeDuplicate, nil)
 			}
 			matches[m.ID] = true
 		}
@@ -436,21 +420,21 @@ func checkMatching(v *pathways.ValidationError, q Question) {
 	}
 	for _, o := range q.Options {
 		if _, ok := q.Pairs[o.ID]; !ok && o.ID != "" && len(q.Pairs) > 0 {
-			v.Add(path("pairs", courses.EscapeToken(o.ID)), CodeRequired, nil)
+			v.Add(pathways.Path("pairs", pathways.EscapeToken(o.ID)), pathways.CodeRequired, nil)
 		}
 	}
 	used := map[string]bool{}
 	for _, k := range slices.Sorted(maps.Keys(q.Pairs)) {
-		pp, m := path("pairs", courses.EscapeToken(clip(k))), q.Pairs[k]
+		pp, m := pathways.Path("pairs", pathways.EscapeToken(clip(k))), q.Pairs[k]
 		switch {
 		case !options[k]:
 			v.Add(pp, CodeUnknownOption, map[string]any{"Value": clip(k)})
 		case m == "":
-			v.Add(pp, CodeRequired, nil)
+			v.Add(pp, pathways.CodeRequired, nil)
 		case !matches[m]:
 			v.Add(pp, CodeUnknownMatch, map[string]any{"Value": clip(m)})
 		case used[m]:
-			v.Add(pp, CodeDuplicateValue, nil)
+			v.Add(pp, pathways.CodeDuplicate, nil)
 		}
 		used[m] = true
 	}
@@ -459,14 +443,14 @@ func checkMatching(v *pathways.ValidationError, q Question) {
 // checkBlanks checks the blanks of a fill-in-the-blanks question.
 func checkBlanks(v *pathways.ValidationError, q Question) {
 	if len(q.Blanks) > BlanksMax {
-		v.Add("blanks", CodeTooMany, map[string]any{"Count": BlanksMax})
+		v.Add("blanks", pathways.CodeTooMany, map[string]any{"Count": BlanksMax})
 	}
 	seen := map[string]bool{}
 	for i, b := range q.Blanks {
-		bp := path("blanks", i)
-		if courses.CheckKey(v, bp+"/id", b.ID) {
+		bp := pathways.Path("blanks", i)
+		if pathways.CheckKey(v, bp+"/id", b.ID) {
 			if seen[b.ID] {
-				v.Add(bp+"/id", CodeDuplicateValue, nil)
+				v.Add(bp+"/id", pathways.CodeDuplicate, nil)
 			}
 			seen[b.ID] = true
 		}
@@ -478,32 +462,32 @@ func checkBlanks(v *pathways.ValidationError, q Question) {
 // is at least one answer, and each is something a learner can type.
 func checkAccepted(v *pathways.ValidationError, field string, accepted map[string][]string, q Question) {
 	if len(accepted) > LocalesMax {
-		v.Add(field, CodeTooMany, map[string]any{"Count": LocalesMax})
+		v.Add(field, pathways.CodeTooMany, map[string]any{"Count": LocalesMax})
 	}
-	usable, problems := 0, len(v.Fields)
+	usable, problems := 0, v.Count()
 	for _, loc := range slices.Sorted(maps.Keys(accepted)) {
-		lp := path(field, courses.EscapeToken(clip(loc)))
-		if loc != anyLocale && !courses.ValidLocale(loc) {
-			v.Add(lp, CodeLocale, nil)
+		lp := pathways.Path(field, pathways.EscapeToken(clip(loc)))
+		if loc != anyLocale && !i18n.ValidLocale(loc) {
+			v.Add(lp, i18n.CodeLocale, nil)
 		}
 		answers := accepted[loc]
 		if len(answers) > AcceptedMax {
-			v.Add(lp, CodeTooMany, map[string]any{"Count": AcceptedMax})
+			v.Add(lp, pathways.CodeTooMany, map[string]any{"Count": AcceptedMax})
 		}
 		for j, a := range answers {
-			ap := path(lp, j)
+			ap := pathways.Path(lp, j)
 			switch {
 			case !utf8.ValidString(a) || normalize(a, q.CaseSensitive, q.DiacriticSensitive) == "":
-				v.Add(ap, CodeRequired, nil)
+				v.Add(ap, pathways.CodeRequired, nil)
 			case utf8.RuneCountInString(a) > AnswerTextMax:
-				v.Add(ap, CodeTooLong, map[string]any{"Count": AnswerTextMax})
+				v.Add(ap, pathways.CodeTooLong, map[string]any{"Count": AnswerTextMax})
 			default:
 				usable++
 			}
 		}
 	}
-	if usable == 0 && len(v.Fields) == problems {
-		v.Add(field, CodeRequired, nil)
+	if usable == 0 && v.Count() == problems {
+		v.Add(field, pathways.CodeRequired, nil)
 	}
 }
 
@@ -515,30 +499,21 @@ func checkScale(v *pathways.ValidationError, s *Likert) {
 	bounds := map[string]any{"Min": -ScaleBound, "Max": ScaleBound}
 	minOK := s.Min >= -ScaleBound && s.Min <= ScaleBound
 	if !minOK {
-		v.Add("scale/min", CodeRange, bounds)
+		v.Add("scale/min", pathways.CodeRange, bounds)
 	}
 	switch {
 	case s.Max < -ScaleBound || s.Max > ScaleBound:
-		v.Add("scale/max", CodeRange, bounds)
+		v.Add("scale/max", pathways.CodeRange, bounds)
 	case minOK && (s.Max <= s.Min || s.Max-s.Min+1 > ScalePointsMax):
-		v.Add("scale/max", CodeRange, map[string]any{"Min": s.Min + 1, "Max": s.Min + ScalePointsMax - 1})
+		v.Add("scale/max", pathways.CodeRange, map[string]any{"Min": s.Min + 1, "Max": s.Min + ScalePointsMax - 1})
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.Labels)) {
-		lp := path("scale/labels", k)
+		lp := pathways.Path("scale/labels", k)
 		if k < s.Min || k > s.Max {
-			v.Add(lp, CodeRange, map[string]any{"Min": s.Min, "Max": s.Max})
+			v.Add(lp, pathways.CodeRange, map[string]any{"Min": s.Min, "Max": s.Max})
 		}
-		courses.CheckMessageID(v, lp, s.Labels[k], true)
+		i18n.CheckMessageID(v, lp, s.Labels[k], true)
 	}
-}
-
-// path joins the steps of a field path, such as "options/2/text".
-func path(parts ...any) string {
-	s := make([]string, len(parts))
-	for i, p := range parts {
-		s[i] = fmt.Sprint(p)
-	}
-	return strings.Join(s, "/")
 }
 
 // clip shortens what a client sent to echo it in an error: at most
@@ -557,6 +532,6 @@ func clip(s string) string {
 // checkAsset checks an optional asset ID.
 func checkAsset(v *pathways.ValidationError, field, id string) {
 	if id != "" && !accounts.ValidID(id) {
-		v.Add(field, CodeID, nil)
+		v.Add(field, pathways.CodeID, nil)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/assessments"
 	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/i18n"
 )
 
 const (
@@ -124,29 +125,29 @@ func TestCheckQuestionRefuses(t *testing.T) {
 		code   string
 		params map[string]any // checked if set
 	}{
-		{"no id", sample(assessments.TypeSingle, func(q *Q) { q.ID = "" }), "id", assessments.CodeRequired, nil},
-		{"id upper case", sample(assessments.TypeSingle, func(q *Q) { q.ID = "Capital" }), "id", assessments.CodeKey, nil},
-		{"id too long", sample(assessments.TypeSingle, func(q *Q) { q.ID = strings.Repeat("a", 65) }), "id", assessments.CodeTooLong, nil},
-		{"no prompt", sample(assessments.TypeSingle, func(q *Q) { q.Prompt = "" }), "prompt", assessments.CodeRequired, nil},
-		{"prompt not a message id", sample(assessments.TypeSingle, func(q *Q) { q.Prompt = "What is it?" }), "prompt", assessments.CodeMessageID, nil},
-		{"hint not a message id", sample(assessments.TypeSingle, func(q *Q) { q.Hint = "-x" }), "hint", assessments.CodeMessageID, nil},
-		{"image not an asset id", sample(assessments.TypeSingle, func(q *Q) { q.Image = "cat.png" }), "image", assessments.CodeID, nil},
-		{"unknown type", sample(assessments.TypeSingle, func(q *Q) { q.Type = "essay" }), "type", assessments.CodeEnum, nil},
-		{"no type", sample(assessments.TypeSingle, func(q *Q) { q.Type = "" }), "type", assessments.CodeRequired, nil},
-		{"negative points", sample(assessments.TypeSingle, func(q *Q) { q.Points = -1 }), "points", assessments.CodeRange, map[string]any{"Min": 0, "Max": assessments.PointsMax}},
-		{"NaN points", sample(assessments.TypeSingle, func(q *Q) { q.Points = math.NaN() }), "points", assessments.CodeRange, nil},
-		{"infinite points", sample(assessments.TypeSingle, func(q *Q) { q.Points = math.Inf(1) }), "points", assessments.CodeRange, nil},
+		{"no id", sample(assessments.TypeSingle, func(q *Q) { q.ID = "" }), "id", pathways.CodeRequired, nil},
+		{"id upper case", sample(assessments.TypeSingle, func(q *Q) { q.ID = "Capital" }), "id", pathways.CodeKey, nil},
+		{"id too long", sample(assessments.TypeSingle, func(q *Q) { q.ID = strings.Repeat("a", 65) }), "id", pathways.CodeTooLong, nil},
+		{"no prompt", sample(assessments.TypeSingle, func(q *Q) { q.Prompt = "" }), "prompt", pathways.CodeRequired, nil},
+		{"prompt not a message id", sample(assessments.TypeSingle, func(q *Q) { q.Prompt = "What is it?" }), "prompt", i18n.CodeMessageID, nil},
+		{"hint not a message id", sample(assessments.TypeSingle, func(q *Q) { q.Hint = "-x" }), "hint", i18n.CodeMessageID, nil},
+		{"image not an asset id", sample(assessments.TypeSingle, func(q *Q) { q.Image = "cat.png" }), "image", pathways.CodeID, nil},
+		{"unknown type", sample(assessments.TypeSingle, func(q *Q) { q.Type = "essay" }), "type", pathways.CodeEnum, nil},
+		{"no type", sample(assessments.TypeSingle, func(q *Q) { q.Type = "" }), "type", pathways.CodeRequired, nil},
+		{"negative points", sample(assessments.TypeSingle, func(q *Q) { q.Points = -1 }), "points", pathways.CodeRange, map[string]any{"Min": 0, "Max": assessments.PointsMax}},
+		{"NaN points", sample(assessments.TypeSingle, func(q *Q) { q.Points = math.NaN() }), "points", pathways.CodeRange, nil},
+		{"infinite points", sample(assessments.TypeSingle, func(q *Q) { q.Points = math.Inf(1) }), "points", pathways.CodeRange, nil},
 
 		// What each type needs and forbids.
-		{"single without options", sample(assessments.TypeSingle, func(q *Q) { q.Options = nil }), "options", assessments.CodeRequired, nil},
+		{"single without options", sample(assessments.TypeSingle, func(q *Q) { q.Options = nil }), "options", pathways.CodeRequired, nil},
 		{"single with accepted answers", sample(assessments.TypeSingle, func(q *Q) { q.Accepted = map[string][]string{"*": {"x"}} }), "accepted", assessments.CodeNotForType, map[string]any{"Value": "single"}},
 		{"single with partial credit", sample(assessments.TypeSingle, func(q *Q) { q.Partial = assessments.PartialProportional }), "partial", assessments.CodeNotForType, nil},
 		{"numeric with options", sample(assessments.TypeNumeric, func(q *Q) { q.Options = sample(assessments.TypeSingle).Options }), "options", assessments.CodeNotForType, nil},
-		{"numeric without value", sample(assessments.TypeNumeric, func(q *Q) { q.Numeric = nil }), "numeric", assessments.CodeRequired, nil},
+		{"numeric without value", sample(assessments.TypeNumeric, func(q *Q) { q.Numeric = nil }), "numeric", pathways.CodeRequired, nil},
 		{"likert with points", sample(assessments.TypeLikert, func(q *Q) { q.Points = 2 }), "points", assessments.CodeNotForType, nil},
 		{"free with case sensitivity", sample(assessments.TypeFree, func(q *Q) { q.CaseSensitive = true }), "caseSensitive", assessments.CodeNotForType, nil},
 		{"short with a scale", sample(assessments.TypeShort, func(q *Q) { q.Scale = &assessments.Likert{Min: 1, Max: 5} }), "scale", assessments.CodeNotForType, nil},
-		{"unknown partial rule", sample(assessments.TypeMultiple, func(q *Q) { q.Partial = "half" }), "partial", assessments.CodeEnum, nil},
+		{"unknown partial rule", sample(assessments.TypeMultiple, func(q *Q) { q.Partial = "half" }), "partial", pathways.CodeEnum, nil},
 
 		// Options.
 		{"one option", sample(assessments.TypeSingle, func(q *Q) { q.Options = q.Options[1:2] }), "options", assessments.CodeTooFew, map[string]any{"Count": 2}},
@@ -154,14 +155,14 @@ func TestCheckQuestionRefuses(t *testing.T) {
 			for i := range assessments.OptionsMax {
 				q.Options = append(q.Options, assessments.Option{ID: "more-" + string(rune('a'+i)), Text: "x"})
 			}
-		}), "options", assessments.CodeTooMany, map[string]any{"Count": assessments.OptionsMax}},
-		{"duplicate option id", sample(assessments.TypeSingle, func(q *Q) { q.Options[2].ID = "a" }), "options/2/id", assessments.CodeDuplicateValue, nil},
-		{"option id malformed", sample(assessments.TypeSingle, func(q *Q) { q.Options[0].ID = "a b" }), "options/0/id", assessments.CodeKey, nil},
-		{"option without id", sample(assessments.TypeSingle, func(q *Q) { q.Options[0].ID = "" }), "options/0/id", assessments.CodeRequired, nil},
-		{"option shows nothing", sample(assessments.TypeSingle, func(q *Q) { q.Options[2] = assessments.Option{ID: "c"} }), "options/2/text", assessments.CodeRequired, nil},
-		{"option text not a message id", sample(assessments.TypeSingle, func(q *Q) { q.Options[0].Text = "Kabul" + " city" }), "options/0/text", assessments.CodeMessageID, nil},
-		{"option audio not an asset id", sample(assessments.TypeSingle, func(q *Q) { q.Options[2].Audio = "1234" }), "options/2/audio", assessments.CodeID, nil},
-		{"option feedback not a message id", sample(assessments.TypeSingle, func(q *Q) { q.Options[0].Feedback = "é" }), "options/0/feedback", assessments.CodeMessageID, nil},
+		}), "options", pathways.CodeTooMany, map[string]any{"Count": assessments.OptionsMax}},
+		{"duplicate option id", sample(assessments.TypeSingle, func(q *Q) { q.Options[2].ID = "a" }), "options/2/id", pathways.CodeDuplicate, nil},
+		{"option id malformed", sample(assessments.TypeSingle, func(q *Q) { q.Options[0].ID = "a b" }), "options/0/id", pathways.CodeKey, nil},
+		{"option without id", sample(assessments.TypeSingle, func(q *Q) { q.Options[0].ID = "" }), "options/0/id", pathways.CodeRequired, nil},
+		{"option shows nothing", sample(assessments.TypeSingle, func(q *Q) { q.Options[2] = assessments.Option{ID: "c"} }), "options/2/text", pathways.CodeRequired, nil},
+		{"option text not a message id", sample(assessments.TypeSingle, func(q *Q) { q.Options[0].Text = "Kabul" + " city" }), "options/0/text", i18n.CodeMessageID, nil},
+		{"option audio not an asset id", sample(assessments.TypeSingle, func(q *Q) { q.Options[2].Audio = "1234" }), "options/2/audio", pathways.CodeID, nil},
+		{"option feedback not a message id", sample(assessments.TypeSingle, func(q *Q) { q.Options[0].Feedback = "é" }), "options/0/feedback", i18n.CodeMessageID, nil},
 		{"single with two correct", sample(assessments.TypeSingle, func(q *Q) { q.Options[0].Correct = true }), "options", assessments.CodeOneCorrect, nil},
 		{"single with none correct", sample(assessments.TypeSingle, func(q *Q) { q.Options[1].Correct = false }), "options", assessments.CodeOneCorrect, nil},
 		{"multiple with none correct", sample(assessments.TypeMultiple, func(q *Q) {
@@ -171,62 +172,62 @@ func TestCheckQuestionRefuses(t *testing.T) {
 		}), "options", assessments.CodeNoCorrect, nil},
 		{"true/false with three options", sample(assessments.TypeTrueFalse, func(q *Q) {
 			q.Options = append(q.Options, assessments.Option{ID: "maybe"})
-		}), "options", assessments.CodeTooMany, map[string]any{"Count": 2}},
+		}), "options", pathways.CodeTooMany, map[string]any{"Count": 2}},
 		{"true/false with one option", sample(assessments.TypeTrueFalse, func(q *Q) { q.Options = q.Options[:1] }), "options", assessments.CodeTooFew, nil},
-		{"true/false with other ids", sample(assessments.TypeTrueFalse, func(q *Q) { q.Options[1].ID = "no" }), "options/1/id", assessments.CodeEnum, nil},
+		{"true/false with other ids", sample(assessments.TypeTrueFalse, func(q *Q) { q.Options[1].ID = "no" }), "options/1/id", pathways.CodeEnum, nil},
 		{"true/false both correct", sample(assessments.TypeTrueFalse, func(q *Q) { q.Options[1].Correct = true }), "options", assessments.CodeOneCorrect, nil},
 		{"ordering option marked correct", sample(assessments.TypeOrdering, func(q *Q) { q.Options[0].Correct = true }), "options/0/correct", assessments.CodeNotForType, nil},
 		{"ordering option with feedback", sample(assessments.TypeOrdering, func(q *Q) { q.Options[1].Feedback = "fb" }), "options/1/feedback", assessments.CodeNotForType, nil},
 
 		// Matching.
-		{"matching without matches", sample(assessments.TypeMatching, func(q *Q) { q.Matches = nil }), "matches", assessments.CodeRequired, nil},
-		{"matching without key", sample(assessments.TypeMatching, func(q *Q) { q.Pairs = nil }), "pairs", assessments.CodeRequired, nil},
-		{"option left unpaired", sample(assessments.TypeMatching, func(q *Q) { delete(q.Pairs, "help") }), "pairs/help", assessments.CodeRequired, nil},
+		{"matching without matches", sample(assessments.TypeMatching, func(q *Q) { q.Matches = nil }), "matches", pathways.CodeRequired, nil},
+		{"matching without key", sample(assessments.TypeMatching, func(q *Q) { q.Pairs = nil }), "pairs", pathways.CodeRequired, nil},
+		{"option left unpaired", sample(assessments.TypeMatching, func(q *Q) { delete(q.Pairs, "help") }), "pairs/help", pathways.CodeRequired, nil},
 		{"pair of an unknown option", sample(assessments.TypeMatching, func(q *Q) { q.Pairs["fire"] = "w" }), "pairs/fire", assessments.CodeUnknownOption, map[string]any{"Value": "fire"}},
 		{"pair to an unknown match", sample(assessments.TypeMatching, func(q *Q) { q.Pairs["help"] = "v" }), "pairs/help", assessments.CodeUnknownMatch, map[string]any{"Value": "v"}},
-		{"pair to no match", sample(assessments.TypeMatching, func(q *Q) { q.Pairs["help"] = "" }), "pairs/help", assessments.CodeRequired, nil},
-		{"two options, one match", sample(assessments.TypeMatching, func(q *Q) { q.Pairs["stop"] = "x" }), "pairs/stop", assessments.CodeDuplicateValue, nil},
-		{"duplicate match id", sample(assessments.TypeMatching, func(q *Q) { q.Matches[3].ID = "x" }), "matches/3/id", assessments.CodeDuplicateValue, nil},
-		{"match shows nothing", sample(assessments.TypeMatching, func(q *Q) { q.Matches[3] = assessments.Match{ID: "w"} }), "matches/3/text", assessments.CodeRequired, nil},
-		{"match image not an asset id", sample(assessments.TypeMatching, func(q *Q) { q.Matches[0].Image = "x.png" }), "matches/0/image", assessments.CodeID, nil},
+		{"pair to no match", sample(assessments.TypeMatching, func(q *Q) { q.Pairs["help"] = "" }), "pairs/help", pathways.CodeRequired, nil},
+		{"two options, one match", sample(assessments.TypeMatching, func(q *Q) { q.Pairs["stop"] = "x" }), "pairs/stop", pathways.CodeDuplicate, nil},
+		{"duplicate match id", sample(assessments.TypeMatching, func(q *Q) { q.Matches[3].ID = "x" }), "matches/3/id", pathways.CodeDuplicate, nil},
+		{"match shows nothing", sample(assessments.TypeMatching, func(q *Q) { q.Matches[3] = assessments.Match{ID: "w"} }), "matches/3/text", pathways.CodeRequired, nil},
+		{"match image not an asset id", sample(assessments.TypeMatching, func(q *Q) { q.Matches[0].Image = "x.png" }), "matches/0/image", pathways.CodeID, nil},
 
 		// Short answers and blanks.
-		{"short without answers", sample(assessments.TypeShort, func(q *Q) { q.Accepted = nil }), "accepted", assessments.CodeRequired, nil},
-		{"short with an empty list", sample(assessments.TypeShort, func(q *Q) { q.Accepted = map[string][]string{"en": {}} }), "accepted", assessments.CodeRequired, nil},
-		{"accepted answer blank", sample(assessments.TypeShort, func(q *Q) { q.Accepted["en"] = []string{"hello", "  \u0640 "} }), "accepted/en/1", assessments.CodeRequired, nil},
+		{"short without answers", sample(assessments.TypeShort, func(q *Q) { q.Accepted = nil }), "accepted", pathways.CodeRequired, nil},
+		{"short with an empty list", sample(assessments.TypeShort, func(q *Q) { q.Accepted = map[string][]string{"en": {}} }), "accepted", pathways.CodeRequired, nil},
+		{"accepted answer blank", sample(assessments.TypeShort, func(q *Q) { q.Accepted["en"] = []string{"hello", "  \u0640 "} }), "accepted/en/1", pathways.CodeRequired, nil},
 		{"accepted answer too long", sample(assessments.TypeShort, func(q *Q) {
 			q.Accepted["en"] = []string{strings.Repeat("é", assessments.AnswerTextMax+1)}
-		}), "accepted/en/0", assessments.CodeTooLong, map[string]any{"Count": assessments.AnswerTextMax}},
-		{"accepted answer not UTF-8", sample(assessments.TypeShort, func(q *Q) { q.Accepted["en"] = []string{"\xff"} }), "accepted/en/0", assessments.CodeRequired, nil},
-		{"accepted answers under a bad locale", sample(assessments.TypeShort, func(q *Q) { q.Accepted["english"] = []string{"hello"} }), "accepted/english", assessments.CodeLocale, nil},
-		{"accepted answers under a locale not canonical", sample(assessments.TypeShort, func(q *Q) { q.Accepted["fa_af"] = []string{"سلام"} }), "accepted/fa_af", assessments.CodeLocale, nil},
+		}), "accepted/en/0", pathways.CodeTooLong, map[string]any{"Count": assessments.AnswerTextMax}},
+		{"accepted answer not UTF-8", sample(assessments.TypeShort, func(q *Q) { q.Accepted["en"] = []string{"\xff"} }), "accepted/en/0", pathways.CodeRequired, nil},
+		{"accepted answers under a bad locale", sample(assessments.TypeShort, func(q *Q) { q.Accepted["english"] = []string{"hello"} }), "accepted/english", i18n.CodeLocale, nil},
+		{"accepted answers under a locale not canonical", sample(assessments.TypeShort, func(q *Q) { q.Accepted["fa_af"] = []string{"سلام"} }), "accepted/fa_af", i18n.CodeLocale, nil},
 		{"too many accepted answers", sample(assessments.TypeShort, func(q *Q) {
 			q.Accepted["en"] = slices.Repeat([]string{"hello"}, assessments.AcceptedMax+1)
-		}), "accepted/en", assessments.CodeTooMany, nil},
-		{"blanks without blanks", sample(assessments.TypeBlanks, func(q *Q) { q.Blanks = nil }), "blanks", assessments.CodeRequired, nil},
-		{"blank without answers", sample(assessments.TypeBlanks, func(q *Q) { q.Blanks[1].Accepted = nil }), "blanks/1/accepted", assessments.CodeRequired, nil},
-		{"blank id malformed", sample(assessments.TypeBlanks, func(q *Q) { q.Blanks[0].ID = "[[city]]" }), "blanks/0/id", assessments.CodeKey, nil},
-		{"duplicate blank id", sample(assessments.TypeBlanks, func(q *Q) { q.Blanks[1].ID = "city" }), "blanks/1/id", assessments.CodeDuplicateValue, nil},
-		{"blank answers under a bad locale", sample(assessments.TypeBlanks, func(q *Q) { q.Blanks[0].Accepted["a/b"] = []string{"x"} }), "blanks/0/accepted/a~1b", assessments.CodeLocale, nil},
+		}), "accepted/en", pathways.CodeTooMany, nil},
+		{"blanks without blanks", sample(assessments.TypeBlanks, func(q *Q) { q.Blanks = nil }), "blanks", pathways.CodeRequired, nil},
+		{"blank without answers", sample(assessments.TypeBlanks, func(q *Q) { q.Blanks[1].Accepted = nil }), "blanks/1/accepted", pathways.CodeRequired, nil},
+		{"blank id malformed", sample(assessments.TypeBlanks, func(q *Q) { q.Blanks[0].ID = "[[city]]" }), "blanks/0/id", pathways.CodeKey, nil},
+		{"duplicate blank id", sample(assessments.TypeBlanks, func(q *Q) { q.Blanks[1].ID = "city" }), "blanks/1/id", pathways.CodeDuplicate, nil},
+		{"blank answers under a bad locale", sample(assessments.TypeBlanks, func(q *Q) { q.Blanks[0].Accepted["a/b"] = []string{"x"} }), "blanks/0/accepted/a~1b", i18n.CodeLocale, nil},
 
 		// Numeric.
 		{"negative tolerance", sample(assessments.TypeNumeric, func(q *Q) { q.Numeric.Tolerance = -0.1 }), "numeric/tolerance", assessments.CodeNegative, nil},
-		{"NaN tolerance", sample(assessments.TypeNumeric, func(q *Q) { q.Numeric.Tolerance = math.NaN() }), "numeric/tolerance", assessments.CodeInvalid, nil},
-		{"infinite value", sample(assessments.TypeNumeric, func(q *Q) { q.Numeric.Value = math.Inf(-1) }), "numeric/value", assessments.CodeInvalid, nil},
+		{"NaN tolerance", sample(assessments.TypeNumeric, func(q *Q) { q.Numeric.Tolerance = math.NaN() }), "numeric/tolerance", pathways.CodeInvalid, nil},
+		{"infinite value", sample(assessments.TypeNumeric, func(q *Q) { q.Numeric.Value = math.Inf(-1) }), "numeric/value", pathways.CodeInvalid, nil},
 
 		// Likert.
-		{"likert without a scale", sample(assessments.TypeLikert, func(q *Q) { q.Scale = nil }), "scale", assessments.CodeRequired, nil},
-		{"likert min = max", sample(assessments.TypeLikert, func(q *Q) { q.Scale.Max = 1 }), "scale/max", assessments.CodeRange, map[string]any{"Min": 2, "Max": 11}},
-		{"likert upside down", sample(assessments.TypeLikert, func(q *Q) { q.Scale.Min, q.Scale.Max = 5, 1; q.Scale.Labels = nil }), "scale/max", assessments.CodeRange, nil},
-		{"likert of 12 points", sample(assessments.TypeLikert, func(q *Q) { q.Scale.Min, q.Scale.Max = 0, 11 }), "scale/max", assessments.CodeRange, map[string]any{"Min": 1, "Max": 10}},
-		{"likert far out", sample(assessments.TypeLikert, func(q *Q) { q.Scale.Min, q.Scale.Max = math.MinInt, math.MaxInt }), "scale/min", assessments.CodeRange, nil},
-		{"likert label off the scale", sample(assessments.TypeLikert, func(q *Q) { q.Scale.Labels[6] = "scale.more" }), "scale/labels/6", assessments.CodeRange, nil},
-		{"likert label empty", sample(assessments.TypeLikert, func(q *Q) { q.Scale.Labels[3] = "" }), "scale/labels/3", assessments.CodeRequired, nil},
-		{"likert label not a message id", sample(assessments.TypeLikert, func(q *Q) { q.Scale.Labels[3] = "so so" }), "scale/labels/3", assessments.CodeMessageID, nil},
+		{"likert without a scale", sample(assessments.TypeLikert, func(q *Q) { q.Scale = nil }), "scale", pathways.CodeRequired, nil},
+		{"likert min = max", sample(assessments.TypeLikert, func(q *Q) { q.Scale.Max = 1 }), "scale/max", pathways.CodeRange, map[string]any{"Min": 2, "Max": 11}},
+		{"likert upside down", sample(assessments.TypeLikert, func(q *Q) { q.Scale.Min, q.Scale.Max = 5, 1; q.Scale.Labels = nil }), "scale/max", pathways.CodeRange, nil},
+		{"likert of 12 points", sample(assessments.TypeLikert, func(q *Q) { q.Scale.Min, q.Scale.Max = 0, 11 }), "scale/max", pathways.CodeRange, map[string]any{"Min": 1, "Max": 10}},
+		{"likert far out", sample(assessments.TypeLikert, func(q *Q) { q.Scale.Min, q.Scale.Max = math.MinInt, math.MaxInt }), "scale/min", pathways.CodeRange, nil},
+		{"likert label off the scale", sample(assessments.TypeLikert, func(q *Q) { q.Scale.Labels[6] = "scale.more" }), "scale/labels/6", pathways.CodeRange, nil},
+		{"likert label empty", sample(assessments.TypeLikert, func(q *Q) { q.Scale.Labels[3] = "" }), "scale/labels/3", pathways.CodeRequired, nil},
+		{"likert label not a message id", sample(assessments.TypeLikert, func(q *Q) { q.Scale.Labels[3] = "so so" }), "scale/labels/3", i18n.CodeMessageID, nil},
 
 		// Free text.
-		{"free text too long a limit", sample(assessments.TypeFree, func(q *Q) { q.MaxLength = assessments.FreeTextMax + 1 }), "maxLength", assessments.CodeRange, nil},
-		{"free text negative limit", sample(assessments.TypeFree, func(q *Q) { q.MaxLength = -1 }), "maxLength", assessments.CodeRange, nil},
+		{"free text too long a limit", sample(assessments.TypeFree, func(q *Q) { q.MaxLength = assessments.FreeTextMax + 1 }), "maxLength", pathways.CodeRange, nil},
+		{"free text negative limit", sample(assessments.TypeFree, func(q *Q) { q.MaxLength = -1 }), "maxLength", pathways.CodeRange, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -256,10 +257,10 @@ func TestCheckQuestionListsEveryProblem(t *testing.T) {
 	})
 	fields := fieldErrors(t, assessments.CheckQuestion(q))
 	for _, want := range []struct{ field, code string }{
-		{"id", assessments.CodeKey},
-		{"prompt", assessments.CodeRequired},
-		{"options/1/id", assessments.CodeDuplicateValue},
-		{"matches/2/text", assessments.CodeMessageID},
+		{"id", pathways.CodeKey},
+		{"prompt", pathways.CodeRequired},
+		{"options/1/id", pathways.CodeDuplicate},
+		{"matches/2/text", i18n.CodeMessageID},
 		{"pairs/help", assessments.CodeUnknownMatch},
 	} {
 		if !hasFieldError(fields, want.field, want.code) {
@@ -271,12 +272,12 @@ func TestCheckQuestionListsEveryProblem(t *testing.T) {
 // TestMessageIDsAsInCourses: a question's texts follow courses' rule for
 // message IDs, since the two share texts and tools.
 func TestMessageIDsAsInCourses(t *testing.T) {
-	valid := []string{"q.x", "Q_1-a", "9", "a" + strings.Repeat("b", courses.MessageIDMax-1)}
-	invalid := []string{"a" + strings.Repeat("b", courses.MessageIDMax), ".x", "-x", "a b", "é", "a/b", "a:b", "a\n"}
+	valid := []string{"q.x", "Q_1-a", "9", "a" + strings.Repeat("b", i18n.MessageIDMax-1)}
+	invalid := []string{"a" + strings.Repeat("b", i18n.MessageIDMax), ".x", "-x", "a b", "é", "a/b", "a:b", "a\n"}
 	for i, id := range slices.Concat(valid, invalid) {
 		c := courses.Course{Title: id}
-		courseOK := !hasFieldError(fieldErrorsOf(courses.CheckStructure(c)), "title", courses.CodeMessageID) &&
-			!hasFieldError(fieldErrorsOf(courses.CheckStructure(c)), "title", courses.CodeTooLong)
+		courseOK := !hasFieldError(fieldErrorsOf(courses.CheckStructure(c)), "title", i18n.CodeMessageID) &&
+			!hasFieldError(fieldErrorsOf(courses.CheckStructure(c)), "title", pathways.CodeTooLong)
 		q := sample(assessments.TypeFree, func(q *assessments.Question) { q.Prompt = id })
 		questionOK := assessments.CheckQuestion(q) == nil
 		if courseOK != questionOK || questionOK != (i < len(valid)) {

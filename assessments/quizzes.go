@@ -10,7 +10,7 @@ import (
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
 	"github.com/pathways-lms/pathways/assets"
-	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/i18n"
 )
 
 var (
@@ -23,79 +23,75 @@ var (
 // which publishing reads).
 func CheckQuiz(q Quiz) error {
 	v := &pathways.ValidationError{}
-	courses.CheckEnum(v, "kind", q.Kind, kinds)
-	courses.CheckEnum(v, "feedback", q.Feedback, policies)
-	courses.CheckEnum(v, "grade", q.Grade, methods)
-	if !courses.ValidLocale(q.DefaultLocale) {
-		v.Add("defaultLocale", courses.CodeLocale, nil)
+	pathways.CheckEnum(v, "kind", q.Kind, kinds)
+	pathways.CheckEnum(v, "feedback", q.Feedback, policies)
+	pathways.CheckEnum(v, "grade", q.Grade, methods)
+	if !i18n.ValidLocale(q.DefaultLocale) {
+		v.Add("defaultLocale", i18n.CodeLocale, nil)
 	}
 	for i, l := range q.Locales {
-		if !courses.ValidLocale(l) {
-			v.Add(fmt.Sprintf("locales/%d", i), courses.CodeLocale, nil)
+		if !i18n.ValidLocale(l) {
+			v.Add(fmt.Sprintf("locales/%d", i), i18n.CodeLocale, nil)
 		}
 	}
 	if !slices.Contains(q.Locales, q.DefaultLocale) {
-		v.Add("locales", courses.CodeNotOffered, map[string]any{"Value": q.DefaultLocale})
+		v.Add("locales", i18n.CodeNotOffered, map[string]any{"Value": q.DefaultLocale})
 	}
 	if q.PassMark < 0 || q.PassMark > 1 {
-		v.Add("passMark", courses.CodeRange, map[string]any{"Min": 0, "Max": 1})
+		v.Add("passMark", pathways.CodeRange, map[string]any{"Min": 0, "Max": 1})
 	}
 	if q.AttemptLimit < 0 || q.AttemptLimit > MaxAttempts {
-		v.Add("attemptLimit", courses.CodeRange, map[string]any{"Min": 0, "Max": MaxAttempts})
+		v.Add("attemptLimit", pathways.CodeRange, map[string]any{"Min": 0, "Max": MaxAttempts})
 	}
 	if q.TimeLimit < 0 || q.TimeLimit > 24*60*60*1e9 {
-		v.Add("timeLimitSeconds", courses.CodeRange, map[string]any{"Min": 0, "Max": 86400})
+		v.Add("timeLimitSeconds", pathways.CodeRange, map[string]any{"Min": 0, "Max": 86400})
 	}
 	if q.Feedback == FeedbackAfterDue && q.Due.IsZero() {
-		v.Add("due", courses.CodeRequired, nil)
+		v.Add("due", pathways.CodeRequired, nil)
 	}
 	switch {
 	case q.Kind == KindPractice && (q.Mastery.M < 1 || q.Mastery.M > q.Mastery.N || q.Mastery.N > 50):
-		v.Add("mastery", courses.CodeRange, map[string]any{"Min": 1, "Max": 50})
+		v.Add("mastery", pathways.CodeRange, map[string]any{"Min": 1, "Max": 50})
 	case q.Kind != KindPractice && q.Mastery != (Mastery{}):
-		v.Add("mastery", courses.CodeNotAllowed, map[string]any{"Value": string(q.Kind)})
+		v.Add("mastery", pathways.CodeNotAllowed, map[string]any{"Value": string(q.Kind)})
 	}
 	if (q.Kind == KindPosttest) != (q.Pretest != "") {
 		if q.Kind == KindPosttest {
-			v.Add("pretest", courses.CodeRequired, nil)
+			v.Add("pretest", pathways.CodeRequired, nil)
 		} else {
-			v.Add("pretest", courses.CodeNotAllowed, map[string]any{"Value": string(q.Kind)})
+			v.Add("pretest", pathways.CodeNotAllowed, map[string]any{"Value": string(q.Kind)})
 		}
 	}
 	if len(q.Picks) == 0 {
-		v.Add("picks", courses.CodeRequired, nil)
+		v.Add("picks", pathways.CodeRequired, nil)
 	}
 	if len(q.Picks) > MaxPicks {
-		v.Add("picks", courses.CodeTooMany, map[string]any{"Count": MaxPicks})
+		v.Add("picks", pathways.CodeTooMany, map[string]any{"Count": MaxPicks})
 	}
 	for i, p := range q.Picks {
 		pp := fmt.Sprintf("picks/%d/", i)
 		if !accounts.ValidID(p.Bank) {
-			v.Add(pp+"bank", courses.CodeInvalid, nil)
+			v.Add(pp+"bank", pathways.CodeInvalid, nil)
 		}
 		switch {
 		case len(p.Questions) > 0 && (p.Count != 0 || len(p.Tags) > 0 || p.Difficulty != 0):
-			v.Add(pp+"count", courses.CodeNotAllowed, map[string]any{"Value": "questions"})
+			v.Add(pp+"count", pathways.CodeNotAllowed, map[string]any{"Value": "questions"})
 		case len(p.Questions) == 0 && (p.Count < 1 || p.Count > MaxDrawn):
-			v.Add(pp+"count", courses.CodeRange, map[string]any{"Min": 1, "Max": MaxDrawn})
+			v.Add(pp+"count", pathways.CodeRange, map[string]any{"Min": 1, "Max": MaxDrawn})
 		}
 		if p.Difficulty < 0 || p.Difficulty > 5 {
-			v.Add(pp+"difficulty", courses.CodeRange, map[string]any{"Min": 0, "Max": 5})
+			v.Add(pp+"difficulty", pathways.CodeRange, map[string]any{"Min": 0, "Max": 5})
 		}
 	}
-	refs := []courses.Ref{{Field: "title", ID: q.Title}}
+	refs := []i18n.Ref{{Field: "title", ID: q.Title}}
 	if q.Intro != "" {
-		refs = append(refs, courses.Ref{Field: "intro", ID: q.Intro})
+		refs = append(refs, i18n.Ref{Field: "intro", ID: q.Intro})
 	}
 	if q.Title == "" {
-		v.Add("title", courses.CodeRequired, nil)
+		v.Add("title", pathways.CodeRequired, nil)
 	}
-	if err := courses.CheckTexts(q.DefaultLocale, q.Locales, q.Messages, refs, false); err != nil {
-		var ve *pathways.ValidationError
-		if !errors.As(err, &ve) {
-			return err
-		}
-		v.Fields = append(v.Fields, ve.Fields...)
+	if err := v.Merge("", i18n.CheckTexts(q.DefaultLocale, q.Locales, q.Messages, refs, false)); err != nil {
+		return err
 	}
 	return v.Err()
 }
@@ -123,7 +119,7 @@ func (s *Service) CreateQuiz(ctx context.Context, actor accounts.Actor, q Quiz) 
 	}
 	now := s.now().UTC()
 	q.Revision, q.Published, q.Archived, q.Created, q.Updated = 1, 0, false, now, now
-	courses.StampHashes(q.DefaultLocale, q.Messages)
+	i18n.StampHashes(q.DefaultLocale, q.Messages)
 	if err := s.store.InsertQuiz(ctx, q); err != nil {
 		return Quiz{}, false, fmt.Errorf("create quiz: %w", err)
 	}
@@ -139,7 +135,7 @@ func (s *Service) Quiz(ctx context.Context, actor accounts.Actor, id string) (Qu
 	if err != nil {
 		return Quiz{}, fmt.Errorf("quiz %s: %w", id, err)
 	}
-	if !courses.CanAuthor(actor, q.OrgID) {
+	if !mayAuthor(actor, q.OrgID) {
 		return Quiz{}, fmt.Errorf("quiz %s: %w", id, pathways.ErrNotFound)
 	}
 	return q, nil
@@ -164,7 +160,7 @@ func (s *Service) UpdateQuiz(ctx context.Context, actor accounts.Actor, id strin
 		}
 		next := q
 		next.Messages = q.Messages.Clone()
-		courses.StampHashes(next.DefaultLocale, next.Messages)
+		i18n.StampHashes(next.DefaultLocale, next.Messages)
 		next.Revision, next.Published, next.Archived = d.Revision+1, d.Published, d.Archived
 		next.Created, next.Updated = d.Created, s.now().UTC()
 		*d = next
@@ -274,7 +270,7 @@ func (s *Service) freeze(ctx context.Context, actor accounts.Actor, q Quiz) (Ver
 		v.Pools = append(v.Pools, pool)
 	}
 	if drawn > MaxDrawn {
-		ve.Add("picks", courses.CodeTooMany, map[string]any{"Count": MaxDrawn})
+		ve.Add("picks", pathways.CodeTooMany, map[string]any{"Count": MaxDrawn})
 	}
 	if err := ve.Err(); err != nil {
 		return Version{}, err
@@ -285,7 +281,7 @@ func (s *Service) freeze(ctx context.Context, actor accounts.Actor, q Quiz) (Ver
 		for _, loc := range q.Locales {
 			for mid, m := range b.Messages[loc] {
 				if v.Messages[loc] == nil {
-					v.Messages[loc] = map[string]courses.Message{}
+					v.Messages[loc] = map[string]i18n.Message{}
 				}
 				v.Messages[loc][prefix+mid] = m
 			}
@@ -298,7 +294,7 @@ func (s *Service) freeze(ctx context.Context, actor accounts.Actor, q Quiz) (Ver
 		}
 	}
 	for _, msgs := range v.Messages {
-		maps.DeleteFunc(msgs, func(id string, _ courses.Message) bool { return !used[id] })
+		maps.DeleteFunc(msgs, func(id string, _ i18n.Message) bool { return !used[id] })
 	}
 	return v, nil
 }
@@ -351,11 +347,11 @@ func (s *Service) useMedia(ctx context.Context, actor accounts.Actor, v Version)
 		a, err := s.lib.Asset(ctx, actor, r.id)
 		switch {
 		case errors.Is(err, pathways.ErrNotFound), err == nil && a.OrgID != v.Quiz.OrgID:
-			ve.Add(r.field, courses.CodeUnknownMedia, map[string]any{"Value": r.id})
+			ve.Add(r.field, assets.CodeUnknownMedia, map[string]any{"Value": r.id})
 		case err != nil:
 			return fmt.Errorf("media %s: %w", r.id, err)
 		case a.Kind != r.kind:
-			ve.Add(r.field, courses.CodeMediaKind, map[string]any{"Value": string(r.kind)})
+			ve.Add(r.field, assets.CodeMediaKind, map[string]any{"Value": string(r.kind)})
 		}
 	}
 	if err := ve.Err(); err != nil {
@@ -416,7 +412,7 @@ func (s *Service) QuizUsable(ctx context.Context, orgID string, shared bool, qui
 	if err != nil {
 		return fmt.Errorf("quiz %s: %w", quizID, err)
 	}
-	if q.Published == 0 || q.Archived || !(q.Shared || (!shared && q.OrgID == orgID)) {
+	if !usableIn(q, orgID, shared) {
 		return fmt.Errorf("quiz %s: not usable here: %w", quizID, pathways.ErrNotFound)
 	}
 	return nil

@@ -2,7 +2,6 @@ package assessments
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -17,7 +16,7 @@ import (
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
 	"github.com/pathways-lms/pathways/assets"
-	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/i18n"
 	"github.com/pathways-lms/pathways/internal/lru"
 )
 
@@ -35,7 +34,7 @@ type Service struct {
 // published is a quiz version made ready to render.
 type published struct {
 	Version
-	texts *courses.Texts
+	texts *i18n.Texts
 }
 
 // Library is what assessments need of the media library (pictures and
@@ -55,21 +54,12 @@ func NewService(store Store, lib Library, cacheBytes int64, now func() time.Time
 	return &Service{store: store, lib: lib, now: now, log: log, versions: lru.New[string, *published](cacheBytes)}
 }
 
-// owner is courses.Owner, and a global admin must name the organisation.
-func owner(actor accounts.Actor, orgID string) (string, error) {
-	orgID, err := courses.Owner(actor, orgID)
-	if err == nil && orgID == "" {
-		err = pathways.Invalid("orgId", courses.CodeRequired)
-	}
-	return orgID, err
-}
-
 func newID(id string) (string, error) {
 	if id == "" {
 		return uuid.Must(uuid.NewV7()).String(), nil
 	}
 	if !accounts.ValidID(id) {
-		return "", pathways.Invalid("id", courses.CodeInvalid)
+		return "", pathways.Invalid("id", pathways.CodeInvalid)
 	}
 	return id, nil
 }
@@ -97,7 +87,7 @@ func (s *Service) CreateBank(ctx context.Context, actor accounts.Actor, b Bank) 
 	}
 	now := s.now().UTC()
 	b.Revision, b.Created, b.Updated = 1, now, now
-	courses.StampHashes(b.DefaultLocale, b.Messages)
+	i18n.StampHashes(b.DefaultLocale, b.Messages)
 	if err := s.store.InsertBank(ctx, b); err != nil {
 		return Bank{}, false, fmt.Errorf("create bank: %w", err)
 	}
@@ -113,7 +103,7 @@ func (s *Service) Bank(ctx context.Context, actor accounts.Actor, id string) (Ba
 	if err != nil {
 		return Bank{}, fmt.Errorf("bank %s: %w", id, err)
 	}
-	if !courses.CanAuthor(actor, b.OrgID) {
+	if !mayAuthor(actor, b.OrgID) {
 		return Bank{}, fmt.Errorf("bank %s: %w", id, pathways.ErrNotFound)
 	}
 	return b, nil
@@ -139,7 +129,7 @@ func (s *Service) UpdateBank(ctx context.Context, actor accounts.Actor, id strin
 		}
 		next := b
 		next.Messages = b.Messages.Clone()
-		courses.StampHashes(next.DefaultLocale, next.Messages)
+		i18n.StampHashes(next.DefaultLocale, next.Messages)
 		next.Revision, next.Created, next.Updated = d.Revision+1, d.Created, s.now().UTC()
 		*d = next
 		return nil
@@ -147,11 +137,11 @@ func (s *Service) UpdateBank(ctx context.Context, actor accounts.Actor, id strin
 }
 
 // questionRefs lists the messages a question names.
-func questionRefs(prefix string, q Question) []courses.Ref {
-	var refs []courses.Ref
+func questionRefs(prefix string, q Question) []i18n.Ref {
+	var refs []i18n.Ref
 	add := func(field, id string) {
 		if id != "" {
-			refs = append(refs, courses.Ref{Field: prefix + field, ID: id})
+			refs = append(refs, i18n.Ref{Field: prefix + field, ID: id})
 		}
 	}
 	add("prompt", q.Prompt)
@@ -177,51 +167,44 @@ func questionRefs(prefix string, q Question) []courses.Ref {
 // source language holds every text the questions name.
 func CheckBank(b Bank) error {
 	v := &pathways.ValidationError{}
-	if !courses.ValidLocale(b.DefaultLocale) {
-		v.Add("defaultLocale", courses.CodeLocale, nil)
+	if !i18n.ValidLocale(b.DefaultLocale) {
+		v.Add("defaultLocale", i18n.CodeLocale, nil)
 	}
 	for i, l := range b.Locales {
-		if !courses.ValidLocale(l) {
-			v.Add(fmt.Sprintf("locales/%d", i), courses.CodeLocale, nil)
+		if !i18n.ValidLocale(l) {
+			v.Add(fmt.Sprintf("locales/%d", i), i18n.CodeLocale, nil)
 		}
 	}
 	if !slices.Contains(b.Locales, b.DefaultLocale) {
-		v.Add("locales", courses.CodeNotOffered, map[string]any{"Value": b.DefaultLocale})
+		v.Add("locales", i18n.CodeNotOffered, map[string]any{"Value": b.DefaultLocale})
 	}
 	if strings.TrimSpace(b.Name) == "" {
-		v.Add("name", courses.CodeRequired, nil)
+		v.Add("name", pathways.CodeRequired, nil)
 	}
 	if len(b.Questions) > MaxQuestions {
-		v.Add("questions", courses.CodeTooMany, map[string]any{"Count": MaxQuestions})
+		v.Add("questions", pathways.CodeTooMany, map[string]any{"Count": MaxQuestions})
 	}
-	var refs []courses.Ref
+	var refs []i18n.Ref
 	seen := map[string]bool{}
 	for i, q := range b.Questions {
 		qp := fmt.Sprintf("questions/%d/", i)
-		var ve *pathways.ValidationError
-		if err := CheckQuestion(q.Question); errors.As(err, &ve) {
-			for _, f := range ve.Fields {
-				v.Add(qp+f.Field, f.Code, f.Params)
-			}
+		if err := v.Merge(qp, CheckQuestion(q.Question)); err != nil {
+			return err
 		}
 		if seen[q.ID] {
-			v.Add(qp+"id", courses.CodeDuplicate, nil)
+			v.Add(qp+"id", pathways.CodeDuplicate, nil)
 		}
 		seen[q.ID] = true
 		if q.Difficulty < 0 || q.Difficulty > 5 {
-			v.Add(qp+"difficulty", courses.CodeRange, map[string]any{"Min": 0, "Max": 5})
+			v.Add(qp+"difficulty", pathways.CodeRange, map[string]any{"Min": 0, "Max": 5})
 		}
 		if len(q.Tags) > MaxTagsPerItem {
-			v.Add(qp+"tags", courses.CodeTooMany, map[string]any{"Count": MaxTagsPerItem})
+			v.Add(qp+"tags", pathways.CodeTooMany, map[string]any{"Count": MaxTagsPerItem})
 		}
 		refs = append(refs, questionRefs(qp, q.Question)...)
 	}
-	if err := courses.CheckTexts(b.DefaultLocale, b.Locales, b.Messages, refs, false); err != nil {
-		var ve *pathways.ValidationError
-		if !errors.As(err, &ve) {
-			return err
-		}
-		v.Fields = append(v.Fields, ve.Fields...)
+	if err := v.Merge("", i18n.CheckTexts(b.DefaultLocale, b.Locales, b.Messages, refs, false)); err != nil {
+		return err
 	}
 	return v.Err()
 }
@@ -244,7 +227,7 @@ func (s *Service) version(ctx context.Context, quizID string, n int) (*published
 	if err != nil {
 		return nil, fmt.Errorf("quiz version %s: %w", key, err)
 	}
-	t, err := courses.NewTexts(v.Quiz.DefaultLocale, v.Quiz.Locales, v.Messages)
+	t, err := i18n.NewTexts(v.Quiz.DefaultLocale, v.Quiz.Locales, v.Messages)
 	if err != nil {
 		return nil, fmt.Errorf("quiz version %s: %w", key, err)
 	}
@@ -253,37 +236,28 @@ func (s *Service) version(ctx context.Context, quizID string, n int) (*published
 	return p, nil
 }
 
-// Banks lists an organisation's question banks (names, languages,
-// revisions; not their questions) for its authors.
-func (s *Service) Banks(ctx context.Context, actor accounts.Actor, orgID string) ([]Bank, error) {
+// Page sizes of the authors' listings.
+var (
+	BankPages = pathways.DefaultPages
+	QuizPages = pathways.DefaultPages
+)
+
+// Banks lists a page of an organisation's question banks (names,
+// languages, revisions; not their questions) for its authors.
+func (s *Service) Banks(ctx context.Context, actor accounts.Actor, orgID string, p pathways.Page) ([]Bank, error) {
 	orgID, err := listOrg(actor, orgID)
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Banks(ctx, orgID)
+	return s.store.Banks(ctx, orgID, p.Normalise(BankPages))
 }
 
-// Quizzes lists an organisation's quizzes (settings, not texts or picks)
-// for its authors.
-func (s *Service) Quizzes(ctx context.Context, actor accounts.Actor, orgID string) ([]Quiz, error) {
+// Quizzes lists a page of an organisation's quizzes (settings and picks,
+// not texts) for its authors.
+func (s *Service) Quizzes(ctx context.Context, actor accounts.Actor, orgID string, p pathways.Page) ([]Quiz, error) {
 	orgID, err := listOrg(actor, orgID)
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Quizzes(ctx, orgID)
-}
-
-// listOrg is the organisation an author lists: their own, or the one a
-// global admin names.
-func listOrg(actor accounts.Actor, orgID string) (string, error) {
-	if orgID == "" {
-		orgID = actor.OrgID
-	}
-	switch {
-	case orgID == "":
-		return "", pathways.Invalid("orgId", courses.CodeRequired)
-	case !courses.CanAuthor(actor, orgID):
-		return "", fmt.Errorf("list organisation %s: %w", orgID, pathways.ErrForbidden)
-	}
-	return orgID, nil
+	return s.store.Quizzes(ctx, orgID, p.Normalise(QuizPages))
 }

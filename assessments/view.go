@@ -9,7 +9,7 @@ import (
 
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
-	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/i18n"
 )
 
 // Views are what a learner receives. They are built field by field from
@@ -19,41 +19,41 @@ import (
 
 // ItemView is an option, a matching item or a scale point as shown.
 type ItemView struct {
-	ID    string        `json:"id"`
-	Text  *courses.Text `json:"text,omitempty"`
-	Image string        `json:"image,omitempty"` // media URLs
-	Audio string        `json:"audio,omitempty"`
+	ID    string     `json:"id"`
+	Text  *i18n.Text `json:"text,omitempty"`
+	Image string     `json:"image,omitempty"` // media URLs
+	Audio string     `json:"audio,omitempty"`
 }
 
 // ScaleView is a Likert scale.
 type ScaleView struct {
-	Min    int                  `json:"min"`
-	Max    int                  `json:"max"`
-	Labels map[int]courses.Text `json:"labels,omitempty"`
+	Min    int               `json:"min"`
+	Max    int               `json:"max"`
+	Labels map[int]i18n.Text `json:"labels,omitempty"`
 }
 
 // QuestionView is a question as the learner sees it.
 type QuestionView struct {
-	Key       string        `json:"key"`
-	Type      Type          `json:"type"`
-	Prompt    courses.Text  `json:"prompt"`
-	Hint      *courses.Text `json:"hint,omitempty"`
-	Image     string        `json:"image,omitempty"`
-	Audio     string        `json:"audio,omitempty"`
-	Points    float64       `json:"points"`
-	Options   []ItemView    `json:"options,omitempty"` // in the order drawn
-	Matches   []ItemView    `json:"matches,omitempty"`
-	Blanks    []string      `json:"blanks,omitempty"` // blank IDs, as marked in the prompt
-	Scale     *ScaleView    `json:"scale,omitempty"`
-	MaxLength int           `json:"maxLength,omitempty"`
+	Key       string     `json:"key"`
+	Type      Type       `json:"type"`
+	Prompt    i18n.Text  `json:"prompt"`
+	Hint      *i18n.Text `json:"hint,omitempty"`
+	Image     string     `json:"image,omitempty"`
+	Audio     string     `json:"audio,omitempty"`
+	Points    float64    `json:"points"`
+	Options   []ItemView `json:"options,omitempty"` // in the order drawn
+	Matches   []ItemView `json:"matches,omitempty"`
+	Blanks    []string   `json:"blanks,omitempty"` // blank IDs, as marked in the prompt
+	Scale     *ScaleView `json:"scale,omitempty"`
+	MaxLength int        `json:"maxLength,omitempty"`
 }
 
 // ResultView is the score of one answer, with its feedback.
 type ResultView struct {
-	Points   float64        `json:"points"`
-	Max      float64        `json:"max"`
-	Correct  bool           `json:"correct"`
-	Feedback []courses.Text `json:"feedback,omitempty"`
+	Points   float64     `json:"points"`
+	Max      float64     `json:"max"`
+	Correct  bool        `json:"correct"`
+	Feedback []i18n.Text `json:"feedback,omitempty"`
 }
 
 // KeyView is the right answer to a question.
@@ -64,9 +64,9 @@ type KeyView struct {
 	Accepted []string            `json:"accepted,omitempty"` // short answers accepted in the attempt's language
 	Number   *Numeric            `json:"number,omitempty"`
 	Blanks   map[string][]string `json:"blanks,omitempty"`
-	Feedback *courses.Text       `json:"feedback,omitempty"` // the question's general feedback
+	Feedback *i18n.Text          `json:"feedback,omitempty"` // the question's general feedback
 	// OptionFeedback is the feedback of every option, chosen or not.
-	OptionFeedback map[string]courses.Text `json:"optionFeedback,omitempty"`
+	OptionFeedback map[string]i18n.Text `json:"optionFeedback,omitempty"`
 }
 
 // AttemptView is an attempt as its learner sees it.
@@ -76,8 +76,8 @@ type AttemptView struct {
 	Version   int                   `json:"version"`
 	Number    int                   `json:"number"`
 	Kind      Kind                  `json:"kind"`
-	Title     courses.Text          `json:"title"`
-	Intro     *courses.Text         `json:"intro,omitempty"`
+	Title     i18n.Text             `json:"title"`
+	Intro     *i18n.Text            `json:"intro,omitempty"`
 	Lang      string                `json:"lang"`
 	Dir       string                `json:"dir"`
 	Started   time.Time             `json:"startedAt"`
@@ -104,7 +104,7 @@ func (s *Service) View(ctx context.Context, actor accounts.Actor, attemptID stri
 	staff := false
 	if errors.Is(err, pathways.ErrNotFound) && accounts.ValidID(attemptID) {
 		if a, err = s.store.Attempt(ctx, attemptID); err == nil {
-			if !isStaff(actor, a.OrgID) || a.LearnerID == actor.UserID {
+			if !mayFollow(actor, a) {
 				return AttemptView{}, fmt.Errorf("attempt %s: %w", attemptID, pathways.ErrNotFound)
 			}
 			staff = true
@@ -122,12 +122,6 @@ func (s *Service) View(ctx context.Context, actor accounts.Actor, attemptID stri
 	return s.render(p, a, wanted, staff), nil
 }
 
-// isStaff: educators, trainers and admins of the organisation, and global
-// admins.
-func isStaff(actor accounts.Actor, orgID string) bool {
-	return actor.IsGlobalAdmin() || (actor.OrgID == orgID && orgID != "" && actor.Role != accounts.RoleLearner)
-}
-
 func mediaURL(id string) string {
 	if id == "" {
 		return ""
@@ -137,11 +131,11 @@ func mediaURL(id string) string {
 
 func (s *Service) render(p *published, a Attempt, wanted []string, staff bool) AttemptView {
 	chain := p.texts.Chain(wanted)
-	t := func(id string) courses.Text {
+	t := func(id string) i18n.Text {
 		txt, _, _ := p.texts.Find(chain, id, nil)
 		return txt
 	}
-	opt := func(id string) *courses.Text {
+	opt := func(id string) *i18n.Text {
 		if id == "" {
 			return nil
 		}
@@ -181,7 +175,7 @@ func (s *Service) render(p *published, a Attempt, wanted []string, staff bool) A
 			qv.Blanks = append(qv.Blanks, b.ID)
 		}
 		if q.Scale != nil {
-			sv := &ScaleView{Min: q.Scale.Min, Max: q.Scale.Max, Labels: map[int]courses.Text{}}
+			sv := &ScaleView{Min: q.Scale.Min, Max: q.Scale.Max, Labels: map[int]i18n.Text{}}
 			for k, id := range q.Scale.Labels {
 				sv.Labels[k] = t(id)
 			}
@@ -238,7 +232,7 @@ func (s *Service) render(p *published, a Attempt, wanted []string, staff bool) A
 }
 
 // key is the right answer to q, for a learner whose attempt may show it.
-func key(q Question, locale string, t func(string) courses.Text, opt func(string) *courses.Text) KeyView {
+func key(q Question, locale string, t func(string) i18n.Text, opt func(string) *i18n.Text) KeyView {
 	k := KeyView{Feedback: opt(q.Feedback), Pairs: q.Pairs, Number: q.Numeric}
 	for _, o := range q.Options {
 		if o.Correct {
@@ -246,7 +240,7 @@ func key(q Question, locale string, t func(string) courses.Text, opt func(string
 		}
 		if o.Feedback != "" {
 			if k.OptionFeedback == nil {
-				k.OptionFeedback = map[string]courses.Text{}
+				k.OptionFeedback = map[string]i18n.Text{}
 			}
 			k.OptionFeedback[o.ID] = t(o.Feedback)
 		}

@@ -142,33 +142,6 @@ func (s *Service) maxLimit() int64 {
 // Ping reports whether the blob store can serve.
 func (s *Service) Ping(ctx context.Context) error { return s.blobs.Ping(ctx) }
 
-// canAuthor reports whether actor may upload to, edit and delete from the
-// library of orgID: its trainers and admins, and global admins.
-func canAuthor(actor accounts.Actor, orgID string) bool {
-	if actor.IsGlobalAdmin() {
-		return true
-	}
-	return actor.OrgID == orgID && (actor.Role == accounts.RoleTrainer || actor.Role == accounts.RoleAdmin)
-}
-
-// canRead reports whether actor may read a: its authors may; anyone else
-// only if a published course they may see shows it.
-func canRead(actor accounts.Actor, a Asset) bool {
-	if canAuthor(actor, a.OrgID) {
-		return true
-	}
-	for _, u := range a.Uses {
-		if u.OrgID == "" || u.OrgID == actor.OrgID {
-			return true
-		}
-	}
-	return false
-}
-
-// CanAuthor reports whether actor may change a (the server shows authors
-// more of an asset than readers).
-func CanAuthor(actor accounts.Actor, a Asset) bool { return canAuthor(actor, a.OrgID) }
-
 // Asset returns an asset actor may read. An asset they may not read is
 // ErrNotFound, whether it exists or not.
 func (s *Service) Asset(ctx context.Context, actor accounts.Actor, id string) (Asset, error) {
@@ -179,7 +152,7 @@ func (s *Service) Asset(ctx context.Context, actor accounts.Actor, id string) (A
 	if err != nil {
 		return Asset{}, fmt.Errorf("asset %s: %w", id, err)
 	}
-	if !canRead(actor, a) {
+	if !mayRead(actor, a) {
 		return Asset{}, fmt.Errorf("asset %s: %w", id, pathways.ErrNotFound)
 	}
 	return a, nil
@@ -192,7 +165,7 @@ func (s *Service) authored(ctx context.Context, actor accounts.Actor, id string)
 	if err != nil {
 		return Asset{}, err
 	}
-	if !canAuthor(actor, a.OrgID) {
+	if !MayEdit(actor, a) {
 		return Asset{}, fmt.Errorf("change asset %s: %w", id, pathways.ErrForbidden)
 	}
 	return a, nil
@@ -220,26 +193,6 @@ func (s *Service) DownloadURL(ctx context.Context, a Asset, disposition string) 
 		return "", 0, false, fmt.Errorf("presign asset %s: %w", a.ID, err)
 	}
 	return url, s.cfg.PresignTTL, true, nil
-}
-
-// uploadOrg returns the organisation an upload by actor goes to: their
-// own; a global admin must name one.
-func uploadOrg(actor accounts.Actor, m *Meta) (string, error) {
-	if actor.Role != accounts.RoleTrainer && actor.Role != accounts.RoleAdmin {
-		return "", fmt.Errorf("upload: %w", pathways.ErrForbidden)
-	}
-	if err := checkMeta(m); err != nil {
-		return "", err
-	}
-	switch {
-	case actor.IsGlobalAdmin() && m.OrgID == "":
-		return "", pathways.Invalid("organisation_id", CodeRequired)
-	case actor.IsGlobalAdmin():
-		return m.OrgID, nil
-	case m.OrgID != "" && m.OrgID != actor.OrgID:
-		return "", fmt.Errorf("upload to organisation %s: %w", m.OrgID, pathways.ErrNotFound)
-	}
-	return actor.OrgID, nil
 }
 
 // checkOrg makes sure an organisation a global admin named exists.
@@ -515,11 +468,11 @@ type Filter struct {
 }
 
 // ListLimits are the page sizes of a library listing.
-var ListLimits = accounts.PageLimits{Default: 50, Max: 500}
+var ListLimits = pathways.PageLimits{Default: 50, Max: 500}
 
 // List returns a page of an organisation's library, newest first, and how
 // many items match in all.
-func (s *Service) List(ctx context.Context, actor accounts.Actor, orgID string, f Filter, p accounts.Page) ([]LibraryItem, int, error) {
+func (s *Service) List(ctx context.Context, actor accounts.Actor, orgID string, f Filter, p pathways.Page) ([]LibraryItem, int, error) {
 	lib, err := s.library(ctx, actor, orgID)
 	if err != nil {
 		return nil, 0, err
@@ -540,10 +493,7 @@ func (s *Service) List(ctx context.Context, actor accounts.Actor, orgID string, 
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	p = p.Normalise(ListLimits)
-	total := len(out)
-	out = out[min(p.Offset, total):min(p.Offset+p.Limit, total)]
-	return out, total, nil
+	return pathways.Window(out, p.Normalise(ListLimits)), len(out), nil
 }
 
 // Usage is the storage an organisation's library takes, counted from its
@@ -586,12 +536,8 @@ func (s *Service) Usage(ctx context.Context, actor accounts.Actor, orgID string)
 // another organisation's is ErrNotFound, their own with too weak a role
 // ErrForbidden.
 func (s *Service) library(ctx context.Context, actor accounts.Actor, orgID string) (Library, error) {
-	switch {
-	case canAuthor(actor, orgID):
-	case actor.OrgID == orgID:
-		return Library{}, fmt.Errorf("media library of %s: %w", orgID, pathways.ErrForbidden)
-	default:
-		return Library{}, fmt.Errorf("media library of %s: %w", orgID, pathways.ErrNotFound)
+	if err := mayOpenLibrary(actor, orgID); err != nil {
+		return Library{}, err
 	}
 	if err := s.checkOrg(ctx, actor, orgID); err != nil {
 		return Library{}, err

@@ -13,29 +13,29 @@ import (
 
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/i18n"
 )
 
 // Field error codes of this package; each has a "field.<code>" message in
-// the UI catalogue. Some share a code (and so a message) with accounts.
+// the UI catalogue. Assets also use the generic codes of package pathways.
 const (
-	CodeRequired          = "required"
-	CodeTooLong           = "too_long"
-	CodeLocale            = "locale"
-	CodeInvalid           = "invalid"
 	CodeEmpty             = "empty"
 	CodeTypeRefused       = "type_refused"
 	CodeTypeUnsupported   = "type_unsupported"
 	CodeTypeMismatch      = "type_mismatch"
 	CodeExtensionMismatch = "extension_mismatch"
 	CodeChunkSize         = "chunk_size"
-	CodeID                = "id"
+	// CodeUnknownMedia: a course or question names an asset that is not
+	// in its organisation's library; CodeMediaKind: one of the wrong kind.
+	CodeUnknownMedia = "unknown_media"
+	CodeMediaKind    = "media_kind"
 )
 
 // FieldCodes lists every field error code assets produces, for the
 // catalogue test.
 var FieldCodes = []string{
-	CodeRequired, CodeTooLong, CodeLocale, CodeInvalid, CodeEmpty, CodeTypeRefused,
-	CodeTypeUnsupported, CodeTypeMismatch, CodeExtensionMismatch, CodeChunkSize, CodeID,
+	CodeEmpty, CodeTypeRefused, CodeTypeUnsupported, CodeTypeMismatch, CodeExtensionMismatch,
+	CodeChunkSize, CodeUnknownMedia, CodeMediaKind,
 }
 
 // Limits on what a client says about a file.
@@ -200,10 +200,10 @@ func CleanName(s string) string {
 func checkMeta(m *Meta) error {
 	v := &pathways.ValidationError{}
 	if m.ID != "" && !accounts.ValidID(m.ID) {
-		v.Add("id", CodeID, nil)
+		v.Add("id", pathways.CodeID, nil)
 	}
 	if m.OrgID != "" && !accounts.ValidID(m.OrgID) {
-		v.Add("organisation_id", CodeID, nil)
+		v.Add("orgId", pathways.CodeID, nil)
 	}
 	m.Name = CleanName(m.Name)
 	if ext := strings.ToLower(path.Ext(m.Name)); refusedExts[ext] {
@@ -212,12 +212,12 @@ func checkMeta(m *Meta) error {
 	if m.Locale != "" {
 		tag, err := language.Parse(m.Locale)
 		if err != nil || len(m.Locale) > 35 {
-			v.Add("locale", CodeLocale, nil)
+			v.Add("locale", i18n.CodeLocale, nil)
 		} else {
 			m.Locale = tag.String()
 		}
 	}
-	checkLen(v, "alt_text", m.AltText, AltTextMax)
+	checkLen(v, "altText", m.AltText, AltTextMax)
 	checkLen(v, "transcript", m.Transcript, TranscriptMax)
 	return v.Err()
 }
@@ -225,9 +225,9 @@ func checkMeta(m *Meta) error {
 func checkLen(v *pathways.ValidationError, field, s string, max int) {
 	switch {
 	case !utf8.ValidString(s):
-		v.Add(field, CodeInvalid, nil)
+		v.Add(field, pathways.CodeInvalid, nil)
 	case utf8.RuneCountInString(s) > max:
-		v.Add(field, CodeTooLong, map[string]any{"Count": max})
+		v.Add(field, pathways.CodeTooLong, map[string]any{"Count": max})
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/pathways-lms/pathways"
+	"github.com/pathways-lms/pathways/i18n"
 )
 
 // Topic is what a course is about.
@@ -130,7 +131,7 @@ type Course struct {
 	Modules []Module
 
 	// Messages holds every text, by locale and then by message ID.
-	Messages Messages
+	Messages i18n.Messages
 
 	// Revision counts the draft's edits; an edit must name the revision
 	// it was made on (optimistic concurrency).
@@ -177,18 +178,6 @@ type Block struct {
 	Quiz       string            // quiz ID
 }
 
-// Message is one text in one locale, in go-i18n's shape: plural forms by
-// CLDR category (Other is always set; the rest as the language needs) and,
-// for a translation, the hash of the source text it was translated from.
-type Message struct {
-	Description                      string // for translators
-	Hash                             string // "sha1-…" of the source text, on translations
-	Zero, One, Two, Few, Many, Other string
-}
-
-// Messages holds a course's texts: locale → message ID → message.
-type Messages map[string]map[string]Message
-
 // Version is a published, immutable version of a course.
 type Version struct {
 	CourseID string
@@ -211,18 +200,15 @@ func VersionID(courseID string, number int) string {
 }
 
 // Limits that keep a course a bounded document (the whole draft, texts of
-// every locale included, is one document well under MongoDB's 16 MB).
+// every locale included, is one document well under MongoDB's 16 MB; its
+// texts are bounded by i18n's limits).
 const (
-	MaxModules        = 50
-	MaxLessons        = 50 // per module
-	MaxBlocks         = 100
-	MaxLocales        = 20
-	MaxMessages       = 5000 // per locale
-	MaxMessageLen     = 20000
-	MaxCourseBytes    = 4 << 20 // all texts of all locales
-	MaxCatalogue      = 5000    // courses in the installation
-	MaxMinutes        = 600
-	MaxDescriptionLen = 500
+	MaxModules   = 50
+	MaxLessons   = 50 // per module
+	MaxBlocks    = 100
+	MaxLocales   = 20
+	MaxCatalogue = 5000 // courses in the installation
+	MaxMinutes   = 600
 )
 
 // Errors specific to courses; each wraps a pathways sentinel.

@@ -54,7 +54,7 @@ func (s *Service) readable(ctx context.Context, actor accounts.Actor, courseID s
 	if err != nil {
 		return nil, err
 	}
-	if !canSee(actor, ct.course.OrgID, ct.course.Shared) {
+	if !mayRead(actor, ct.course) {
 		return nil, fmt.Errorf("course %s: %w", courseID, pathways.ErrNotFound)
 	}
 	return ct, nil
@@ -119,41 +119,48 @@ type Filter struct {
 	Language string
 }
 
-// Catalogue lists the latest published version of every course the actor
-// may take, archived ones left out, filtered, as outlines rendered in the
-// languages wanted (modules left out). It reads one document; versions
-// come from memory.
-func (s *Service) Catalogue(ctx context.Context, actor accounts.Actor, f Filter, wanted []string) ([]OutlineView, error) {
+// CataloguePages are the page sizes of the catalogue.
+var CataloguePages = pathways.DefaultPages
+
+// Catalogue lists a page of the latest published versions of the courses
+// the actor may take, archived ones left out, filtered, as outlines
+// rendered in the languages wanted (modules left out), with how many match
+// in all. It reads one document; versions come from memory, and only the
+// page is rendered.
+func (s *Service) Catalogue(ctx context.Context, actor accounts.Actor, f Filter, wanted []string, p pathways.Page) ([]OutlineView, int, error) {
 	all, err := s.store.Catalogue(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("catalogue: %w", err)
+		return nil, 0, fmt.Errorf("catalogue: %w", err)
 	}
-	out := []OutlineView{}
+	var match []*content
 	for _, e := range all {
-		if e.Published == 0 || e.Archived || !canSee(actor, e.OrgID, true) {
+		if !mayList(actor, e) {
 			continue
 		}
 		ct, err := s.published(ctx, e.CourseID, e.Published)
 		if err != nil {
-			return nil, fmt.Errorf("catalogue: %w", err)
+			return nil, 0, fmt.Errorf("catalogue: %w", err)
 		}
 		c := ct.course
-		if !canSee(actor, c.OrgID, c.Shared) ||
+		if !mayRead(actor, c) ||
 			(f.Topic != "" && c.Topic != f.Topic) ||
-			(f.Audience != "" && !slices.Contains(c.Audiences, f.Audience)) {
+			(f.Audience != "" && !slices.Contains(c.Audiences, f.Audience)) ||
+			(f.Language != "" && !offers(CompleteLocales(c), f.Language)) {
 			continue
 		}
+		match = append(match, ct)
+	}
+	page := pathways.Window(match, p.Normalise(CataloguePages))
+	out := make([]OutlineView, 0, len(page))
+	for _, ct := range page {
 		v, err := ct.outline(wanted)
 		if err != nil {
-			return nil, fmt.Errorf("catalogue: render %s: %w", e.CourseID, err)
-		}
-		if f.Language != "" && !offers(v.Locales, f.Language) {
-			continue
+			return nil, 0, fmt.Errorf("catalogue: render %s: %w", ct.course.ID, err)
 		}
 		v.Modules = nil
 		out = append(out, v)
 	}
-	return out, nil
+	return out, len(match), nil
 }
 
 // offers reports whether a course complete in locales serves language l.

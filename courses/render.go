@@ -9,8 +9,6 @@ import (
 	"strings"
 
 	"github.com/microcosm-cc/bluemonday"
-	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
-	"github.com/nicksnyder/go-i18n/v2/i18n/template"
 	"github.com/yuin/goldmark"
 	"golang.org/x/text/language"
 
@@ -20,14 +18,6 @@ import (
 // Views are what learners receive. They carry JSON names because they are
 // the delivery API's shape, rendered once and served from cache; the
 // server encodes them as they are.
-
-// Text is one text in the language it was found in: the requested one, or
-// the next of the learner's fallback chain that has it.
-type Text struct {
-	Value string `json:"value"`
-	Lang  string `json:"lang"`
-	Dir   string `json:"dir"`
-}
 
 // MediaView is a media file a block shows.
 type MediaView struct {
@@ -42,14 +32,14 @@ type MediaView struct {
 type BlockView struct {
 	ID         string      `json:"id"`
 	Kind       BlockKind   `json:"kind"`
-	HTML       *Text       `json:"html,omitempty"` // text blocks: sanitised HTML from Markdown
-	Text       *Text       `json:"text,omitempty"` // caption, prompt, note, resource title
-	Alt        *Text       `json:"alt,omitempty"`
-	Transcript *Text       `json:"transcript,omitempty"`
+	HTML       *i18n.Text  `json:"html,omitempty"` // text blocks: sanitised HTML from Markdown
+	Text       *i18n.Text  `json:"text,omitempty"` // caption, prompt, note, resource title
+	Alt        *i18n.Text  `json:"alt,omitempty"`
+	Transcript *i18n.Text  `json:"transcript,omitempty"`
 	Media      *MediaView  `json:"media,omitempty"`
 	Subtitles  []MediaView `json:"subtitles,omitempty"`
-	URL        *Text       `json:"url,omitempty"`
-	HelpURL    *Text       `json:"helpUrl,omitempty"`
+	URL        *i18n.Text  `json:"url,omitempty"`
+	HelpURL    *i18n.Text  `json:"helpUrl,omitempty"`
 	Quiz       string      `json:"quiz,omitempty"`
 }
 
@@ -62,7 +52,7 @@ type LessonView struct {
 	Lang      string      `json:"lang"` // the language most of it is in
 	Dir       string      `json:"dir"`
 	Languages []string    `json:"languages"` // every language it uses, Lang first
-	Title     Text        `json:"title"`
+	Title     i18n.Text   `json:"title"`
 	Minutes   int         `json:"minutes"`
 	Blocks    []BlockView `json:"blocks"`
 	Previous  string      `json:"previous,omitempty"` // lesson IDs, in course order
@@ -71,16 +61,16 @@ type LessonView struct {
 
 // LessonSummary is a lesson's line in an outline.
 type LessonSummary struct {
-	ID      string `json:"id"`
-	Title   Text   `json:"title"`
-	Minutes int    `json:"minutes"`
+	ID      string    `json:"id"`
+	Title   i18n.Text `json:"title"`
+	Minutes int       `json:"minutes"`
 }
 
 // ModuleView is a module in an outline.
 type ModuleView struct {
 	ID       string          `json:"id"`
-	Title    Text            `json:"title"`
-	Summary  *Text           `json:"summary,omitempty"`
+	Title    i18n.Text       `json:"title"`
+	Summary  *i18n.Text      `json:"summary,omitempty"`
 	Requires []string        `json:"requires"`
 	Lessons  []LessonSummary `json:"lessons"`
 }
@@ -94,8 +84,8 @@ type OutlineView struct {
 	Dir       string       `json:"dir"`
 	Languages []string     `json:"languages"`
 	Locales   []string     `json:"locales"` // languages it is fully translated into
-	Title     Text         `json:"title"`
-	Summary   *Text        `json:"summary,omitempty"`
+	Title     i18n.Text    `json:"title"`
+	Summary   *i18n.Text   `json:"summary,omitempty"`
 	Topic     Topic        `json:"topic"`
 	Audiences []Audience   `json:"audiences"`
 	Level     Level        `json:"level"`
@@ -113,130 +103,16 @@ type MediaInfo struct {
 	Locale string
 }
 
-// Texts are a set of messages in several locales, loaded into a go-i18n
-// bundle, with the fallback chain that finds each text for a reader:
-// what courses render, and what assessments render their questions with.
-// Texts are immutable and safe for concurrent use.
-type Texts struct {
-	def      string
-	locales  []string
-	messages Messages
-	bundle   *goi18n.Bundle
-	tags     map[string]language.Tag // locale → parsed tag
-	matcher  language.Matcher
-	size     int64 // rough bytes held, for cache budgets
-}
-
-// NewTexts loads messages offered in locales, def among them. It fails on
-// a locale that does not parse.
-func NewTexts(def string, locales []string, messages Messages) (*Texts, error) {
-	defTag, err := language.Parse(def)
-	if err != nil {
-		return nil, fmt.Errorf("default locale %q: %w", def, err)
-	}
-	t := &Texts{def: def, locales: locales, messages: messages, bundle: goi18n.NewBundle(defTag), tags: map[string]language.Tag{}}
-	size := int64(4096)
-	var offered []language.Tag
-	for _, loc := range locales {
-		tag, err := language.Parse(loc)
-		if err != nil {
-			return nil, fmt.Errorf("locale %q: %w", loc, err)
-		}
-		t.tags[loc] = tag
-		offered = append(offered, tag)
-		msgs := make([]*goi18n.Message, 0, len(messages[loc]))
-		for id, m := range messages[loc] {
-			msgs = append(msgs, &goi18n.Message{
-				ID: id, Description: m.Description, Hash: m.Hash,
-				Zero: m.Zero, One: m.One, Two: m.Two, Few: m.Few, Many: m.Many, Other: m.Other,
-			})
-			size += int64(len(id)+m.Size()) * 2 // the message, and go-i18n's template of it
-		}
-		if err := t.bundle.AddMessages(tag, msgs...); err != nil {
-			return nil, fmt.Errorf("messages of %s: %w", loc, err)
-		}
-	}
-	t.matcher = language.NewMatcher(offered)
-	t.size = size
-	return t, nil
-}
-
-// Size is roughly how many bytes the texts hold.
-func (t *Texts) Size() int64 { return t.size }
-
-// Chain resolves a reader's languages, most wanted first, to the locales
-// offered, ending with the default: the fallback chain of every text.
-// "fr-CA" finds "fr", "prs" (Dari) finds "fa-AF" or "fa".
-func (t *Texts) Chain(wanted []string) []string {
-	var out []string
-	for _, w := range wanted {
-		tag, err := language.Parse(w)
-		if err != nil {
-			continue
-		}
-		if base, _ := tag.Base(); base.String() == "prs" {
-			tag = language.MustParse("fa-AF")
-		}
-		_, i, conf := t.matcher.Match(tag)
-		if conf < language.High {
-			continue
-		}
-		if loc := t.locales[i]; !slices.Contains(out, loc) {
-			out = append(out, loc)
-		}
-	}
-	if !slices.Contains(out, t.def) {
-		out = append(out, t.def)
-	}
-	return out
-}
-
-// Find returns message id in the first locale of chain that has it.
-// Messages with plural forms take count and choose their CLDR form;
-// other texts are literal (no template runs on an author's text). ok is
-// false if no locale of the chain has it; the Text then holds the ID.
-func (t *Texts) Find(chain []string, id string, count any) (txt Text, ok bool, err error) {
-	for _, loc := range chain {
-		m, has := t.messages[loc][id]
-		if !has {
-			continue
-		}
-		cfg := &goi18n.LocalizeConfig{MessageID: id, TemplateParser: template.IdentityParser{}}
-		if count != nil && m.Plural() {
-			cfg.PluralCount = count
-			cfg.TemplateParser = nil
-			cfg.TemplateData = map[string]any{"Count": count}
-		}
-		s, _, lErr := goi18n.NewLocalizer(t.bundle, loc).LocalizeWithTag(cfg)
-		if lErr != nil {
-			err = errors.Join(err, fmt.Errorf("message %s in %s: %w", id, loc, lErr))
-			continue
-		}
-		return Text{Value: s, Lang: loc, Dir: t.Dir(loc)}, true, err
-	}
-	return Text{Value: id, Lang: t.def, Dir: t.Dir(t.def)}, false, err
-}
-
-// Dir is the direction of one of the locales.
-func (t *Texts) Dir(locale string) string { return i18n.Direction(t.tags[locale]) }
-
-// Plural renders message id with count for a reader with languages
-// wanted.
-func (t *Texts) Plural(wanted []string, id string, count any) Text {
-	txt, _, _ := t.Find(t.Chain(wanted), id, count)
-	return txt
-}
-
 // content is a course version made ready to render.
 type content struct {
-	*Texts
+	*i18n.Texts
 	course  Course
 	version int
 	media   map[string]MediaInfo
 }
 
 func newContent(c Course, version int, media map[string]MediaInfo) (*content, error) {
-	t, err := NewTexts(c.DefaultLocale, c.Locales, c.Messages)
+	t, err := i18n.NewTexts(c.DefaultLocale, c.Locales, c.Messages)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +130,7 @@ type renderer struct {
 
 // text returns message id in the first language of the chain that has
 // it; see Texts.Find.
-func (r *renderer) text(id string, count any) Text {
+func (r *renderer) text(id string, count any) i18n.Text {
 	t, ok, err := r.ct.Find(r.chain, id, count)
 	r.err = errors.Join(r.err, err)
 	if !ok {
@@ -268,7 +144,7 @@ func (r *renderer) text(id string, count any) Text {
 	return t
 }
 
-func (r *renderer) optional(id string) *Text {
+func (r *renderer) optional(id string) *i18n.Text {
 	if id == "" {
 		return nil
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
 	"github.com/pathways-lms/pathways/assets"
+	"github.com/pathways-lms/pathways/i18n"
 	"github.com/pathways-lms/pathways/internal/lru"
 )
 
@@ -82,28 +83,6 @@ func (s *Service) CacheStats() (versions, rendered lru.Stats) {
 	return s.versions.Stats(), s.rendered.Stats()
 }
 
-// CanAuthor reports whether the actor may author content of an
-// organisation: its trainers and admins, and global admins.
-func CanAuthor(actor accounts.Actor, orgID string) bool {
-	if actor.IsGlobalAdmin() {
-		return true
-	}
-	return actor.OrgID == orgID && (actor.Role == accounts.RoleTrainer || actor.Role == accounts.RoleAdmin)
-}
-
-// MayAuthor reports whether the actor may author courses at all (in their
-// organisation, or anywhere for a global admin), so a caller can refuse
-// before reading a large upload.
-func MayAuthor(actor accounts.Actor) bool {
-	return actor.IsGlobalAdmin() || actor.Role == accounts.RoleTrainer || actor.Role == accounts.RoleAdmin
-}
-
-// canSee: members of the owning organisation, everyone for a shared
-// course, global admins.
-func canSee(actor accounts.Actor, orgID string, shared bool) bool {
-	return actor.IsGlobalAdmin() || shared || actor.OrgID == orgID
-}
-
 // authored returns a course the actor may edit. Someone who cannot see it
 // gets ErrNotFound; someone who can see but not edit it, ErrForbidden.
 func (s *Service) authored(ctx context.Context, actor accounts.Actor, id string) (Course, error) {
@@ -114,11 +93,8 @@ func (s *Service) authored(ctx context.Context, actor accounts.Actor, id string)
 	if err != nil {
 		return Course{}, fmt.Errorf("course %s: %w", id, err)
 	}
-	if !CanAuthor(actor, c.OrgID) {
-		if canSee(actor, c.OrgID, c.Shared && c.Published > 0) {
-			return Course{}, fmt.Errorf("course %s: %w", id, pathways.ErrForbidden)
-		}
-		return Course{}, fmt.Errorf("course %s: %w", id, pathways.ErrNotFound)
+	if err := mayEdit(actor, c); err != nil {
+		return Course{}, err
 	}
 	return c, nil
 }
@@ -130,16 +106,16 @@ func (s *Service) authored(ctx context.Context, actor accounts.Actor, id string)
 // hash are taken as translated from the current source texts.
 func (s *Service) Create(ctx context.Context, actor accounts.Actor, c Course) (Course, bool, error) {
 	var err error
-	if c.OrgID, err = Owner(actor, c.OrgID); err != nil {
+	if c.OrgID, err = actor.ContentOwner(c.OrgID); err != nil {
 		return Course{}, false, fmt.Errorf("create course: %w", err)
 	}
 	if c.ID == "" {
 		c.ID = uuid.Must(uuid.NewV7()).String()
 	} else if !accounts.ValidID(c.ID) {
-		return Course{}, false, pathways.Invalid("id", CodeInvalid)
+		return Course{}, false, pathways.Invalid("id", pathways.CodeInvalid)
 	}
 	if prior, err := s.store.Course(ctx, c.ID); err == nil {
-		if prior.OrgID != c.OrgID || !CanAuthor(actor, prior.OrgID) {
+		if prior.OrgID != c.OrgID || mayEdit(actor, prior) != nil {
 			return Course{}, false, fmt.Errorf("create course %s: %w", c.ID, pathways.ErrConflict)
 		}
 		return prior, false, nil
@@ -172,27 +148,14 @@ func (s *Service) Create(ctx context.Context, actor accounts.Actor, c Course) (C
 	return c, true, nil
 }
 
-// Owner decides which organisation new content (a course, a bank, a quiz)
-// belongs to: the actor's own (naming another is ErrForbidden), or the one
-// a global admin names (possibly none: the caller checks).
-func Owner(actor accounts.Actor, orgID string) (string, error) {
-	switch {
-	case actor.IsGlobalAdmin():
-		return orgID, nil
-	case !MayAuthor(actor), orgID != "" && orgID != actor.OrgID:
-		return "", fmt.Errorf("content of organisation %q: %w", orgID, pathways.ErrForbidden)
-	}
-	return actor.OrgID, nil
-}
-
 // checkOrg checks that a new course names an organisation that exists.
 func (s *Service) checkOrg(ctx context.Context, orgID string) error {
 	if orgID == "" {
-		return pathways.Invalid("orgId", CodeRequired)
+		return pathways.Invalid("orgId", pathways.CodeRequired)
 	}
 	if err := s.orgExists(ctx, orgID); err != nil {
 		if errors.Is(err, pathways.ErrNotFound) {
-			return pathways.Invalid("orgId", CodeInvalid)
+			return pathways.Invalid("orgId", pathways.CodeInvalid)
 		}
 		return fmt.Errorf("organisation %s: %w", orgID, err)
 	}
@@ -202,17 +165,14 @@ func (s *Service) checkOrg(ctx context.Context, orgID string) error {
 // check validates a draft: structure, texts (not strictly: a draft may
 // hold texts it no longer names) and media.
 func (s *Service) check(ctx context.Context, actor accounts.Actor, c Course) error {
-	var all pathways.ValidationError
+	all := &pathways.ValidationError{}
 	for _, err := range []error{CheckStructure(c), CheckMessages(c, false)} {
-		var ve *pathways.ValidationError
-		if errors.As(err, &ve) {
-			all.Fields = append(all.Fields, ve.Fields...)
-		} else if err != nil {
+		if err := all.Merge("", err); err != nil {
 			return err
 		}
 	}
-	if len(all.Fields) > 0 {
-		return &all
+	if err := all.Err(); err != nil {
+		return err
 	}
 	_, err := s.checkMedia(ctx, actor, c)
 	return err
@@ -237,7 +197,7 @@ func mediaRefs(c Course) []struct {
 	for i, m := range c.Modules {
 		for j, l := range m.Lessons {
 			for k, b := range l.Blocks {
-				bp := path("modules", i, "lessons", j, "blocks", k)
+				bp := pathways.Path("modules", i, "lessons", j, "blocks", k)
 				want := map[BlockKind][]assets.Kind{
 					BlockImage: {assets.KindImage}, BlockAudio: {assets.KindAudio},
 					BlockVideo: {assets.KindVideo}, BlockResource: {assets.KindDocument},
@@ -267,13 +227,13 @@ func (s *Service) checkMedia(ctx context.Context, actor accounts.Actor, c Course
 		a, err := s.lib.Asset(ctx, actor, r.id)
 		switch {
 		case errors.Is(err, pathways.ErrNotFound), err == nil && a.OrgID != c.OrgID:
-			v.Add(r.field, CodeUnknownMedia, map[string]any{"Value": r.id})
+			v.Add(r.field, assets.CodeUnknownMedia, map[string]any{"Value": r.id})
 			continue
 		case err != nil:
 			return nil, fmt.Errorf("media %s: %w", r.id, err)
 		}
 		if !slices.Contains(r.kinds, a.Kind) {
-			v.Add(r.field, CodeMediaKind, map[string]any{"Value": string(r.kinds[0])})
+			v.Add(r.field, assets.CodeMediaKind, map[string]any{"Value": string(r.kinds[0])})
 			continue
 		}
 		infos[a.ID] = MediaInfo{Type: a.ContentType, Size: a.Size, Name: a.Name, Locale: a.Locale}
@@ -293,7 +253,7 @@ func (s *Service) checkQuizzes(ctx context.Context, c Course) error {
 				err := s.quizOK(ctx, c.OrgID, c.Shared, b.Quiz)
 				switch {
 				case errors.Is(err, pathways.ErrNotFound):
-					v.Add(path("modules", i, "lessons", j, "blocks", k, "quiz"), CodeUnknownQuiz, map[string]any{"Value": b.Quiz})
+					v.Add(pathways.Path("modules", i, "lessons", j, "blocks", k, "quiz"), CodeUnknownQuiz, map[string]any{"Value": b.Quiz})
 				case err != nil:
 					return fmt.Errorf("quiz %s: %w", b.Quiz, err)
 				}
@@ -352,16 +312,16 @@ func editable(d *Course, revision int) error {
 // changes sets a message, or deletes it when nil. A translation given
 // without a hash is taken as made from the current source text. Changing
 // a default-locale text makes its translations outdated.
-func (s *Service) SetMessages(ctx context.Context, actor accounts.Actor, id string, revision int, locale string, changes map[string]*Message) (Course, error) {
+func (s *Service) SetMessages(ctx context.Context, actor accounts.Actor, id string, revision int, locale string, changes map[string]*i18n.Message) (Course, error) {
 	cur, err := s.authored(ctx, actor, id)
 	if err != nil {
 		return Course{}, err
 	}
 	if !slices.Contains(cur.Locales, locale) {
-		if !ValidLocale(locale) {
-			return Course{}, pathways.Invalid("locale", CodeLocale)
+		if !i18n.ValidLocale(locale) {
+			return Course{}, pathways.Invalid("locale", i18n.CodeLocale)
 		}
-		return Course{}, (&pathways.ValidationError{}).Add("locale", CodeNotOffered, map[string]any{"Value": locale})
+		return Course{}, (&pathways.ValidationError{}).Add("locale", i18n.CodeNotOffered, map[string]any{"Value": locale})
 	}
 	return s.store.UpdateCourse(ctx, id, func(d *Course) error {
 		if err := editable(d, revision); err != nil {
@@ -370,7 +330,7 @@ func (s *Service) SetMessages(ctx context.Context, actor accounts.Actor, id stri
 		next := *d
 		next.Messages = d.Messages.Clone()
 		if next.Messages[locale] == nil {
-			next.Messages[locale] = map[string]Message{}
+			next.Messages[locale] = map[string]i18n.Message{}
 		}
 		for _, mid := range slices.Sorted(maps.Keys(changes)) {
 			if m := changes[mid]; m == nil {
@@ -473,7 +433,6 @@ func joinValidation(err error) error {
 	var all pathways.ValidationError
 	var walk func(error) bool
 	walk = func(e error) bool {
-		var ve *pathways.ValidationError
 		if j, ok := e.(interface{ Unwrap() []error }); ok {
 			for _, x := range j.Unwrap() {
 				if !walk(x) {
@@ -482,11 +441,7 @@ func joinValidation(err error) error {
 			}
 			return true
 		}
-		if errors.As(e, &ve) {
-			all.Fields = append(all.Fields, ve.Fields...)
-			return true
-		}
-		return false
+		return all.Merge("", e) == nil
 	}
 	if !walk(err) {
 		return err
@@ -541,7 +496,7 @@ func (s *Service) Delete(ctx context.Context, actor accounts.Actor, id string) e
 var ErrPublished = fmt.Errorf("%w: the course has published versions; archive it instead", pathways.ErrConflict)
 
 // Status returns the translation status of every locale of a draft.
-func (s *Service) Status(ctx context.Context, actor accounts.Actor, id string) ([]LocaleStatus, error) {
+func (s *Service) Status(ctx context.Context, actor accounts.Actor, id string) ([]i18n.LocaleStatus, error) {
 	c, err := s.authored(ctx, actor, id)
 	if err != nil {
 		return nil, err
@@ -559,7 +514,7 @@ func (s *Service) Preview(ctx context.Context, actor accounts.Actor, id, lessonI
 	media, _ := s.checkMedia(ctx, actor, c) // preview shows what it can
 	ct, err := newContent(c, 0, media)
 	if err != nil {
-		return LessonView{}, pathways.Invalid("locales", CodeLocale)
+		return LessonView{}, pathways.Invalid("locales", i18n.CodeLocale)
 	}
 	v, err := ct.lesson(lessonID, wanted)
 	if errors.Is(err, errNoLesson) {
@@ -568,18 +523,22 @@ func (s *Service) Preview(ctx context.Context, actor accounts.Actor, id, lessonI
 	return v, nil // missing texts are shown as their IDs
 }
 
-// Authored lists the catalogue entries of the courses the actor may edit,
-// drafts included: those of their organisation (every organisation's for a
-// global admin).
-func (s *Service) Authored(ctx context.Context, actor accounts.Actor) ([]Entry, error) {
-	if !MayAuthor(actor) {
-		return nil, fmt.Errorf("list authored courses: %w", pathways.ErrForbidden)
+// AuthoredPages are the page sizes of the authors' listing.
+var AuthoredPages = pathways.DefaultPages
+
+// Authored lists a page of the catalogue entries of the courses the actor
+// may edit, drafts included: those of their organisation (every
+// organisation's for a global admin), with how many there are in all.
+func (s *Service) Authored(ctx context.Context, actor accounts.Actor, p pathways.Page) ([]Entry, int, error) {
+	if !actor.IsAuthor() {
+		return nil, 0, fmt.Errorf("list authored courses: %w", pathways.ErrForbidden)
 	}
 	all, err := s.store.Catalogue(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list authored courses: %w", err)
+		return nil, 0, fmt.Errorf("list authored courses: %w", err)
 	}
-	return slices.DeleteFunc(all, func(e Entry) bool { return !CanAuthor(actor, e.OrgID) }), nil
+	mine := slices.DeleteFunc(all, func(e Entry) bool { return !mayListAuthored(actor, e) })
+	return pathways.Window(mine, p.Normalise(AuthoredPages)), len(mine), nil
 }
 
 // Clone returns a deep copy, so a cached or stored course is never shared

@@ -36,7 +36,7 @@ var mediaNamespace = uuid.MustParse("6f1c1b2e-3c1d-4b43-9a43-6b1f4a3c2d10")
 // and nothing else is: an import is never partial.
 func (s *Service) Import(ctx context.Context, actor accounts.Actor, c Course, files []MediaFile) (Course, bool, error) {
 	var err error
-	if c.OrgID, err = Owner(actor, c.OrgID); err != nil {
+	if c.OrgID, err = actor.ContentOwner(c.OrgID); err != nil {
 		return Course{}, false, fmt.Errorf("import course: %w", err)
 	}
 	if err := s.checkOrg(ctx, c.OrgID); err != nil {
@@ -45,7 +45,7 @@ func (s *Service) Import(ctx context.Context, actor accounts.Actor, c Course, fi
 	if c.ID == "" {
 		c.ID = uuid.Must(uuid.NewV7()).String()
 	}
-	if prior, err := s.store.Course(ctx, c.ID); err == nil && prior.OrgID == c.OrgID && CanAuthor(actor, prior.OrgID) {
+	if prior, err := s.store.Course(ctx, c.ID); err == nil && prior.OrgID == c.OrgID && mayEdit(actor, prior) == nil {
 		return prior, false, nil
 	}
 	if err := errors.Join(CheckStructure(c), CheckMessages(c, true)); err != nil {
@@ -138,7 +138,7 @@ func relink(c *Course, ids map[string]string) error {
 	swap := func(field, p string) string {
 		id, ok := ids[p]
 		if !ok {
-			v.Add(field, CodeUnknownMedia, map[string]any{"Value": p})
+			v.Add(field, assets.CodeUnknownMedia, map[string]any{"Value": p})
 		}
 		return id
 	}
@@ -146,7 +146,7 @@ func relink(c *Course, ids map[string]string) error {
 		for j := range c.Modules[i].Lessons {
 			for k := range c.Modules[i].Lessons[j].Blocks {
 				b := &c.Modules[i].Lessons[j].Blocks[k]
-				bp := path("modules", i, "lessons", j, "blocks", k)
+				bp := pathways.Path("modules", i, "lessons", j, "blocks", k)
 				if b.Media != "" {
 					b.Media = swap(bp+"/media", b.Media)
 				}
@@ -186,7 +186,7 @@ func (s *Service) Export(ctx context.Context, actor accounts.Actor, id string, v
 		}
 		c = v.Course
 	} else if version < 0 {
-		return Course{}, nil, pathways.Invalid("version", CodeInvalid)
+		return Course{}, nil, pathways.Invalid("version", pathways.CodeInvalid)
 	}
 	media := map[string]assets.Asset{}
 	for _, r := range mediaRefs(c) {

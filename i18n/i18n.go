@@ -1,9 +1,9 @@
-// Package i18n owns the user-facing texts of the server: the embedded UI
-// message catalogue (one go-i18n file per locale), locale negotiation from
-// Accept-Language, the fallback chain and text direction.
-//
-// Course content messages join the same machinery in a later package; this
-// one knows only the server's own texts.
+// Package i18n owns every user-facing text: the server's own UI messages
+// (an embedded go-i18n catalogue, one file per locale), locale negotiation
+// from Accept-Language and text direction; and the content-text machinery
+// every domain uses for what trainers write (texts.go, check.go): messages
+// per locale in go-i18n's shape, their fallback chains, plurals, checks and
+// translation status.
 package i18n
 
 import (

@@ -12,12 +12,14 @@ import (
 
 	"golang.org/x/text/language"
 
+	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
 	"github.com/pathways-lms/pathways/assessments"
 	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/courses/coursefile"
 	"github.com/pathways-lms/pathways/i18n"
+	"github.com/pathways-lms/pathways/server"
 )
 
 // required locales of the UI catalogue and their CLDR plural categories
@@ -49,9 +51,26 @@ func messageIDs(t *testing.T) []string {
 	return ids
 }
 
-// serverFieldCodes mirrors server.FieldCodes (the server imports i18n, so
-// i18n cannot import it); server's own test checks the two agree.
-var serverFieldCodes = []string{"unknown", "type", "id", "duplicate", "after_file"}
+// fieldCodes are the field error codes of every package, by package.
+var fieldCodes = map[string][]string{
+	"pathways": pathways.FieldCodes, "i18n": i18n.FieldCodes, "accounts": accounts.FieldCodes,
+	"assets": assets.FieldCodes, "server": server.FieldCodes, "courses": courses.FieldCodes,
+	"coursefile": coursefile.FieldCodes, "assessments": assessments.FieldCodes,
+}
+
+// TestFieldCodesHaveOneHome: a code is defined by one package only, so a
+// code means one thing and has one message, whoever produces it.
+func TestFieldCodesHaveOneHome(t *testing.T) {
+	home := map[string]string{}
+	for pkg, codes := range fieldCodes {
+		for _, c := range codes {
+			if other, ok := home[c]; ok {
+				t.Errorf("code %q is listed by both %s and %s", c, other, pkg)
+			}
+			home[c] = pkg
+		}
+	}
+}
 
 func loadFile(t *testing.T, lang string) map[string]any {
 	t.Helper()
@@ -70,11 +89,10 @@ func loadFile(t *testing.T, lang string) map[string]any {
 // exactly its language's plural forms, and keeps every template variable.
 func TestCatalogueComplete(t *testing.T) {
 	want := messageIDs(t)
-	// Packages share some codes ("required", "unknown", "type"); each code
-	// has one message, whoever produces it.
-	for _, code := range slices.Concat(accounts.FieldCodes, assets.FieldCodes, serverFieldCodes,
-		courses.FieldCodes, coursefile.FieldCodes, assessments.FieldCodes) {
-		want = append(want, i18n.FieldMessageID(code))
+	for _, codes := range fieldCodes {
+		for _, code := range codes {
+			want = append(want, i18n.FieldMessageID(code))
+		}
 	}
 	slices.Sort(want)
 	want = slices.Compact(want)
@@ -207,7 +225,7 @@ func TestPlurals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := i18n.FieldMessageID(accounts.CodeTooShort)
+	id := i18n.FieldMessageID(pathways.CodeTooShort)
 	distinct := func(lang string, counts ...any) {
 		l := c.Negotiate(lang)
 		seen := map[string]any{}

@@ -7,8 +7,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/pathways-lms/pathways"
+	"github.com/pathways-lms/pathways/accounts"
 	"github.com/pathways-lms/pathways/assessments"
-	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/i18n"
 )
 
 // bankJSON is a question bank as authors send and receive it; questions
@@ -34,7 +35,7 @@ func toBankJSON(b assessments.Bank) bankJSON {
 		Locales: nonNil(b.Locales), Questions: nonNil(b.Questions), Messages: fromMessages(b.Messages)}
 }
 
-func fromMessages(ms courses.Messages) map[string]map[string]messageJSON {
+func fromMessages(ms i18n.Messages) map[string]map[string]messageJSON {
 	out := map[string]map[string]messageJSON{}
 	for loc, msgs := range ms {
 		out[loc] = make(map[string]messageJSON, len(msgs))
@@ -246,9 +247,17 @@ func (s *Server) quizStats(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	org := c.Query("orgId", actor(c).OrgID)
+	v := &pathways.ValidationError{}
+	p := pageParams(c, v, pathways.DefaultPages)
+	org := orgParam(c, v)
 	if org == "" {
-		return paramError{(&pathways.ValidationError{}).Add("orgId", courses.CodeRequired, nil)}
+		org = actor(c).OrgID
+	}
+	if org == "" {
+		v.Add("orgId", pathways.CodeRequired, nil)
+	}
+	if err := paramErr(v); err != nil {
+		return err
 	}
 	items, err := s.assess.QuizStats(c.UserContext(), actor(c), id, n, org)
 	if err != nil {
@@ -261,11 +270,9 @@ func (s *Server) quizStats(c *fiber.Ctx) error {
 		Discrimination float64                   `json:"discrimination"`
 		Wrong          []assessments.WrongAnswer `json:"commonWrongAnswers"`
 	}
-	out := make([]itemJSON, len(items))
-	for i, it := range items {
-		out[i] = itemJSON{Question: it.Question, N: it.N, Facility: it.Facility, Discrimination: it.Discrimination, Wrong: nonNil(it.Wrong)}
-	}
-	return c.JSON(fiber.Map{"items": out})
+	return sendList(c, listOf(pathways.Window(items, p), func(it assessments.ItemReport) itemJSON {
+		return itemJSON{Question: it.Question, N: it.N, Facility: it.Facility, Discrimination: it.Discrimination, Wrong: nonNil(it.Wrong)}
+	}), p, len(items))
 }
 
 // attemptAnswer sends an attempt as its learner may see it.
@@ -327,7 +334,7 @@ func (s *Server) saveAnswer(c *fiber.Ctx) error {
 		return err
 	}
 	if len(in.Answer) == 0 {
-		return pathways.Invalid("answer", courses.CodeRequired)
+		return pathways.Invalid("answer", pathways.CodeRequired)
 	}
 	if _, err := s.assess.SaveAnswer(c.UserContext(), actor(c), id, c.Params("key"), in.AnswerID, in.Answer); err != nil {
 		return err
@@ -360,29 +367,39 @@ func (s *Server) quizProgress(c *fiber.Ctx) error {
 }
 
 func (s *Server) listBanks(c *fiber.Ctx) error {
-	banks, err := s.assess.Banks(c.UserContext(), actor(c), c.Query("orgId"))
+	v := &pathways.ValidationError{}
+	p := pageParams(c, v, assessments.BankPages)
+	org := orgParam(c, v)
+	if err := paramErr(v); err != nil {
+		return err
+	}
+	banks, err := s.assess.Banks(c.UserContext(), actor(c), org, p)
 	if err != nil {
 		return err
 	}
-	out := listJSON[bankJSON]{Items: make([]bankJSON, len(banks))}
-	for i, b := range banks {
-		out.Items[i] = toBankJSON(b)
-	}
-	total := len(banks)
-	out.Total, out.Limit = &total, total
-	return c.JSON(out)
+	return sendList(c, listOf(banks, toBankJSON), p, -1)
 }
 
 func (s *Server) listQuizzes(c *fiber.Ctx) error {
-	quizzes, err := s.assess.Quizzes(c.UserContext(), actor(c), c.Query("orgId"))
+	v := &pathways.ValidationError{}
+	p := pageParams(c, v, assessments.QuizPages)
+	org := orgParam(c, v)
+	if err := paramErr(v); err != nil {
+		return err
+	}
+	quizzes, err := s.assess.Quizzes(c.UserContext(), actor(c), org, p)
 	if err != nil {
 		return err
 	}
-	out := listJSON[quizJSON]{Items: make([]quizJSON, len(quizzes))}
-	for i, q := range quizzes {
-		out.Items[i] = toQuizJSON(q)
+	return sendList(c, listOf(quizzes, toQuizJSON), p, -1)
+}
+
+// orgParam reads ?orgId=, an organisation a global admin names (others
+// may only name their own), adding a malformed one to v.
+func orgParam(c *fiber.Ctx, v *pathways.ValidationError) string {
+	org := c.Query("orgId")
+	if org != "" && !accounts.ValidID(org) {
+		v.Add("orgId", pathways.CodeID, nil)
 	}
-	total := len(quizzes)
-	out.Total, out.Limit = &total, total
-	return c.JSON(out)
+	return org
 }

@@ -16,7 +16,7 @@ import (
 
 	"github.com/pathways-lms/pathways/accounts"
 	"github.com/pathways-lms/pathways/assessments"
-	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/i18n"
 )
 
 // BenchmarkSubmit measures submitting a 20-question quiz (scoring, the
@@ -31,7 +31,7 @@ func BenchmarkSubmit(b *testing.B) {
 	const learners, questions = 100, 20
 	e, admin, org := benchCourses(b)
 	ctx := context.Background()
-	bk := assessments.Bank{OrgID: org, Name: "bench", DefaultLocale: "en", Locales: []string{"en"}, Messages: courses.Messages{"en": {}}}
+	bk := assessments.Bank{OrgID: org, Name: "bench", DefaultLocale: "en", Locales: []string{"en"}, Messages: i18n.Messages{"en": {}}}
 	var ids []string
 	for i := range questions {
 		id := fmt.Sprintf("q%d", i)
@@ -40,10 +40,10 @@ func BenchmarkSubmit(b *testing.B) {
 			ID: id, Type: assessments.TypeSingle, Prompt: id,
 			Options: []assessments.Option{{ID: "a", Text: "a", Correct: true}, {ID: "b", Text: "b"}, {ID: "c", Text: "c"}},
 		}})
-		bk.Messages["en"][id] = courses.Message{Other: "Question " + id}
+		bk.Messages["en"][id] = i18n.Message{Other: "Question " + id}
 	}
 	for _, o := range []string{"a", "b", "c"} {
-		bk.Messages["en"][o] = courses.Message{Other: "Option " + o}
+		bk.Messages["en"][o] = i18n.Message{Other: "Option " + o}
 	}
 	bk, _, err := e.assess.CreateBank(ctx, admin, bk)
 	if err != nil {
@@ -51,7 +51,7 @@ func BenchmarkSubmit(b *testing.B) {
 	}
 	q, _, err := e.assess.CreateQuiz(ctx, admin, assessments.Quiz{
 		OrgID: org, Kind: assessments.KindQuiz, DefaultLocale: "en", Locales: []string{"en"}, Title: "title",
-		Messages: courses.Messages{"en": {"title": {Other: "Bench"}}}, Picks: []assessments.Pick{{Bank: bk.ID, Questions: ids}},
+		Messages: i18n.Messages{"en": {"title": {Other: "Bench"}}}, Picks: []assessments.Pick{{Bank: bk.ID, Questions: ids}},
 		Feedback: assessments.FeedbackAfterSubmit, Grade: assessments.GradeHighest, PassMark: 0.5,
 	})
 	if err != nil {

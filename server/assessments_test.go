@@ -451,7 +451,7 @@ func TestQuizMedia(t *testing.T) {
 		t.Errorf("learner cannot read the published quiz's picture: %d", r.status)
 	}
 	// A picture of another organisation's library is refused at publishing.
-	imgB := e.mustUpload(e.token("root"), formFile{name: "b.png", data: pngFile(t, 8, 8, 4)}, [2]string{"organisation_id", e.orgB.ID})["id"].(string)
+	imgB := e.mustUpload(e.token("root"), formFile{name: "b.png", data: pngFile(t, 8, 8, 4)}, [2]string{"orgId", e.orgB.ID})["id"].(string)
 	bk2 := e.mustPost(trainer, "/api/v1/banks", withImage(imgB), 201)
 	q2 := e.mustPost(trainer, "/api/v1/quizzes", quiz(bk2["id"].(string), nil), 201)
 	p := wantProblem(t, e.do(req{method: "POST", path: "/api/v1/quizzes/" + q2["id"].(string) + "/publish", token: trainer, body: map[string]any{"revision": 1}}), 422, "validation")

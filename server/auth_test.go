@@ -19,14 +19,14 @@ func TestLogin(t *testing.T) {
 	e := newEnv(t)
 	t.Run("password", func(t *testing.T) {
 		s := e.login("a-edu", fixturePassword)
-		if s["token_type"] != "Bearer" || s["access_token"] == "" || s["refresh_token"] == "" {
+		if s["tokenType"] != "Bearer" || s["accessToken"] == "" || s["refreshToken"] == "" {
 			t.Fatalf("session: %v", s)
 		}
-		if s["expires_in"].(float64) <= 0 || s["refresh_expires_in"].(float64) <= s["expires_in"].(float64) {
+		if s["expiresIn"].(float64) <= 0 || s["refreshExpiresIn"].(float64) <= s["expiresIn"].(float64) {
 			t.Fatalf("lifetimes: %v", s)
 		}
 		u := s["user"].(map[string]any)
-		if u["role"] != "educator" || u["organisation_id"] != e.orgA.ID {
+		if u["role"] != "educator" || u["orgId"] != e.orgA.ID {
 			t.Fatalf("user: %v", u)
 		}
 		if _, leaked := u["secret_hash"]; leaked {
@@ -57,7 +57,7 @@ func TestLogin(t *testing.T) {
 		t.Run(f.name, func(t *testing.T) {
 			r := e.do(req{method: "POST", path: "/api/v1/auth/login", body: map[string]string{"username": f.user, "password": f.secret}})
 			p := wantProblem(t, r, 401, "login-failed")
-			delete(p, "request_id")
+			delete(p, "requestId")
 			bodies = append(bodies, p)
 		})
 	}
@@ -257,31 +257,31 @@ func TestAccessTokens(t *testing.T) {
 }
 
 func refresh(e *env, token string) response {
-	return e.do(req{method: "POST", path: "/api/v1/auth/refresh", body: map[string]string{"refresh_token": token}})
+	return e.do(req{method: "POST", path: "/api/v1/auth/refresh", body: map[string]string{"refreshToken": token}})
 }
 
 func TestRefreshRotation(t *testing.T) {
 	e := newEnv(t)
 	s0 := e.login("a-learner", fixturePIN)
-	rt0 := s0["refresh_token"].(string)
+	rt0 := s0["refreshToken"].(string)
 
 	r1 := refresh(e, rt0)
 	if r1.status != 200 {
 		t.Fatalf("refresh: %d %s", r1.status, r1.body)
 	}
 	s1 := r1.json(t)
-	rt1 := s1["refresh_token"].(string)
+	rt1 := s1["refreshToken"].(string)
 	if rt1 == rt0 {
 		t.Fatal("refresh token not rotated")
 	}
-	if r := e.do(req{method: "GET", path: "/api/v1/me", token: s1["access_token"].(string)}); r.status != 200 {
+	if r := e.do(req{method: "GET", path: "/api/v1/me", token: s1["accessToken"].(string)}); r.status != 200 {
 		t.Fatalf("new access token: %d", r.status)
 	}
 
 	// A retry of the same refresh (lost response) within the grace period
 	// gets the same successor: the client does not lose its session.
 	retry := refresh(e, rt0)
-	if retry.status != 200 || retry.json(t)["refresh_token"] != rt1 {
+	if retry.status != 200 || retry.json(t)["refreshToken"] != rt1 {
 		t.Fatalf("retry: %d %s", retry.status, retry.body)
 	}
 
@@ -291,15 +291,15 @@ func TestRefreshRotation(t *testing.T) {
 	if r2.status != 200 {
 		t.Fatalf("second refresh: %d", r2.status)
 	}
-	rt2 := r2.json(t)["refresh_token"].(string)
+	rt2 := r2.json(t)["refreshToken"].(string)
 	wantProblem(t, refresh(e, rt0), 401, "unauthenticated")
 	wantProblem(t, refresh(e, rt2), 401, "unauthenticated")
 }
 
 func TestRefreshReuseAfterGrace(t *testing.T) {
 	e := newEnv(t)
-	rt0 := e.login("a-edu", fixturePassword)["refresh_token"].(string)
-	rt1 := refresh(e, rt0).json(t)["refresh_token"].(string)
+	rt0 := e.login("a-edu", fixturePassword)["refreshToken"].(string)
+	rt1 := refresh(e, rt0).json(t)["refreshToken"].(string)
 	e.clock.Advance(accounts.DefaultConfig.RetryGrace + time.Second)
 	wantProblem(t, refresh(e, rt0), 401, "unauthenticated")
 	// The legitimate holder's token died with the family.
@@ -308,7 +308,7 @@ func TestRefreshReuseAfterGrace(t *testing.T) {
 
 func TestRefreshFailures(t *testing.T) {
 	e := newEnv(t)
-	rt := e.login("a-edu", fixturePassword)["refresh_token"].(string)
+	rt := e.login("a-edu", fixturePassword)["refreshToken"].(string)
 	cases := map[string]string{
 		"unknown":   rt[:len(rt)-4] + "AAAA",
 		"malformed": "abc",
@@ -319,7 +319,7 @@ func TestRefreshFailures(t *testing.T) {
 	}
 	t.Run("missing", func(t *testing.T) {
 		p := wantProblem(t, e.do(req{method: "POST", path: "/api/v1/auth/refresh", body: map[string]string{}}), 422, "validation")
-		if got := fieldCodes(p); !slices.Equal(got, []string{"refresh_token:required"}) {
+		if got := fieldCodes(p); !slices.Equal(got, []string{"refreshToken:required"}) {
 			t.Fatal(got)
 		}
 	})
@@ -331,9 +331,9 @@ func TestRefreshFailures(t *testing.T) {
 
 func TestLogout(t *testing.T) {
 	e := newEnv(t)
-	rt := e.login("a-edu", fixturePassword)["refresh_token"].(string)
+	rt := e.login("a-edu", fixturePassword)["refreshToken"].(string)
 	logout := func(tok string) response {
-		return e.do(req{method: "POST", path: "/api/v1/auth/logout", body: map[string]string{"refresh_token": tok}})
+		return e.do(req{method: "POST", path: "/api/v1/auth/logout", body: map[string]string{"refreshToken": tok}})
 	}
 	if r := logout(rt); r.status != http.StatusNoContent {
 		t.Fatalf("logout: %d %s", r.status, r.body)
@@ -350,9 +350,9 @@ func TestLogout(t *testing.T) {
 func TestSessionsEndOnAccountChange(t *testing.T) {
 	e := newEnv(t)
 	learnerSession := e.login("a-learner", fixturePIN)
-	rtLearner := learnerSession["refresh_token"].(string)
+	rtLearner := learnerSession["refreshToken"].(string)
 	trainerSession := e.login("a-trainer", fixturePassword)
-	rtTrainer := trainerSession["refresh_token"].(string)
+	rtTrainer := trainerSession["refreshToken"].(string)
 	eduToken := e.token("a-edu")
 
 	// The educator resets the learner's PIN: old sessions end, the new PIN works.
@@ -362,7 +362,7 @@ func TestSessionsEndOnAccountChange(t *testing.T) {
 	}
 	wantProblem(t, refresh(e, rtLearner), 401, "unauthenticated")
 	// The access token issued before the change stops working at once.
-	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/me", token: learnerSession["access_token"].(string)}), 401, "unauthenticated")
+	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/me", token: learnerSession["accessToken"].(string)}), 401, "unauthenticated")
 	e.login("a-learner", "4826")
 
 	// An admin disables the trainer: the trainer's refresh fails.
@@ -372,7 +372,7 @@ func TestSessionsEndOnAccountChange(t *testing.T) {
 		t.Fatalf("disable: %d %s", r.status, r.body)
 	}
 	wantProblem(t, refresh(e, rtTrainer), 401, "unauthenticated")
-	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/organisations", token: trainerSession["access_token"].(string)}), 401, "unauthenticated")
+	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/organisations", token: trainerSession["accessToken"].(string)}), 401, "unauthenticated")
 }
 
 // TestDisableSeenByOtherInstance: an instance that did not disable the

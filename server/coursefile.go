@@ -25,7 +25,7 @@ const mimeZip = "application/zip"
 // imports it as a new draft. A package with problems gets one 422 listing
 // each with its file, line and field; nothing is stored.
 func (s *Server) importCourse(c *fiber.Ctx) error {
-	if !courses.MayAuthor(actor(c)) {
+	if !actor(c).IsAuthor() {
 		return fmt.Errorf("import course: %w", pathways.ErrForbidden) // before reading a byte
 	}
 	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
@@ -90,7 +90,7 @@ func (s *Server) exportCourse(c *fiber.Ctx) error {
 	n := 0
 	if q := c.Query("version"); q != "" {
 		if n, err = strconv.Atoi(q); err != nil || n < 1 {
-			return paramError{(&pathways.ValidationError{}).Add("version", courses.CodeInvalid, nil)}
+			return paramError{(&pathways.ValidationError{}).Add("version", pathways.CodeInvalid, nil)}
 		}
 	}
 	ctx, cancel := s.transferContext(c)

@@ -67,7 +67,7 @@ type blockJSON struct {
 
 // messageJSON is a go-i18n message: a plain string, or an object with
 // plural forms, a description and a source hash.
-type messageJSON courses.Message
+type messageJSON i18n.Message
 
 type messageObject struct {
 	Description string `json:"description,omitempty"`
@@ -107,12 +107,12 @@ func (m *messageJSON) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func toMessages(in map[string]map[string]messageJSON) courses.Messages {
-	out := courses.Messages{}
+func toMessages(in map[string]map[string]messageJSON) i18n.Messages {
+	out := i18n.Messages{}
 	for loc, msgs := range in {
-		out[loc] = make(map[string]courses.Message, len(msgs))
+		out[loc] = make(map[string]i18n.Message, len(msgs))
 		for id, m := range msgs {
-			out[loc][id] = courses.Message(m)
+			out[loc][id] = i18n.Message(m)
 		}
 	}
 	return out
@@ -158,7 +158,7 @@ type localeStatusJSON struct {
 	Complete   bool     `json:"complete"`
 }
 
-func toStatusJSON(st []courses.LocaleStatus) []localeStatusJSON {
+func toStatusJSON(st []i18n.LocaleStatus) []localeStatusJSON {
 	out := make([]localeStatusJSON, len(st))
 	for i, s := range st {
 		out[i] = localeStatusJSON{Locale: s.Locale, Dir: dirOf(s.Locale), Default: s.Default, Translated: s.Translated,
@@ -219,7 +219,7 @@ func revision(c *fiber.Ctx, body int) (int, error) {
 	if n, err := strconv.Atoi(strings.Trim(tag, `"`)); err == nil && n > 0 {
 		return n, nil
 	}
-	return 0, pathways.Invalid("revision", courses.CodeRequired)
+	return 0, pathways.Invalid("revision", pathways.CodeRequired)
 }
 
 func (s *Server) createCourse(c *fiber.Ctx) error {
@@ -236,7 +236,12 @@ func (s *Server) createCourse(c *fiber.Ctx) error {
 }
 
 func (s *Server) listAuthored(c *fiber.Ctx) error {
-	entries, err := s.courses.Authored(c.UserContext(), actor(c))
+	v := &pathways.ValidationError{}
+	p := pageParams(c, v, courses.AuthoredPages)
+	if err := paramErr(v); err != nil {
+		return err
+	}
+	entries, total, err := s.courses.Authored(c.UserContext(), actor(c), p)
 	if err != nil {
 		return err
 	}
@@ -253,14 +258,10 @@ func (s *Server) listAuthored(c *fiber.Ctx) error {
 		Locales   []string           `json:"locales"`
 		UpdatedAt time.Time          `json:"updatedAt"`
 	}
-	out := listJSON[entryJSON]{Items: make([]entryJSON, len(entries))}
-	for i, e := range entries {
-		out.Items[i] = entryJSON{ID: e.CourseID, OrgID: e.OrgID, Slug: e.Slug, Published: e.Published, Archived: e.Archived,
+	return sendList(c, listOf(entries, func(e courses.Entry) entryJSON {
+		return entryJSON{ID: e.CourseID, OrgID: e.OrgID, Slug: e.Slug, Published: e.Published, Archived: e.Archived,
 			Shared: e.Shared, Topic: e.Topic, Audiences: nonNil(e.Audiences), Level: e.Level, Locales: nonNil(e.Locales), UpdatedAt: e.Updated}
-	}
-	total := len(entries)
-	out.Total, out.Limit = &total, total
-	return c.JSON(out)
+	}), p, total)
 }
 
 func (s *Server) getCourse(c *fiber.Ctx) error {
@@ -322,9 +323,9 @@ func (s *Server) setMessages(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	changes := make(map[string]*courses.Message, len(in.Messages))
+	changes := make(map[string]*i18n.Message, len(in.Messages))
 	for mid, m := range in.Messages {
-		changes[mid] = (*courses.Message)(m)
+		changes[mid] = (*i18n.Message)(m)
 	}
 	course, err := s.courses.SetMessages(c.UserContext(), actor(c), id, rev, c.Params("locale"), changes)
 	if err != nil {
@@ -338,11 +339,16 @@ func (s *Server) translationStatus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	v := &pathways.ValidationError{}
+	p := pageParams(c, v, pathways.DefaultPages)
+	if err := paramErr(v); err != nil {
+		return err
+	}
 	st, err := s.courses.Status(c.UserContext(), actor(c), id)
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"items": toStatusJSON(st)})
+	return sendList(c, toStatusJSON(pathways.Window(st, p)), p, len(st))
 }
 
 func (s *Server) publishCourse(c *fiber.Ctx) error {
@@ -415,23 +421,38 @@ func (s *Server) duplicateCourse(c *fiber.Ctx) error {
 // answer, so it may be cached as immutable. Malformed entries are
 // refused, so a typo is not silently served in another language.
 func wanted(c *fiber.Ctx) ([]string, error) {
+	v := &pathways.ValidationError{}
+	langs := wantedInto(c, v)
+	return langs, paramErr(v)
+}
+
+// maxWanted bounds the ?lang= list.
+const maxWanted = 10
+
+// wantedInto is wanted, adding a malformed ?lang= to v.
+func wantedInto(c *fiber.Ctx, v *pathways.ValidationError) []string {
 	var out []string
 	if q := c.Query("lang"); q != "" {
-		for _, l := range strings.Split(q, ",") {
+		parts := strings.Split(q, ",")
+		if !pathways.CheckCount(v, "lang", len(parts), maxWanted) {
+			return nil
+		}
+		for _, l := range parts {
 			l = strings.TrimSpace(l)
 			if _, err := language.Parse(l); err != nil || len(l) > 35 {
-				return nil, paramError{(&pathways.ValidationError{}).Add("lang", courses.CodeLocale, nil)}
+				v.Add("lang", i18n.CodeLocale, nil)
+				return nil
 			}
 			out = append(out, l)
 		}
-		return out, nil
+		return out
 	}
 	if tags, _, err := language.ParseAcceptLanguage(c.Get(fiber.HeaderAcceptLanguage)); err == nil {
-		for _, t := range tags {
+		for _, t := range tags[:min(len(tags), maxWanted)] {
 			out = append(out, t.String())
 		}
 	}
-	return out, nil
+	return out
 }
 
 func (s *Server) previewLesson(c *fiber.Ctx) error {
@@ -456,7 +477,7 @@ func (s *Server) previewLesson(c *fiber.Ctx) error {
 func versionParam(c *fiber.Ctx) (int, error) {
 	n, err := strconv.Atoi(c.Params("version"))
 	if err != nil || n < 1 || n > 1_000_000 {
-		return 0, paramError{(&pathways.ValidationError{}).Add("version", courses.CodeInvalid, nil)}
+		return 0, paramError{(&pathways.ValidationError{}).Add("version", pathways.CodeInvalid, nil)}
 	}
 	return n, nil
 }
@@ -483,32 +504,29 @@ func sendRendered(c *fiber.Ctx, r courses.Rendered, immutable bool) error {
 }
 
 func (s *Server) catalogue(c *fiber.Ctx) error {
-	langs, err := wanted(c)
-	if err != nil {
-		return err
-	}
-	f := courses.Filter{Topic: courses.Topic(c.Query("topic")), Audience: courses.Audience(c.Query("audience")), Language: c.Query("language")}
 	v := &pathways.ValidationError{}
+	langs := wantedInto(c, v)
+	p := pageParams(c, v, courses.CataloguePages)
+	f := courses.Filter{Topic: courses.Topic(c.Query("topic")), Audience: courses.Audience(c.Query("audience")), Language: c.Query("language")}
 	if f.Topic != "" && !slices.Contains(courses.Topics, f.Topic) {
-		v.Add("topic", courses.CodeEnum, map[string]any{"Value": joinValues(courses.Topics)})
+		v.Add("topic", pathways.CodeEnum, map[string]any{"Value": pathways.JoinValues(courses.Topics)})
 	}
 	if f.Audience != "" && !slices.Contains(courses.Audiences, f.Audience) {
-		v.Add("audience", courses.CodeEnum, map[string]any{"Value": joinValues(courses.Audiences)})
+		v.Add("audience", pathways.CodeEnum, map[string]any{"Value": pathways.JoinValues(courses.Audiences)})
 	}
-	if f.Language != "" && !courses.ValidLocale(f.Language) {
-		v.Add("language", courses.CodeLocale, nil)
+	if f.Language != "" && !i18n.ValidLocale(f.Language) {
+		v.Add("language", i18n.CodeLocale, nil)
 	}
-	if v.Err() != nil {
-		return paramError{v}
+	if err := paramErr(v); err != nil {
+		return err
 	}
-	items, err := s.courses.Catalogue(c.UserContext(), actor(c), f, langs)
+	items, total, err := s.courses.Catalogue(c.UserContext(), actor(c), f, langs, p)
 	if err != nil {
 		return err
 	}
-	total := len(items)
 	c.Set(fiber.HeaderCacheControl, "private, no-cache")
 	c.Vary(fiber.HeaderAcceptLanguage)
-	return c.JSON(listJSON[courses.OutlineView]{Items: items, Total: &total, Limit: total})
+	return sendList(c, items, p, total)
 }
 
 func (s *Server) outline(c *fiber.Ctx) error {
@@ -557,14 +575,6 @@ func (s *Server) lesson(c *fiber.Ctx) error {
 func immutableVersion(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderAllow, "GET, HEAD")
 	return courses.ErrImmutable
-}
-
-func joinValues[T ~string](s []T) string {
-	parts := make([]string, len(s))
-	for i, x := range s {
-		parts[i] = string(x)
-	}
-	return strings.Join(parts, ", ")
 }
 
 func dirOf(locale string) string {

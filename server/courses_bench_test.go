@@ -17,6 +17,7 @@ import (
 	"github.com/pathways-lms/pathways/accounts"
 	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/i18n"
 )
 
 // lessonText is about one screen of lesson text.
@@ -29,11 +30,11 @@ func benchCourse(b *testing.B, crs *courses.Service, admin accounts.Actor, org, 
 	c := courses.Course{
 		OrgID: org, Slug: slug, Topic: courses.TopicSoftSkills, Audiences: []courses.Audience{courses.AudienceYoungRefugees},
 		Level: courses.LevelBeginner, DefaultLocale: "en", Locales: []string{"en", "fr", "ar", "uk"}, Title: "title",
-		Messages: courses.Messages{"en": {}, "fr": {}, "ar": {}, "uk": {}},
+		Messages: i18n.Messages{"en": {}, "fr": {}, "ar": {}, "uk": {}},
 	}
 	set := func(id, text string) {
 		for _, loc := range c.Locales {
-			c.Messages[loc][id] = courses.Message{Other: "[" + loc + "] " + text}
+			c.Messages[loc][id] = i18n.Message{Other: "[" + loc + "] " + text}
 		}
 	}
 	set("title", "A course")

@@ -413,3 +413,68 @@ func TestCatalogueFilters(t *testing.T) {
 		}
 	}
 }
+
+// TestListsArePaged: the lists that came in one page (the catalogue,
+// authors' courses, banks, quizzes, translation status) take ?offset= and
+// ?limit= like every other list, and say which window they hold.
+func TestListsArePaged(t *testing.T) {
+	e, trainer, image := courseEnv(t)
+	for _, slug := range []string{"one", "two", "three"} {
+		id := e.mustCreateCourse(trainer, draft(slug, image, false))["id"].(string)
+		e.mustPublish(trainer, id, 1)
+		e.mustPost(trainer, "/api/v1/banks", bank(), 201)
+	}
+	b := e.mustPost(trainer, "/api/v1/banks", bank(), 201)
+	for range 3 {
+		e.mustPost(trainer, "/api/v1/quizzes", quiz(b["id"].(string), nil), 201)
+	}
+	learner := e.token("a-learner")
+	page := func(token, path string) (ids []string, total any, offset, limit float64) {
+		t.Helper()
+		r := e.do(req{method: "GET", path: path, token: token})
+		if r.status != 200 {
+			t.Fatalf("%s: %d %s", path, r.status, r.body)
+		}
+		body := r.json(t)
+		for _, it := range body["items"].([]any) {
+			m := it.(map[string]any)
+			id, _ := m["id"].(string)
+			ids = append(ids, id+fmt.Sprint(m["locale"]))
+		}
+		return ids, body["total"], body["offset"].(float64), body["limit"].(float64)
+	}
+	for _, tt := range []struct {
+		token, path string
+		all         int
+		total       bool
+	}{
+		{learner, "/api/v1/catalogue", 3, true},
+		{trainer, "/api/v1/courses", 3, true},
+		{trainer, "/api/v1/banks", 4, false},
+		{trainer, "/api/v1/quizzes", 3, false},
+	} {
+		all, total, _, limit := page(tt.token, tt.path)
+		if len(all) != tt.all || limit != 50 || tt.total != (total != nil) || tt.total && total.(float64) != float64(tt.all) {
+			t.Fatalf("%s: %d items of %v, limit %v", tt.path, len(all), total, limit)
+		}
+		first, _, off, lim := page(tt.token, tt.path+"?limit=2")
+		rest, _, off2, _ := page(tt.token, tt.path+"?offset=2&limit=2")
+		if !slices.Equal(first, all[:2]) || !slices.Equal(rest, all[2:]) || off != 0 || lim != 2 || off2 != 2 {
+			t.Errorf("%s: pages %v + %v, want %v", tt.path, first, rest, all)
+		}
+		if beyond, _, _, _ := page(tt.token, tt.path+"?offset=99"); len(beyond) != 0 {
+			t.Errorf("%s?offset=99: %v", tt.path, beyond)
+		}
+		if _, _, _, capped := page(tt.token, tt.path+"?limit=100000"); capped != 200 {
+			t.Errorf("%s: limit capped at %v, want 200", tt.path, capped)
+		}
+	}
+	course := e.do(req{method: "GET", path: "/api/v1/courses?limit=1", token: trainer}).json(t)["items"].([]any)[0].(map[string]any)["id"].(string)
+	if ids, total, _, _ := page(trainer, "/api/v1/courses/"+course+"/translations?offset=1&limit=1"); len(ids) != 1 || total != 3.0 {
+		t.Errorf("translations page: %v of %v", ids, total)
+	}
+	p := wantProblem(t, e.do(req{method: "GET", path: "/api/v1/catalogue?offset=-1&limit=x&topic=nope", token: learner}), 422, "validation")
+	if got := fieldCodes(p); !slices.Equal(got, []string{"offset:range", "limit:type", "topic:enum"}) {
+		t.Errorf("every bad parameter at once: %v", got)
+	}
+}

@@ -16,17 +16,10 @@ import (
 	"github.com/pathways-lms/pathways/accounts"
 )
 
-// Field error codes the server itself produces while decoding.
-const (
-	codeUnknownField = "unknown"
-	codeWrongType    = "type"
-	codeBadID        = "id"
-	codeDuplicate    = "duplicate"
-)
-
 // FieldCodes lists the server's own field error codes, for the catalogue
-// test.
-var FieldCodes = []string{codeUnknownField, codeWrongType, codeBadID, codeDuplicate, codeAfterFile}
+// test; the codes of decoding (unknown, type, duplicate, id) are
+// pathways'.
+var FieldCodes = []string{codeAfterFile}
 
 // checkKeys refuses what encoding/json lets through in a top-level object:
 // keys that match a field only case-insensitively ("USERNAME") and keys
@@ -48,9 +41,9 @@ func checkKeys(body []byte, v any) error {
 		key, _ := tok.(string)
 		switch {
 		case seen[key]:
-			ve.Add(key, codeDuplicate, nil)
+			ve.Add(key, pathways.CodeDuplicateKey, nil)
 		case !known[key]:
-			ve.Add(key, codeUnknownField, nil)
+			ve.Add(key, pathways.CodeUnknown, nil)
 		}
 		seen[key] = true
 		var skip json.RawMessage
@@ -133,10 +126,10 @@ func jsonError(err error, end int64) error {
 		if field == "" {
 			field = "$" // the body itself, e.g. an array where an object belongs
 		}
-		return (&pathways.ValidationError{}).Add(field, codeWrongType, map[string]any{"Expected": jsonType(typ.Type.Kind().String())})
+		return (&pathways.ValidationError{}).Add(field, pathways.CodeType, map[string]any{"Expected": jsonType(typ.Type.Kind().String())})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
-		return (&pathways.ValidationError{}).Add(name, codeUnknownField, nil)
+		return (&pathways.ValidationError{}).Add(name, pathways.CodeUnknown, nil)
 	}
 	return &malformedJSONError{offset: end, err: err}
 }
@@ -158,31 +151,56 @@ func jsonType(kind string) string {
 
 // pathID returns the :id path parameter if it is a well-formed id.
 func pathID(c *fiber.Ctx) (string, error) {
-	id := c.Params("id")
-	if !accounts.ValidID(id) {
-		return "", paramError{(&pathways.ValidationError{}).Add("id", codeBadID, nil)}
-	}
-	return id, nil
+	v := &pathways.ValidationError{}
+	id := pathIDInto(c, v)
+	return id, paramErr(v)
 }
 
-// page reads ?offset= and ?limit= (absent means defaults).
-func page(c *fiber.Ctx) (accounts.Page, error) {
-	var p accounts.Page
-	v := &pathways.ValidationError{}
-	for name, dst := range map[string]*int{"offset": &p.Offset, "limit": &p.Limit} {
-		raw := c.Query(name)
+// pathIDInto returns the :id path parameter, adding to v if it is not a
+// well-formed id.
+func pathIDInto(c *fiber.Ctx, v *pathways.ValidationError) string {
+	id := c.Params("id")
+	if !accounts.ValidID(id) {
+		v.Add("id", pathways.CodeID, nil)
+	}
+	return id
+}
+
+// maxOffset bounds ?offset= and ?limit=.
+const maxOffset = 1_000_000
+
+// pageParams reads ?offset= and ?limit= (absent: the list's defaults) as
+// a page normalised to l, adding what is wrong to v, so that a handler
+// reports every bad parameter at once.
+func pageParams(c *fiber.Ctx, v *pathways.ValidationError, l pathways.PageLimits) pathways.Page {
+	var p pathways.Page
+	for _, q := range []struct {
+		name string
+		dst  *int
+	}{{"offset", &p.Offset}, {"limit", &p.Limit}} {
+		raw := c.Query(q.name)
 		if raw == "" {
 			continue
 		}
 		n, err := strconv.Atoi(raw)
-		if err != nil || n < 0 || n > 1_000_000 {
-			v.Add(name, accounts.CodeInvalid, nil)
+		switch {
+		case err != nil && !errors.Is(err, strconv.ErrRange):
+			v.Add(q.name, pathways.CodeType, map[string]any{"Expected": "integer"})
+			continue
+		case err != nil || n < 0 || n > maxOffset:
+			v.Add(q.name, pathways.CodeRange, map[string]any{"Min": 0, "Max": maxOffset})
 			continue
 		}
-		*dst = n
+		*q.dst = n
 	}
-	if v.Err() != nil {
-		return p, paramError{v}
+	return p.Normalise(l)
+}
+
+// paramErr returns v as an error about query or path parameters, or nil
+// if it holds none.
+func paramErr(v *pathways.ValidationError) error {
+	if v.Err() == nil {
+		return nil
 	}
-	return p, nil
+	return paramError{v}
 }

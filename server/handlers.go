@@ -12,15 +12,15 @@ import (
 // userJSON is a user as the API shows it; never the secret hash.
 type userJSON struct {
 	ID             string    `json:"id"`
-	OrganisationID string    `json:"organisation_id,omitempty"`
+	OrganisationID string    `json:"orgId,omitempty"`
 	Username       string    `json:"username"`
-	DisplayName    string    `json:"display_name"`
+	DisplayName    string    `json:"displayName"`
 	Role           string    `json:"role"`
 	Locale         string    `json:"locale,omitempty"`
 	Credential     string    `json:"credential"`
 	Disabled       bool      `json:"disabled"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	CreatedAt      time.Time `json:"createdAt"`
+	UpdatedAt      time.Time `json:"updatedAt"`
 }
 
 func toUserJSON(u accounts.User) userJSON {
@@ -32,11 +32,11 @@ func toUserJSON(u accounts.User) userJSON {
 }
 
 type sessionJSON struct {
-	AccessToken      string   `json:"access_token"`
-	TokenType        string   `json:"token_type"`
-	ExpiresIn        int      `json:"expires_in"`
-	RefreshToken     string   `json:"refresh_token"`
-	RefreshExpiresIn int      `json:"refresh_expires_in"`
+	AccessToken      string   `json:"accessToken"`
+	TokenType        string   `json:"tokenType"`
+	ExpiresIn        int      `json:"expiresIn"`
+	RefreshToken     string   `json:"refreshToken"`
+	RefreshExpiresIn int      `json:"refreshExpiresIn"`
 	User             userJSON `json:"user"`
 }
 
@@ -71,12 +71,12 @@ func (s *Server) login(c *fiber.Ctx) error {
 }
 
 type refreshRequest struct {
-	RefreshToken string `json:"refresh_token"`
+	RefreshToken string `json:"refreshToken"`
 }
 
 func (r refreshRequest) validate() error {
 	if r.RefreshToken == "" {
-		return pathways.Invalid("refresh_token", accounts.CodeRequired)
+		return pathways.Invalid("refreshToken", pathways.CodeRequired)
 	}
 	return nil
 }
@@ -123,7 +123,7 @@ type organisationJSON struct {
 	ID        string    `json:"id"`
 	Slug      string    `json:"slug"`
 	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 func toOrganisationJSON(o accounts.Organisation) organisationJSON {
@@ -159,6 +159,9 @@ func (s *Server) createOrganisation(c *fiber.Ctx) error {
 	return c.Status(createdStatus(created)).JSON(toOrganisationJSON(o))
 }
 
+// listJSON is the one shape of every list the API answers: a window of
+// the list (?offset=, ?limit=), and its total where it is known without a
+// scan.
 type listJSON[T any] struct {
 	Items  []T  `json:"items"`
 	Total  *int `json:"total,omitempty"` // absent where counting would scan
@@ -166,20 +169,36 @@ type listJSON[T any] struct {
 	Limit  int  `json:"limit"`
 }
 
+// sendList answers with a page of a list; total is -1 where it is not
+// known.
+func sendList[T any](c *fiber.Ctx, items []T, p pathways.Page, total int) error {
+	out := listJSON[T]{Items: nonNil(items), Offset: p.Offset, Limit: p.Limit}
+	if total >= 0 {
+		out.Total = &total
+	}
+	return c.JSON(out)
+}
+
+// listOf converts a page of domain values with f.
+func listOf[T, J any](items []T, f func(T) J) []J {
+	out := make([]J, len(items))
+	for i, it := range items {
+		out[i] = f(it)
+	}
+	return out
+}
+
 func (s *Server) listOrganisations(c *fiber.Ctx) error {
-	p, err := page(c)
-	if err != nil {
+	v := &pathways.ValidationError{}
+	p := pageParams(c, v, accounts.OrganisationPages)
+	if err := paramErr(v); err != nil {
 		return err
 	}
 	list, err := s.acc.Organisations(c.UserContext(), actor(c), p)
 	if err != nil {
 		return err
 	}
-	out := listJSON[organisationJSON]{Items: make([]organisationJSON, len(list)), Offset: p.Offset, Limit: p.Normalise(accounts.OrganisationPages).Limit}
-	for i, o := range list {
-		out.Items[i] = toOrganisationJSON(o)
-	}
-	return c.JSON(out)
+	return sendList(c, listOf(list, toOrganisationJSON), p, -1)
 }
 
 func (s *Server) getOrganisation(c *fiber.Ctx) error {
@@ -197,39 +216,34 @@ func (s *Server) getOrganisation(c *fiber.Ctx) error {
 type memberJSON struct {
 	ID          string `json:"id"`
 	Username    string `json:"username"`
-	DisplayName string `json:"display_name"`
+	DisplayName string `json:"displayName"`
 	Role        string `json:"role"`
 	Disabled    bool   `json:"disabled"`
 }
 
 func (s *Server) listUsers(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	p, err := page(c)
-	if err != nil {
+	v := &pathways.ValidationError{}
+	id := pathIDInto(c, v)
+	p := pageParams(c, v, accounts.UserPages)
+	if err := paramErr(v); err != nil {
 		return err
 	}
 	members, total, err := s.acc.Users(c.UserContext(), actor(c), id, p)
 	if err != nil {
 		return err
 	}
-	p = p.Normalise(accounts.UserPages)
-	out := listJSON[memberJSON]{Items: make([]memberJSON, len(members)), Total: &total, Offset: p.Offset, Limit: p.Limit}
-	for i, m := range members {
-		out.Items[i] = memberJSON{ID: m.UserID, Username: m.Username, DisplayName: m.DisplayName, Role: string(m.Role), Disabled: m.Disabled}
-	}
-	return c.JSON(out)
+	return sendList(c, listOf(members, func(m accounts.Member) memberJSON {
+		return memberJSON{ID: m.UserID, Username: m.Username, DisplayName: m.DisplayName, Role: string(m.Role), Disabled: m.Disabled}
+	}), p, total)
 }
 
 type createUserRequest struct {
 	// ID, optional, is chosen by a client that may retry (a UUID).
 	ID string `json:"id"`
 	// OrganisationID is empty only for a global admin.
-	OrganisationID string `json:"organisation_id"`
+	OrganisationID string `json:"orgId"`
 	Username       string `json:"username"`
-	DisplayName    string `json:"display_name"`
+	DisplayName    string `json:"displayName"`
 	Role           string `json:"role"`
 	Locale         string `json:"locale"`
 	Password       string `json:"password"`
@@ -242,7 +256,7 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 		return err
 	}
 	if in.OrganisationID != "" && !accounts.ValidID(in.OrganisationID) {
-		return pathways.Invalid("organisation_id", codeBadID)
+		return pathways.Invalid("orgId", pathways.CodeID)
 	}
 	u, created, err := s.acc.CreateUser(c.UserContext(), actor(c), in.OrganisationID, accounts.NewUser{
 		ID: in.ID, Username: in.Username, DisplayName: in.DisplayName, Role: accounts.Role(in.Role),
@@ -268,7 +282,7 @@ func (s *Server) getUser(c *fiber.Ctx) error {
 }
 
 type updateUserRequest struct {
-	DisplayName *string `json:"display_name"`
+	DisplayName *string `json:"displayName"`
 	Locale      *string `json:"locale"`
 	Disabled    *bool   `json:"disabled"`
 }

@@ -316,7 +316,7 @@ func (e *env) token(username string) string {
 	if strings.HasSuffix(username, "learner") {
 		secret = fixturePIN
 	}
-	return e.login(username, secret)["access_token"].(string)
+	return e.login(username, secret)["accessToken"].(string)
 }
 
 // wantProblem checks r is a problem document with the given status and

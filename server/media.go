@@ -60,21 +60,21 @@ func (s *Server) uploadBody(c *fiber.Ctx) io.Reader {
 type assetJSON struct {
 	ID          string `json:"id"`
 	Kind        string `json:"kind"`
-	ContentType string `json:"content_type"`
+	ContentType string `json:"contentType"`
 	Size        int64  `json:"size"`
 	Name        string `json:"name"`
 	Locale      string `json:"locale,omitempty"`
-	AltText     string `json:"alt_text"`
+	AltText     string `json:"altText"`
 	Transcript  string `json:"transcript"`
 	// URL is where the bytes are (GET /media/{id}).
 	URL string `json:"url"`
 	// Shown to the asset's authors only.
-	OrganisationID string     `json:"organisation_id,omitempty"`
-	OwnerID        string     `json:"owner_id,omitempty"`
+	OrganisationID string     `json:"orgId,omitempty"`
+	OwnerID        string     `json:"ownerId,omitempty"`
 	SHA256         string     `json:"sha256,omitempty"`
-	InUse          *bool      `json:"in_use,omitempty"`
-	CreatedAt      *time.Time `json:"created_at,omitempty"`
-	UpdatedAt      *time.Time `json:"updated_at,omitempty"`
+	InUse          *bool      `json:"inUse,omitempty"`
+	CreatedAt      *time.Time `json:"createdAt,omitempty"`
+	UpdatedAt      *time.Time `json:"updatedAt,omitempty"`
 }
 
 func toAssetJSON(a assets.Asset, author bool) assetJSON {
@@ -115,21 +115,21 @@ func (s *Server) uploadMedia(c *fiber.Ctx) error {
 }
 
 // uploadQuery lists the query parameters of a raw upload.
-var uploadQuery = map[string]bool{"id": true, "organisation_id": true, "name": true, "locale": true, "alt_text": true, "transcript": true}
+var uploadQuery = map[string]bool{"id": true, "orgId": true, "name": true, "locale": true, "altText": true, "transcript": true}
 
 func (s *Server) uploadRaw(ctx context.Context, c *fiber.Ctx, ct string) (assets.Asset, bool, error) {
 	v := &pathways.ValidationError{}
 	for k := range c.Queries() {
 		if !uploadQuery[k] {
-			v.Add(k, codeUnknownField, nil)
+			v.Add(k, pathways.CodeUnknown, nil)
 		}
 	}
 	if v.Err() != nil {
 		return assets.Asset{}, false, paramError{v}
 	}
 	m := assets.Meta{
-		ID: c.Query("id"), OrgID: c.Query("organisation_id"), Name: c.Query("name"), DeclaredType: ct,
-		Locale: c.Query("locale"), AltText: c.Query("alt_text"), Transcript: c.Query("transcript"),
+		ID: c.Query("id"), OrgID: c.Query("orgId"), Name: c.Query("name"), DeclaredType: ct,
+		Locale: c.Query("locale"), AltText: c.Query("altText"), Transcript: c.Query("transcript"),
 	}
 	if m.Name == "" {
 		if _, p, err := mime.ParseMediaType(c.Get(fiber.HeaderContentDisposition)); err == nil {
@@ -159,13 +159,13 @@ func (s *Server) uploadMultipart(ctx context.Context, c *fiber.Ctx, boundary str
 	mr := multipart.NewReader(s.uploadBody(c), boundary)
 	var m assets.Meta
 	fields := map[string]*string{
-		"id": &m.ID, "organisation_id": &m.OrgID, "name": &m.Name, "locale": &m.Locale,
-		"alt_text": &m.AltText, "transcript": &m.Transcript,
+		"id": &m.ID, "orgId": &m.OrgID, "name": &m.Name, "locale": &m.Locale,
+		"altText": &m.AltText, "transcript": &m.Transcript,
 	}
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return assets.Asset{}, false, pathways.Invalid("file", assets.CodeRequired)
+			return assets.Asset{}, false, pathways.Invalid("file", pathways.CodeRequired)
 		}
 		if err != nil {
 			return assets.Asset{}, false, fmt.Errorf("%w: %v", errMalformedMultipart, err)
@@ -176,14 +176,14 @@ func (s *Server) uploadMultipart(ctx context.Context, c *fiber.Ctx, boundary str
 		}
 		dst, ok := fields[name]
 		if !ok {
-			return assets.Asset{}, false, pathways.Invalid(name, codeUnknownField)
+			return assets.Asset{}, false, pathways.Invalid(name, pathways.CodeUnknown)
 		}
 		val, err := io.ReadAll(io.LimitReader(part, maxFieldSize+1))
 		if err != nil {
 			return assets.Asset{}, false, fmt.Errorf("%w: %v", assets.ErrIncomplete, err)
 		}
 		if len(val) > maxFieldSize {
-			return assets.Asset{}, false, (&pathways.ValidationError{}).Add(name, assets.CodeTooLong, map[string]any{"Count": maxFieldSize})
+			return assets.Asset{}, false, (&pathways.ValidationError{}).Add(name, pathways.CodeTooLong, map[string]any{"Count": maxFieldSize})
 		}
 		*dst = string(val)
 	}
@@ -224,13 +224,13 @@ func (s *Server) getMedia(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(toAssetJSON(a, assets.CanAuthor(actor(c), a)))
+	return c.JSON(toAssetJSON(a, assets.MayEdit(actor(c), a)))
 }
 
 type updateMediaRequest struct {
 	Name       *string `json:"name"`
 	Locale     *string `json:"locale"`
-	AltText    *string `json:"alt_text"`
+	AltText    *string `json:"altText"`
 	Transcript *string `json:"transcript"`
 }
 
@@ -264,79 +264,70 @@ func (s *Server) deleteMedia(c *fiber.Ctx) error {
 type libraryItemJSON struct {
 	ID          string    `json:"id"`
 	Kind        string    `json:"kind"`
-	ContentType string    `json:"content_type"`
+	ContentType string    `json:"contentType"`
 	Size        int64     `json:"size"`
 	Name        string    `json:"name"`
 	Locale      string    `json:"locale,omitempty"`
-	OwnerID     string    `json:"owner_id"`
-	InUse       bool      `json:"in_use"`
+	OwnerID     string    `json:"ownerId"`
+	InUse       bool      `json:"inUse"`
 	URL         string    `json:"url"`
-	CreatedAt   time.Time `json:"created_at"`
+	CreatedAt   time.Time `json:"createdAt"`
 }
 
 // listMedia lists an organisation's library: the caller's own, or the one
 // a global admin names.
 func (s *Server) listMedia(c *fiber.Ctx) error {
-	p, err := page(c)
-	if err != nil {
-		return err
-	}
-	org, err := mediaOrg(c)
-	if err != nil {
-		return err
-	}
 	v := &pathways.ValidationError{}
-	f := assets.Filter{Kind: assets.Kind(c.Query("kind")), Locale: c.Query("locale"), OwnerID: c.Query("owner_id"), Query: c.Query("q")}
+	p := pageParams(c, v, assets.ListLimits)
+	org := mediaOrg(c, v)
+	f := assets.Filter{Kind: assets.Kind(c.Query("kind")), Locale: c.Query("locale"), OwnerID: c.Query("ownerId"), Query: c.Query("q")}
 	if f.Kind != "" && !f.Kind.Valid() {
-		v.Add("kind", accounts.CodeInvalid, nil)
+		v.Add("kind", pathways.CodeInvalid, nil)
 	}
 	if f.OwnerID != "" && !accounts.ValidID(f.OwnerID) {
-		v.Add("owner_id", codeBadID, nil)
+		v.Add("ownerId", pathways.CodeID, nil)
 	}
 	switch c.Query("unused") {
 	case "", "false":
 	case "true":
 		f.Unused = true
 	default:
-		v.Add("unused", codeWrongType, map[string]any{"Expected": "boolean"})
+		v.Add("unused", pathways.CodeType, map[string]any{"Expected": "boolean"})
 	}
-	if v.Err() != nil {
-		return paramError{v}
+	if err := paramErr(v); err != nil {
+		return err
 	}
 	items, total, err := s.media.List(c.UserContext(), actor(c), org, f, p)
 	if err != nil {
 		return err
 	}
-	p = p.Normalise(assets.ListLimits)
-	out := listJSON[libraryItemJSON]{Items: make([]libraryItemJSON, len(items)), Total: &total, Offset: p.Offset, Limit: p.Limit}
-	for i, it := range items {
-		out.Items[i] = libraryItemJSON{
+	return sendList(c, listOf(items, func(it assets.LibraryItem) libraryItemJSON {
+		return libraryItemJSON{
 			ID: it.ID, Kind: string(it.Kind), ContentType: it.ContentType, Size: it.Size, Name: it.Name,
 			Locale: it.Locale, OwnerID: it.OwnerID, InUse: it.Used, URL: "/media/" + it.ID, CreatedAt: it.Created,
 		}
-	}
-	return c.JSON(out)
+	}), p, total)
 }
 
 // mediaOrg is the organisation a library request is about: the
-// organisation_id parameter, or the caller's own.
-func mediaOrg(c *fiber.Ctx) (string, error) {
-	org := c.Query("organisation_id")
+// orgId parameter, or the caller's own.
+func mediaOrg(c *fiber.Ctx, v *pathways.ValidationError) string {
+	org := c.Query("orgId")
 	switch {
 	case org != "" && !accounts.ValidID(org):
-		return "", paramError{(&pathways.ValidationError{}).Add("organisation_id", codeBadID, nil)}
-	case org != "":
-		return org, nil
-	case actor(c).OrgID == "":
-		return "", paramError{(&pathways.ValidationError{}).Add("organisation_id", accounts.CodeRequired, nil)}
+		v.Add("orgId", pathways.CodeID, nil)
+	case org == "" && actor(c).OrgID == "":
+		v.Add("orgId", pathways.CodeRequired, nil)
+	case org == "":
+		return actor(c).OrgID
 	}
-	return actor(c).OrgID, nil
+	return org
 }
 
 type usageJSON struct {
 	Count  int                      `json:"count"`
 	Bytes  int64                    `json:"bytes"`
-	ByKind map[string]kindUsageJSON `json:"by_kind"`
+	ByKind map[string]kindUsageJSON `json:"byKind"`
 	Limits map[string]int64         `json:"limits"`
 }
 
@@ -368,13 +359,13 @@ type startUploadRequest struct {
 	// ID, optional, is chosen by a client that may retry (a UUID); the
 	// asset takes it too.
 	ID             string `json:"id"`
-	OrganisationID string `json:"organisation_id"`
+	OrganisationID string `json:"orgId"`
 	Name           string `json:"name"`
 	// Type is the content type the client believes the file has.
 	Type       string `json:"type"`
 	Size       int64  `json:"size"`
 	Locale     string `json:"locale"`
-	AltText    string `json:"alt_text"`
+	AltText    string `json:"altText"`
 	Transcript string `json:"transcript"`
 }
 
@@ -382,9 +373,9 @@ type uploadJSON struct {
 	ID        string    `json:"id"`
 	Size      int64     `json:"size"`
 	Offset    int64     `json:"offset"`
-	ChunkMin  int64     `json:"chunk_min"`
-	ChunkMax  int64     `json:"chunk_max"`
-	ExpiresAt time.Time `json:"expires_at"`
+	ChunkMin  int64     `json:"chunkMin"`
+	ChunkMax  int64     `json:"chunkMax"`
+	ExpiresAt time.Time `json:"expiresAt"`
 	URL       string    `json:"url"`
 }
 
@@ -443,7 +434,7 @@ func (s *Server) putChunk(c *fiber.Ctx) error {
 	}
 	offset, err := strconv.ParseInt(c.Get(headerUploadOffset), 10, 64)
 	if err != nil || offset < 0 {
-		return paramError{(&pathways.ValidationError{}).Add(headerUploadOffset, assets.CodeInvalid, nil)}
+		return paramError{(&pathways.ValidationError{}).Add(headerUploadOffset, pathways.CodeInvalid, nil)}
 	}
 	n := int64(c.Request().Header.ContentLength())
 	if n < 0 {

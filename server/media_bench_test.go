@@ -197,7 +197,7 @@ func BenchmarkMediaUploadMemory(b *testing.B) {
 					idle := heapBytes()
 					h := sampleHeap()
 					t0 := time.Now()
-					req, _ := http.NewRequest("POST", base+"/api/v1/media?name=big.png&organisation_id="+org, newGenerated(b, size))
+					req, _ := http.NewRequest("POST", base+"/api/v1/media?name=big.png&orgId="+org, newGenerated(b, size))
 					req.ContentLength = size
 					req.Header.Set("Content-Type", "image/png")
 					req.Header.Set("Authorization", "Bearer "+token)

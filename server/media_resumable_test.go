@@ -59,12 +59,12 @@ func TestResumableUpload(t *testing.T) {
 		const mib = 1 << 20
 		data := bigPNG(t, 11*mib, 9)
 		id := "0194f7d2-7c3a-7d7e-9a1b-000000000001"
-		start := map[string]any{"id": id, "name": "poster.png", "type": "image/png", "size": len(data), "alt_text": "A poster"}
+		start := map[string]any{"id": id, "name": "poster.png", "type": "image/png", "size": len(data), "altText": "A poster"}
 		r := e.do(req{method: "POST", path: "/api/v1/media/uploads", body: start, token: tok})
 		if r.status != 201 || r.header.Get("Location") != "/api/v1/media/uploads/"+id || r.header.Get("Upload-Offset") != "0" {
 			t.Fatalf("start: %d %v %s", r.status, r.header, r.body)
 		}
-		if u := r.json(t); u["chunk_min"] != float64(assets.MinPartSize) || u["size"] != float64(len(data)) {
+		if u := r.json(t); u["chunkMin"] != float64(assets.MinPartSize) || u["size"] != float64(len(data)) {
 			t.Errorf("upload: %v", u)
 		}
 		if r := e.do(req{method: "POST", path: "/api/v1/media/uploads", body: start, token: tok}); r.status != 200 {
@@ -101,7 +101,7 @@ func TestResumableUpload(t *testing.T) {
 			t.Fatalf("last chunk: %d %s", r.status, r.body)
 		}
 		a := r.json(t)
-		if a["id"] != id || a["sha256"] != sha(data) || a["size"] != float64(len(data)) || a["alt_text"] != "A poster" || a["kind"] != "image" {
+		if a["id"] != id || a["sha256"] != sha(data) || a["size"] != float64(len(data)) || a["altText"] != "A poster" || a["kind"] != "image" {
 			t.Errorf("asset: %v", a)
 		}
 		got := e.do(req{method: "GET", path: "/media/" + id, token: tok})

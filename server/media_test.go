@@ -156,7 +156,7 @@ func TestUploadAndDeliver(t *testing.T) {
 	e := newEnv(t)
 	tok := e.token("a-trainer")
 	img := pngFile(t, 32, 32, 1)
-	r := e.upload(tok, [][2]string{{"alt_text", "Two people shaking hands"}, {"locale", "ar"}}, formFile{"صورة.png", "image/png", img})
+	r := e.upload(tok, [][2]string{{"altText", "Two people shaking hands"}, {"locale", "ar"}}, formFile{"صورة.png", "image/png", img})
 	if r.status != 201 {
 		t.Fatalf("upload: %d %s", r.status, r.body)
 	}
@@ -166,9 +166,9 @@ func TestUploadAndDeliver(t *testing.T) {
 		t.Errorf("Location %q", r.header.Get("Location"))
 	}
 	for k, want := range map[string]any{
-		"kind": "image", "content_type": "image/png", "size": float64(len(img)), "sha256": sha(img),
-		"name": "صورة.png", "locale": "ar", "alt_text": "Two people shaking hands", "url": "/media/" + id,
-		"organisation_id": e.orgA.ID, "owner_id": e.trainerA.ID, "in_use": false,
+		"kind": "image", "contentType": "image/png", "size": float64(len(img)), "sha256": sha(img),
+		"name": "صورة.png", "locale": "ar", "altText": "Two people shaking hands", "url": "/media/" + id,
+		"orgId": e.orgA.ID, "ownerId": e.trainerA.ID, "inUse": false,
 	} {
 		if a[k] != want {
 			t.Errorf("%s = %v, want %v", k, a[k], want)
@@ -210,7 +210,7 @@ func TestUploadAndDeliver(t *testing.T) {
 	}
 
 	meta := e.do(req{method: "GET", path: "/api/v1/media/" + id, token: tok})
-	if meta.status != 200 || meta.json(t)["alt_text"] != "Two people shaking hands" {
+	if meta.status != 200 || meta.json(t)["altText"] != "Two people shaking hands" {
 		t.Errorf("metadata: %d %s", meta.status, meta.body)
 	}
 }
@@ -231,7 +231,7 @@ func TestUploadRawAndIdempotent(t *testing.T) {
 		t.Fatalf("first: %d %s", first.status, first.body)
 	}
 	a := first.json(t)
-	if a["id"] != id || a["kind"] != "audio" || a["content_type"] != "audio/wav" || a["transcript"] != "سلام" || a["locale"] != "fa-AF" {
+	if a["id"] != id || a["kind"] != "audio" || a["contentType"] != "audio/wav" || a["transcript"] != "سلام" || a["locale"] != "fa-AF" {
 		t.Errorf("asset: %v", a)
 	}
 	again := send()
@@ -243,7 +243,7 @@ func TestUploadRawAndIdempotent(t *testing.T) {
 	}
 	// The id is taken in organisation A: another organisation cannot have it.
 	root := e.token("root")
-	r := e.do(req{method: "POST", path: "/api/v1/media?id=" + id + "&organisation_id=" + e.orgB.ID, body: wav, token: root, header: map[string]string{"Content-Type": "audio/wav"}})
+	r := e.do(req{method: "POST", path: "/api/v1/media?id=" + id + "&orgId=" + e.orgB.ID, body: wav, token: root, header: map[string]string{"Content-Type": "audio/wav"}})
 	wantProblem(t, r, 409, "conflict")
 	// What is wrong with the query is reported as parameters.
 	r = e.do(req{method: "POST", path: "/api/v1/media?id=nope&locale=x!", body: wav, token: tok, header: map[string]string{"Content-Type": "audio/wav"}})
@@ -323,9 +323,9 @@ func TestUploadRefused(t *testing.T) {
 	}
 	// A field after the file would come too late: refused, nothing kept.
 	body, ct := multipartBody(t, nil, &formFile{"a.png", "", img})
-	body = bytes.Replace(body, []byte("--\r\n"), []byte("\r\nContent-Disposition: form-data; name=\"alt_text\"\r\n\r\nlate\r\n--"+strings.TrimPrefix(ct, "multipart/form-data; boundary=")+"--\r\n"), 1)
+	body = bytes.Replace(body, []byte("--\r\n"), []byte("\r\nContent-Disposition: form-data; name=\"altText\"\r\n\r\nlate\r\n--"+strings.TrimPrefix(ct, "multipart/form-data; boundary=")+"--\r\n"), 1)
 	r = e.do(req{method: "POST", path: "/api/v1/media", body: body, token: tok, header: map[string]string{"Content-Type": ct}})
-	if p := wantProblem(t, r, 422, "validation"); !slices.Equal(fieldCodes(p), []string{"alt_text:after_file"}) {
+	if p := wantProblem(t, r, 422, "validation"); !slices.Equal(fieldCodes(p), []string{"altText:after_file"}) {
 		t.Errorf("codes %v", fieldCodes(p))
 	}
 	if keys := e.blobKeys(); len(keys) != 0 {
@@ -345,9 +345,9 @@ func TestMediaAccess(t *testing.T) {
 	}
 	wantProblem(t, e.upload(root, nil, formFile{"a.png", "", img}), 422, "validation") // a global admin names the organisation
 	nowhere := "0194f7d2-0000-7000-8000-0000000000ee"
-	wantProblem(t, e.upload(root, [][2]string{{"organisation_id", nowhere}}, formFile{"a.png", "", img}), 404, "not-found")
-	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/media?organisation_id=" + nowhere, token: root}), 404, "not-found")
-	wantProblem(t, e.upload(trainer, [][2]string{{"organisation_id", e.orgB.ID}}, formFile{"a.png", "", img}), 404, "not-found")
+	wantProblem(t, e.upload(root, [][2]string{{"orgId", nowhere}}, formFile{"a.png", "", img}), 404, "not-found")
+	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/media?orgId=" + nowhere, token: root}), 404, "not-found")
+	wantProblem(t, e.upload(trainer, [][2]string{{"orgId", e.orgB.ID}}, formFile{"a.png", "", img}), 404, "not-found")
 	a := e.mustUpload(trainer, formFile{"draft.png", "", img})
 	id := a["id"].(string)
 
@@ -371,12 +371,12 @@ func TestMediaAccess(t *testing.T) {
 		t.Errorf("learner A, published: %d", r.status)
 	}
 	m := e.do(req{method: "GET", path: "/api/v1/media/" + id, token: learner}).json(t)
-	if m["sha256"] != nil || m["owner_id"] != nil || m["url"] != "/media/"+id {
+	if m["sha256"] != nil || m["ownerId"] != nil || m["url"] != "/media/"+id {
 		t.Errorf("a learner sees author fields: %v", m)
 	}
 	wantProblem(t, e.do(req{method: "GET", path: "/media/" + id, token: lrnB}), 404, "not-found")
 	wantProblem(t, e.do(req{method: "DELETE", path: "/api/v1/media/" + id, token: learner}), 403, "forbidden")
-	wantProblem(t, e.do(req{method: "PATCH", path: "/api/v1/media/" + id, token: learner, body: map[string]string{"alt_text": "x"}}), 403, "forbidden")
+	wantProblem(t, e.do(req{method: "PATCH", path: "/api/v1/media/" + id, token: learner, body: map[string]string{"altText": "x"}}), 403, "forbidden")
 
 	// Shared with every organisation: B's learners too.
 	if _, err := e.media.AddUse(ctx, id, assets.Use{Ref: "course:c2@1"}); err != nil {
@@ -496,13 +496,13 @@ func TestMediaLibrary(t *testing.T) {
 	}
 	all := []string{vtt["id"].(string), wav["id"].(string), img["id"].(string)}
 	for path, want := range map[string][]string{
-		"/api/v1/media":                         all,
-		"/api/v1/media?kind=audio":              {wav["id"].(string)},
-		"/api/v1/media?locale=en":               {img["id"].(string)},
-		"/api/v1/media?q=hand":                  {img["id"].(string)},
-		"/api/v1/media?owner_id=" + e.adminA.ID: {wav["id"].(string)},
-		"/api/v1/media?limit=1&offset=1":        {wav["id"].(string)},
-		"/api/v1/media?unused=true":             all,
+		"/api/v1/media":                        all,
+		"/api/v1/media?kind=audio":             {wav["id"].(string)},
+		"/api/v1/media?locale=en":              {img["id"].(string)},
+		"/api/v1/media?q=hand":                 {img["id"].(string)},
+		"/api/v1/media?ownerId=" + e.adminA.ID: {wav["id"].(string)},
+		"/api/v1/media?limit=1&offset=1":       {wav["id"].(string)},
+		"/api/v1/media?unused=true":            all,
 	} {
 		if got := ids(path); !slices.Equal(got, want) {
 			t.Errorf("%s: %v, want %v", path, got, want)
@@ -510,7 +510,7 @@ func TestMediaLibrary(t *testing.T) {
 	}
 	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/media?kind=hologram", token: tok}), 422, "validation")
 	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/media", token: edu}), 403, "forbidden")
-	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/media?organisation_id=" + e.orgB.ID, token: tok}), 404, "not-found")
+	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/media?orgId=" + e.orgB.ID, token: tok}), 404, "not-found")
 
 	// Edit the description; the subtitles file cannot be renamed .png.
 	r := e.do(req{method: "PATCH", path: "/api/v1/media/" + vtt["id"].(string), token: tok, body: map[string]string{"locale": "uk", "name": "субтитри.vtt"}})
@@ -529,7 +529,7 @@ func TestMediaLibrary(t *testing.T) {
 
 	u := e.do(req{method: "GET", path: "/api/v1/organisations/" + e.orgA.ID + "/media/usage", token: tok}).json(t)
 	wantBytes := img["size"].(float64) + wav["size"].(float64) + vtt["size"].(float64)
-	if u["count"] != float64(3) || u["bytes"] != wantBytes || u["by_kind"].(map[string]any)["audio"].(map[string]any)["count"] != float64(1) {
+	if u["count"] != float64(3) || u["bytes"] != wantBytes || u["byKind"].(map[string]any)["audio"].(map[string]any)["count"] != float64(1) {
 		t.Errorf("usage: %v", u)
 	}
 	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/organisations/" + e.orgB.ID + "/media/usage", token: tok}), 404, "not-found")

@@ -253,3 +253,103 @@ func TestOpenAPIProblemTypes(t *testing.T) {
 		}
 	}
 }
+
+// camelCase is the one naming convention of the API's JSON fields and
+// query parameters (README, "Conventions").
+var camelCase = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
+
+// TestOpenAPINamesAreCamelCase: every property of every schema, every
+// query and form parameter, is camelCase; headers and path parameters are
+// not names of the JSON.
+func TestOpenAPINamesAreCamelCase(t *testing.T) {
+	doc := openAPIDoc(t)
+	seen := 0
+	var walk func(at string, v any)
+	walk = func(at string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if props, ok := v["properties"].(map[string]any); ok {
+				for name := range props {
+					seen++
+					if !camelCase.MatchString(name) {
+						t.Errorf("%s: property %q is not camelCase", at, name)
+					}
+				}
+			}
+			if in, _ := v["in"].(string); in == "query" {
+				seen++
+				if name, _ := v["name"].(string); !camelCase.MatchString(name) {
+					t.Errorf("%s: query parameter %q is not camelCase", at, name)
+				}
+			}
+			if req, ok := v["required"].([]any); ok {
+				for _, r := range req {
+					if name, _ := r.(string); !camelCase.MatchString(name) {
+						t.Errorf("%s: required property %q is not camelCase", at, name)
+					}
+				}
+			}
+			for k, child := range v {
+				walk(at+"/"+k, child)
+			}
+		case []any:
+			for _, child := range v {
+				walk(at+"/[]", child)
+			}
+		}
+	}
+	walk("#", doc)
+	if seen < 100 {
+		t.Fatalf("only %d names checked; has the document changed shape?", seen)
+	}
+}
+
+// TestOpenAPIListsArePaged: every operation that answers a list (a body
+// with "items") takes offset and limit and says which window it holds.
+func TestOpenAPIListsArePaged(t *testing.T) {
+	doc := openAPIDoc(t)
+	paths, _ := doc["paths"].(map[string]any)
+	lists := 0
+	for path, item := range paths {
+		op, ok := item.(map[string]any)["get"].(map[string]any)
+		if !ok {
+			continue
+		}
+		schema, ok := resolvePointer(op, "/responses/200/content/application~1json/schema")
+		if !ok {
+			continue
+		}
+		if ref, isRef := schema.(map[string]any)["$ref"].(string); isRef {
+			schema, _ = resolvePointer(doc, strings.TrimPrefix(ref, "#"))
+		}
+		props, _ := schema.(map[string]any)["properties"].(map[string]any)
+		if _, ok := props["items"]; !ok {
+			continue
+		}
+		lists++
+		for _, p := range []string{"offset", "limit"} {
+			if _, ok := props[p]; !ok {
+				t.Errorf("GET %s answers a list without %q", path, p)
+			}
+		}
+		params := map[string]bool{}
+		list, _ := op["parameters"].([]any)
+		for _, p := range list {
+			pm, _ := p.(map[string]any)
+			if ref, isRef := pm["$ref"].(string); isRef {
+				r, _ := resolvePointer(doc, strings.TrimPrefix(ref, "#"))
+				pm, _ = r.(map[string]any)
+			}
+			if in, _ := pm["in"].(string); in == "query" {
+				name, _ := pm["name"].(string)
+				params[name] = true
+			}
+		}
+		if !params["offset"] || !params["limit"] {
+			t.Errorf("GET %s answers a list but takes no offset and limit", path)
+		}
+	}
+	if lists < 8 {
+		t.Fatalf("found only %d lists", lists)
+	}
+}

@@ -33,8 +33,10 @@ type Problem struct {
 	Status    int            `json:"status"`
 	Detail    string         `json:"detail"`
 	Instance  string         `json:"instance,omitempty"`
-	RequestID string         `json:"request_id,omitempty"`
+	RequestID string         `json:"requestId,omitempty"`
 	Errors    []FieldProblem `json:"errors,omitempty"`
+	// Omitted counts the problems found beyond those listed in Errors.
+	Omitted int `json:"omitted,omitempty"`
 	// Checks names each readiness check and its state, on /readyz failures.
 	Checks map[string]string `json:"checks,omitempty"`
 }
@@ -206,7 +208,7 @@ func classify(err error) (k kind, data map[string]any) {
 	case errors.Is(err, courses.ErrPublished):
 		return kindPublished, nil
 	case errors.As(err, &ve):
-		return kindValidation, map[string]any{"Count": len(ve.Fields)}
+		return kindValidation, map[string]any{"Count": ve.Count()}
 	case errors.As(err, &mj):
 		return kindMalformedJSON, map[string]any{"Offset": mj.offset}
 	case errors.Is(err, errMediaType):
@@ -296,6 +298,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		for _, f := range ve.Fields {
 			p.Errors = append(p.Errors, fieldProblem(loc, f, param))
 		}
+		p.Omitted = ve.Omitted
 	}
 	if errors.As(err, &re) {
 		p.Checks = re.checks
@@ -306,6 +309,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 			p.Errors = append(p.Errors, FieldProblem{File: pr.File, Line: pr.Line, Field: pr.Field, Code: pr.Code,
 				Detail: loc.T(i18n.FieldMessageID(pr.Code), pr.Params)})
 		}
+		p.Omitted = pkg.Omitted
 	}
 	var (
 		oe *assets.OffsetError

@@ -28,7 +28,7 @@ func TestLookalikeUsernames(t *testing.T) {
 			h["Accept-Language"] = lang
 		}
 		return e.do(req{method: "POST", path: "/api/v1/users", token: edu, header: h,
-			body: map[string]any{"organisation_id": e.orgA.ID, "username": name, "role": "learner", "pin": "7391"}})
+			body: map[string]any{"orgId": e.orgA.ID, "username": name, "role": "learner", "pin": "7391"}})
 	}
 	for _, name := range []string{
 		"adma", "олена", "أميرة", "ዮናስ", "می\u200cخواهم", "علي", "अमित", "dmitro", "дмитро",
@@ -105,7 +105,7 @@ func TestClaimsOfCrashedCreates(t *testing.T) {
 	img := e.mustUpload(trainer, formFile{name: "p.png", data: pngFile(t, 8, 8, 51)})["id"].(string)
 	createUser := func() response {
 		return e.do(req{method: "POST", path: "/api/v1/users", token: edu,
-			body: map[string]any{"organisation_id": e.orgA.ID, "username": "Samir", "role": "learner", "pin": "7391"}})
+			body: map[string]any{"orgId": e.orgA.ID, "username": "Samir", "role": "learner", "pin": "7391"}})
 	}
 	createCourse := func() response {
 		return e.do(req{method: "POST", path: "/api/v1/courses", token: trainer, body: draft("crashing", img, false)})
@@ -146,7 +146,7 @@ func TestBackfillSkeletons(t *testing.T) {
 	edu := e.token("a-edu")
 	create := func(name string) response {
 		return e.do(req{method: "POST", path: "/api/v1/users", token: edu,
-			body: map[string]any{"organisation_id": e.orgA.ID, "username": name, "role": "learner", "pin": "7391"}})
+			body: map[string]any{"orgId": e.orgA.ID, "username": name, "role": "learner", "pin": "7391"}})
 	}
 	unclaim := func(name string) {
 		if _, err := e.db.Collection("username_skeletons").DeleteOne(ctx, bson.D{{Key: "_id", Value: accounts.Skeleton(name)}}); err != nil {

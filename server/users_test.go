@@ -12,7 +12,7 @@ import (
 
 func createUserReq(token, orgID, username, role string) req {
 	return req{method: "POST", path: "/api/v1/users", token: token, body: map[string]any{
-		"organisation_id": orgID, "username": username, "role": role, "pin": "7391", "display_name": "Test " + username,
+		"orgId": orgID, "username": username, "role": role, "pin": "7391", "displayName": "Test " + username,
 	}}
 }
 
@@ -59,9 +59,9 @@ func TestOrganisationScope(t *testing.T) {
 		{"educator reads own organisation", req{method: "GET", path: "/api/v1/organisations/" + e.orgA.ID, token: eduA}, 200},
 		{"educator reads other organisation", req{method: "GET", path: "/api/v1/organisations/" + e.orgB.ID, token: eduA}, 404},
 		// Changing users.
-		{"educator renames own learner", req{method: "PATCH", path: "/api/v1/users/" + e.learnerA.ID, token: eduA, body: map[string]any{"display_name": "Amira"}}, 200},
+		{"educator renames own learner", req{method: "PATCH", path: "/api/v1/users/" + e.learnerA.ID, token: eduA, body: map[string]any{"displayName": "Amira"}}, 200},
 		{"educator disables other org's learner", req{method: "PATCH", path: "/api/v1/users/" + e.lrnB.ID, token: eduA, body: map[string]any{"disabled": true}}, 404},
-		{"educator disables fellow educator", req{method: "PATCH", path: "/api/v1/users/" + e.eduA.ID, token: adminA, body: map[string]any{"display_name": "ok"}}, 200},
+		{"educator disables fellow educator", req{method: "PATCH", path: "/api/v1/users/" + e.eduA.ID, token: adminA, body: map[string]any{"displayName": "ok"}}, 200},
 		{"learner disables self", req{method: "PATCH", path: "/api/v1/users/" + e.learnerA.ID, token: learnerA, body: map[string]any{"disabled": true}}, 403},
 		{"learner sets own locale", req{method: "PATCH", path: "/api/v1/users/" + e.learnerA.ID, token: learnerA, body: map[string]any{"locale": "ar"}}, 200},
 		{"educator resets other org's PIN", req{method: "PUT", path: "/api/v1/users/" + e.lrnB.ID + "/credential", token: eduA, body: map[string]any{"pin": "4826"}}, 404},
@@ -123,17 +123,17 @@ func TestCreateUserValidation(t *testing.T) {
 		body  map[string]any
 		codes []string
 	}{
-		{"taken username (any case)", map[string]any{"organisation_id": e.orgA.ID, "username": "A-LEARNER", "role": "learner", "pin": "7391"}, []string{"username:taken"}},
-		{"short username", map[string]any{"organisation_id": e.orgA.ID, "username": "ab", "role": "learner", "pin": "7391"}, []string{"username:too_short"}},
-		{"bad characters", map[string]any{"organisation_id": e.orgA.ID, "username": "a b<c>", "role": "learner", "pin": "7391"}, []string{"username:username_format"}},
-		{"weak PIN", map[string]any{"organisation_id": e.orgA.ID, "username": "new-one", "role": "learner", "pin": "1234"}, []string{"pin:pin_weak"}},
-		{"PIN not digits", map[string]any{"organisation_id": e.orgA.ID, "username": "new-one", "role": "learner", "pin": "12a4"}, []string{"pin:pin_format"}},
-		{"both secrets", map[string]any{"organisation_id": e.orgA.ID, "username": "new-one", "role": "learner", "pin": "7391", "password": "long enough pw"}, []string{"pin:one_of"}},
-		{"no secret", map[string]any{"organisation_id": e.orgA.ID, "username": "new-one", "role": "learner"}, []string{"password:required"}},
-		{"common password", map[string]any{"organisation_id": e.orgA.ID, "username": "new-one", "role": "learner", "password": "password123"}, []string{"password:password_common"}},
-		{"bad locale", map[string]any{"organisation_id": e.orgA.ID, "username": "new-one", "role": "learner", "pin": "7391", "locale": "not a locale"}, []string{"locale:locale"}},
-		{"bad organisation id", map[string]any{"organisation_id": "org-a", "username": "new-one", "role": "learner", "pin": "7391"}, []string{"organisation_id:id"}},
-		{"several at once", map[string]any{"organisation_id": e.orgA.ID, "username": "", "role": "learner", "pin": "12"}, []string{"username:required", "pin:pin_format"}},
+		{"taken username (any case)", map[string]any{"orgId": e.orgA.ID, "username": "A-LEARNER", "role": "learner", "pin": "7391"}, []string{"username:taken"}},
+		{"short username", map[string]any{"orgId": e.orgA.ID, "username": "ab", "role": "learner", "pin": "7391"}, []string{"username:too_short"}},
+		{"bad characters", map[string]any{"orgId": e.orgA.ID, "username": "a b<c>", "role": "learner", "pin": "7391"}, []string{"username:username_format"}},
+		{"weak PIN", map[string]any{"orgId": e.orgA.ID, "username": "new-one", "role": "learner", "pin": "1234"}, []string{"pin:pin_weak"}},
+		{"PIN not digits", map[string]any{"orgId": e.orgA.ID, "username": "new-one", "role": "learner", "pin": "12a4"}, []string{"pin:pin_format"}},
+		{"both secrets", map[string]any{"orgId": e.orgA.ID, "username": "new-one", "role": "learner", "pin": "7391", "password": "long enough pw"}, []string{"pin:one_of"}},
+		{"no secret", map[string]any{"orgId": e.orgA.ID, "username": "new-one", "role": "learner"}, []string{"password:required"}},
+		{"common password", map[string]any{"orgId": e.orgA.ID, "username": "new-one", "role": "learner", "password": "password123"}, []string{"password:password_common"}},
+		{"bad locale", map[string]any{"orgId": e.orgA.ID, "username": "new-one", "role": "learner", "pin": "7391", "locale": "not a locale"}, []string{"locale:locale"}},
+		{"bad organisation id", map[string]any{"orgId": "org-a", "username": "new-one", "role": "learner", "pin": "7391"}, []string{"orgId:id"}},
+		{"several at once", map[string]any{"orgId": e.orgA.ID, "username": "", "role": "learner", "pin": "12"}, []string{"username:required", "pin:pin_format"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,7 +145,7 @@ func TestCreateUserValidation(t *testing.T) {
 		})
 	}
 	t.Run("Arabic-script username", func(t *testing.T) {
-		r := e.do(req{method: "POST", path: "/api/v1/users", token: edu, body: map[string]any{"organisation_id": e.orgA.ID, "username": "أميرة", "role": "learner", "pin": "7391"}})
+		r := e.do(req{method: "POST", path: "/api/v1/users", token: edu, body: map[string]any{"orgId": e.orgA.ID, "username": "أميرة", "role": "learner", "pin": "7391"}})
 		if r.status != http.StatusCreated {
 			t.Fatalf("%d %s", r.status, r.body)
 		}
@@ -167,7 +167,7 @@ func TestCreateIsIdempotent(t *testing.T) {
 	e := newEnv(t)
 	edu, root := e.token("a-edu"), e.token("root")
 	const id = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
-	body := map[string]any{"id": id, "organisation_id": e.orgA.ID, "username": "retry-learner", "role": "learner", "pin": "7391"}
+	body := map[string]any{"id": id, "orgId": e.orgA.ID, "username": "retry-learner", "role": "learner", "pin": "7391"}
 	first := e.do(req{method: "POST", path: "/api/v1/users", token: edu, body: body})
 	if first.status != http.StatusCreated || first.json(t)["id"] != id {
 		t.Fatalf("first create: %d %s", first.status, first.body)
@@ -176,9 +176,9 @@ func TestCreateIsIdempotent(t *testing.T) {
 	if again.status != http.StatusOK || again.json(t)["id"] != id || again.header.Get("Location") != "/api/v1/users/"+id {
 		t.Fatalf("retried create: %d %s", again.status, again.body)
 	}
-	other := map[string]any{"id": id, "organisation_id": e.orgA.ID, "username": "someone-else", "role": "learner", "pin": "7391"}
+	other := map[string]any{"id": id, "orgId": e.orgA.ID, "username": "someone-else", "role": "learner", "pin": "7391"}
 	wantProblem(t, e.do(req{method: "POST", path: "/api/v1/users", token: edu, body: other}), 409, "conflict")
-	bad := map[string]any{"id": "not-a-uuid", "organisation_id": e.orgA.ID, "username": "bad-id", "role": "learner", "pin": "7391"}
+	bad := map[string]any{"id": "not-a-uuid", "orgId": e.orgA.ID, "username": "bad-id", "role": "learner", "pin": "7391"}
 	p := wantProblem(t, e.do(req{method: "POST", path: "/api/v1/users", token: edu, body: bad}), 422, "validation")
 	if got := fieldCodes(p); !slices.Equal(got, []string{"id:invalid"}) {
 		t.Fatal(got)
@@ -206,7 +206,7 @@ func TestCreateIsIdempotent(t *testing.T) {
 func TestConcurrentRetries(t *testing.T) {
 	e := newEnv(t)
 	edu := e.token("a-edu")
-	body := map[string]any{"id": "0b3e4a5c-1d2e-4f60-8a7b-9c0d1e2f3a4b", "organisation_id": e.orgA.ID, "username": "burst", "role": "learner", "pin": "7391"}
+	body := map[string]any{"id": "0b3e4a5c-1d2e-4f60-8a7b-9c0d1e2f3a4b", "orgId": e.orgA.ID, "username": "burst", "role": "learner", "pin": "7391"}
 	const n = 6
 	statuses := make(chan int, n)
 	var wg sync.WaitGroup

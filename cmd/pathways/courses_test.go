@@ -109,7 +109,7 @@ func (in *instance) token(t *testing.T) string {
 	if status != 200 {
 		t.Fatalf("login: %d %v", status, sess)
 	}
-	return sess["access_token"].(string)
+	return sess["accessToken"].(string)
 }
 
 // TestExportImportCommands: a demo course exported to a folder, imported

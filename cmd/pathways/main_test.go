@@ -135,7 +135,7 @@ func TestServeEmbedded(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("admin login: %d %v", status, sess)
 	}
-	token := sess["access_token"].(string)
+	token := sess["accessToken"].(string)
 	status, org := first.post(t, "/api/v1/organisations", map[string]string{"slug": "welcome-ngo", "name": "Welcome NGO"}, token)
 	if status != 201 {
 		t.Fatalf("create organisation: %d %v", status, org)

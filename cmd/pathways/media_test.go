@@ -51,18 +51,18 @@ func uploadPNG(t *testing.T, in *instance, password string) {
 	if status != 200 {
 		t.Fatalf("login: %d %v", status, sess)
 	}
-	token := sess["access_token"].(string)
+	token := sess["accessToken"].(string)
 	status, org := in.post(t, "/api/v1/organisations", map[string]string{"slug": "media-ngo", "name": "Media NGO"}, token)
 	if status != 201 {
 		t.Fatalf("organisation: %d %v", status, org)
 	}
 	var img bytes.Buffer
 	_ = png.Encode(&img, image.NewGray(image.Rect(0, 0, 10, 10)))
-	req, _ := http.NewRequest("POST", in.base+"/api/v1/media?name=grey.png&organisation_id="+org["id"].(string), bytes.NewReader(img.Bytes()))
+	req, _ := http.NewRequest("POST", in.base+"/api/v1/media?name=grey.png&orgId="+org["id"].(string), bytes.NewReader(img.Bytes()))
 	req.Header.Set("Content-Type", "image/png")
 	req.Header.Set("Authorization", "Bearer "+token)
 	status, a := do(t, req)
-	if status != 201 || a["content_type"] != "image/png" {
+	if status != 201 || a["contentType"] != "image/png" {
 		t.Fatalf("upload: %d %v", status, a)
 	}
 	req, _ = http.NewRequest("GET", in.base+"/media/"+a["id"].(string), nil)

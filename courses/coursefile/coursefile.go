@@ -26,7 +26,9 @@ import (
 
 	"golang.org/x/text/language"
 
+	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/i18n"
 )
 
 // FormatVersion is the version of docs/COURSE-FORMAT.md this package reads
@@ -34,7 +36,7 @@ import (
 const FormatVersion = 1
 
 // Limits on the text files of a package, which Read holds in memory. A
-// course's texts are at most courses.MaxCourseBytes in all; the margin is
+// course's texts are at most i18n.MaxTextBytes in all; the margin is
 // for JSON escapes and indentation.
 const (
 	MaxCourseFile = 16 << 20 // course.yaml
@@ -255,10 +257,10 @@ func (r *reader) localeFile(p, name string, dir bool) {
 		r.probs.add(r.file(p+"/"), 0, "", CodeLocaleFile, nil, "a folder in locales/: locales/ holds only <locale>.json files")
 	case !isJSON:
 		r.probs.add(r.file(p), 0, "", CodeLocaleFile, nil, "not a .json file: locales/ holds only <locale>.json files")
-	case !courses.ValidLocale(base):
+	case !i18n.ValidLocale(base):
 		msg := "not named after a locale: " + strconv.Quote(base) + " is not a canonical BCP 47 tag such as fr or fa-AF"
 		var params map[string]any
-		if t, err := language.Parse(strings.ReplaceAll(base, "_", "-")); err == nil && courses.ValidLocale(t.String()) {
+		if t, err := language.Parse(strings.ReplaceAll(base, "_", "-")); err == nil && i18n.ValidLocale(t.String()) {
 			params = map[string]any{"Value": t.String() + ".json"}
 			msg += "; did you mean " + t.String() + ".json?"
 		}
@@ -310,12 +312,12 @@ func (r *reader) readLocales(c *courses.Course, courseOK bool) {
 	for _, loc := range slices.Sorted(maps.Keys(r.locales)) {
 		p := r.locales[loc]
 		if checkOffered && !slices.Contains(c.Locales, loc) && loc != c.DefaultLocale {
-			r.probs.add(r.file(p), 0, "", courses.CodeNotOffered, map[string]any{"Value": loc},
+			r.probs.add(r.file(p), 0, "", i18n.CodeNotOffered, map[string]any{"Value": loc},
 				loc+" is not one of the course's locales (locales in course.yaml)")
 			continue
 		}
 		data, ok := r.readFile(p, MaxLocaleFile)
-		var msgs map[string]courses.Message
+		var msgs map[string]i18n.Message
 		if ok {
 			j := &jsonReader{file: r.file(p), locale: loc, data: data, pr: &r.probs, lines: r.jsonLines, bad: r.bad}
 			msgs, ok = j.decode()
@@ -327,11 +329,11 @@ func (r *reader) readLocales(c *courses.Course, courseOK bool) {
 			continue
 		}
 		if c.Messages == nil {
-			c.Messages = courses.Messages{}
+			c.Messages = i18n.Messages{}
 		}
 		c.Messages[loc] = msgs
 	}
-	if courseOK && courses.ValidLocale(c.DefaultLocale) && r.locales[c.DefaultLocale] == "" {
+	if courseOK && i18n.ValidLocale(c.DefaultLocale) && r.locales[c.DefaultLocale] == "" {
 		name := localesDir + "/" + c.DefaultLocale + ".json"
 		r.probs.add(r.file(name), 0, "", CodeMissingFile, map[string]any{"Value": name},
 			"no file for the default locale: it must hold every text course.yaml names")
@@ -346,7 +348,7 @@ func (r *reader) validate(c courses.Course) {
 		r.fieldProblem(fe.Field, fe.Code, fe.Params)
 	}
 	for _, fe := range fieldErrors(courses.CheckMessages(c, true)) {
-		if fe.Code == courses.CodeMissingText && r.noDefaultTexts {
+		if fe.Code == i18n.CodeMissingText && r.noDefaultTexts {
 			continue // reported once, for the file
 		}
 		r.fieldProblem(fe.Field, fe.Code, fe.Params)
@@ -369,10 +371,10 @@ func (r *reader) validate(c courses.Course) {
 				bp := fmt.Sprintf("modules/%d/lessons/%d/blocks/%d", i, j, k)
 				check(bp+"/media", b.Media)
 				for _, loc := range slices.Sorted(maps.Keys(b.MediaBy)) {
-					check(bp+"/mediaBy/"+courses.EscapeToken(loc), b.MediaBy[loc])
+					check(bp+"/mediaBy/"+pathways.EscapeToken(loc), b.MediaBy[loc])
 				}
 				for _, loc := range slices.Sorted(maps.Keys(b.Subtitles)) {
-					check(bp+"/subtitles/"+courses.EscapeToken(loc), b.Subtitles[loc])
+					check(bp+"/subtitles/"+pathways.EscapeToken(loc), b.Subtitles[loc])
 				}
 			}
 		}

@@ -9,7 +9,8 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways"
+	"github.com/pathways-lms/pathways/i18n"
 )
 
 // jsonReader decodes one go-i18n message file by walking its tokens, so
@@ -28,7 +29,7 @@ type jsonReader struct {
 var errSyntax = errors.New("syntax error")
 
 // decode returns the file's messages; ok is false after a syntax error.
-func (j *jsonReader) decode() (msgs map[string]courses.Message, ok bool) {
+func (j *jsonReader) decode() (msgs map[string]i18n.Message, ok bool) {
 	if !utf8.Valid(j.data) {
 		off := 0
 		for off < len(j.data) {
@@ -48,11 +49,11 @@ func (j *jsonReader) decode() (msgs map[string]courses.Message, ok bool) {
 		return nil, false
 	}
 	if tok != json.Delim('{') {
-		j.pr.add(j.file, j.line(), "", CodeType, map[string]any{"Expected": "object"},
+		j.pr.add(j.file, j.line(), "", pathways.CodeType, map[string]any{"Expected": "object"},
 			"a locale file holds one JSON object, from message ID to message")
 		return nil, false
 	}
-	msgs = map[string]courses.Message{}
+	msgs = map[string]i18n.Message{}
 	seen := map[string]int{}
 	for j.dec.More() {
 		tok, err := j.token()
@@ -61,9 +62,9 @@ func (j *jsonReader) decode() (msgs map[string]courses.Message, ok bool) {
 		}
 		id, _ := tok.(string)
 		line := j.line()
-		field := courses.EscapeToken(id)
+		field := pathways.EscapeToken(id)
 		if first, dup := seen[id]; dup {
-			j.problem(field, line, courses.CodeDuplicate, map[string]any{"Line": first},
+			j.problem(field, line, pathways.CodeDuplicate, map[string]any{"Line": first},
 				fmt.Sprintf("message %s is given twice (first on line %d)", strconv.Quote(id), first))
 			if j.skip() != nil {
 				return nil, false
@@ -152,31 +153,31 @@ func (j *jsonReader) skipRest() error {
 
 // message reads one message: a string (its "other" text) or an object of
 // go-i18n's keys.
-func (j *jsonReader) message(field string) (courses.Message, error) {
+func (j *jsonReader) message(field string) (i18n.Message, error) {
 	line := j.line()
 	tok, err := j.token()
 	if err != nil {
-		return courses.Message{}, err
+		return i18n.Message{}, err
 	}
 	switch t := tok.(type) {
 	case string:
-		return courses.Message{Other: t}, nil
+		return i18n.Message{Other: t}, nil
 	case json.Delim:
 		if t == '{' {
 			return j.object(field)
 		}
-		j.problem(field, line, CodeType, map[string]any{"Expected": "string or object"},
+		j.problem(field, line, pathways.CodeType, map[string]any{"Expected": "string or object"},
 			"wrong type: a message is a string or an object with \"other\"")
-		return courses.Message{}, j.skipRest()
+		return i18n.Message{}, j.skipRest()
 	}
-	j.problem(field, line, CodeType, map[string]any{"Expected": "string or object"},
+	j.problem(field, line, pathways.CodeType, map[string]any{"Expected": "string or object"},
 		"wrong type: a message is a string or an object with \"other\"")
-	return courses.Message{}, nil
+	return i18n.Message{}, nil
 }
 
 // object reads a message object after its opening brace.
-func (j *jsonReader) object(field string) (courses.Message, error) {
-	var m courses.Message
+func (j *jsonReader) object(field string) (i18n.Message, error) {
+	var m i18n.Message
 	seen := map[string]int{}
 	for j.dec.More() {
 		tok, err := j.token()
@@ -185,7 +186,7 @@ func (j *jsonReader) object(field string) (courses.Message, error) {
 		}
 		key, _ := tok.(string)
 		line := j.line()
-		kf := field + "/" + courses.EscapeToken(key)
+		kf := field + "/" + pathways.EscapeToken(key)
 		j.lines[j.path(kf)] = line
 		vtok, err := j.token()
 		if err != nil {
@@ -218,13 +219,13 @@ func (j *jsonReader) object(field string) (courses.Message, error) {
 		}
 		switch first, dup := seen[key]; {
 		case dup:
-			j.problem(kf, line, courses.CodeDuplicate, map[string]any{"Line": first},
+			j.problem(kf, line, pathways.CodeDuplicate, map[string]any{"Line": first},
 				fmt.Sprintf("%s is given twice (first on line %d)", strconv.Quote(key), first))
 		case dst == nil:
-			j.problem(kf, line, CodeUnknownField, map[string]any{"Value": key},
+			j.problem(kf, line, pathways.CodeUnknown, map[string]any{"Value": key},
 				"unknown key "+strconv.Quote(key)+": a message object holds description, hash, zero, one, two, few, many and other")
 		case !isString:
-			j.problem(kf, line, CodeType, map[string]any{"Expected": "string"}, "wrong type: expected a string")
+			j.problem(kf, line, pathways.CodeType, map[string]any{"Expected": "string"}, "wrong type: expected a string")
 		default:
 			*dst = s
 		}
@@ -238,10 +239,10 @@ func (j *jsonReader) object(field string) (courses.Message, error) {
 // indent, a plain string for a message that is only an "other" text, an
 // object with sorted keys otherwise; HTML characters are left unescaped
 // for translators to read.
-func encodeMessages(msgs map[string]courses.Message) ([]byte, error) {
+func encodeMessages(msgs map[string]i18n.Message) ([]byte, error) {
 	out := make(map[string]any, len(msgs))
 	for id, m := range msgs {
-		if m == (courses.Message{Other: m.Other}) {
+		if m == (i18n.Message{Other: m.Other}) {
 			out[id] = m.Other
 			continue
 		}

@@ -9,7 +9,9 @@ import (
 	"strings"
 
 	"github.com/pathways-lms/pathways"
+	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/i18n"
 )
 
 // Problem codes of this package. Problems that courses.CheckStructure and
@@ -21,13 +23,6 @@ const (
 	// CodeSyntax: course.yaml or a locale file is not well-formed YAML or
 	// JSON (or not UTF-8), or course.yaml holds more than one document.
 	CodeSyntax = "syntax"
-	// CodeUnknownField: course.yaml or a message object has a key the
-	// format does not define.
-	CodeUnknownField = "unknown"
-	// CodeType: a value has the wrong type; Params["Expected"] is one of
-	// "string", "integer", "boolean", "list", "mapping" or, in locale
-	// files, "string or object".
-	CodeType = "type"
 	// CodeAlias: course.yaml uses a YAML alias (*name), which the format
 	// does not allow.
 	CodeAlias = "alias"
@@ -71,7 +66,7 @@ const (
 // the catalogue test; problems of the course's structure and texts use
 // courses.FieldCodes.
 var FieldCodes = []string{
-	CodeSyntax, CodeUnknownField, CodeType, CodeAlias, CodeFormatVersion, CodeMissingFile, CodePath,
+	CodeSyntax, CodeAlias, CodeFormatVersion, CodeMissingFile, CodePath,
 	CodeLocaleFile, CodeStrayFile, CodeFileTooLarge, CodeUnreadable, CodeZipInvalid, CodeZipUnsafe,
 	CodeZipTooLarge, CodeTooManyFiles,
 }
@@ -208,72 +203,72 @@ func fieldErrors(err error) []pathways.FieldError {
 	if errors.As(err, &ve) {
 		return ve.Fields
 	}
-	return []pathways.FieldError{{Code: courses.CodeInvalid, Params: map[string]any{"Value": err.Error()}}}
+	return []pathways.FieldError{{Code: pathways.CodeInvalid, Params: map[string]any{"Value": err.Error()}}}
 }
 
 // describe says in English what a code means, for command-line output.
 func describe(code string, p map[string]any) string {
 	v := func(k string) string { return fmt.Sprint(p[k]) }
 	switch code {
-	case courses.CodeRequired:
+	case pathways.CodeRequired:
 		return "this field is required"
-	case courses.CodeInvalid:
+	case pathways.CodeInvalid:
 		if _, ok := p["Value"]; ok {
 			return "not valid: " + v("Value")
 		}
 		return "this value is not valid"
-	case courses.CodeTooLong:
+	case pathways.CodeTooLong:
 		return "too long: at most " + v("Count") + " characters"
-	case courses.CodeLocale:
+	case i18n.CodeLocale:
 		return "not a valid locale: use a canonical BCP 47 tag such as en, fr or fa-AF"
 	case courses.CodeSlug:
 		return "not a valid slug: use a-z, 0-9 and single hyphens"
-	case courses.CodeKey:
+	case pathways.CodeKey:
 		return "not a valid ID: use a-z, 0-9 and single hyphens"
-	case courses.CodeMessageID:
+	case i18n.CodeMessageID:
 		return "not a valid message ID: use letters, digits, '.', '_' and '-', starting with a letter or digit"
-	case courses.CodeDuplicate:
+	case pathways.CodeDuplicate:
 		return "appears more than once"
-	case courses.CodeEnum:
+	case pathways.CodeEnum:
 		return "must be one of: " + v("Value")
-	case courses.CodeRange:
+	case pathways.CodeRange:
 		return "must be between " + v("Min") + " and " + v("Max")
-	case courses.CodeTooMany:
+	case pathways.CodeTooMany:
 		return "too many: at most " + v("Count")
 	case courses.CodeUnknownModule:
 		return "no module has the ID " + strconv.Quote(v("Value"))
 	case courses.CodeCycle:
 		return "modules require each other in a circle: " + v("Value")
-	case courses.CodeNotAllowed:
+	case pathways.CodeNotAllowed:
 		return "a " + v("Value") + " block does not use this field"
-	case courses.CodeMissingText:
+	case i18n.CodeMissingText:
 		return "message " + strconv.Quote(v("Value")) + " has no text in locales/" + v("Locale") + ".json, the default locale"
-	case courses.CodeUnusedMessage:
+	case i18n.CodeUnusedMessage:
 		return "message " + strconv.Quote(v("Value")) + " is not named by course.yaml"
-	case courses.CodeNotOffered:
+	case i18n.CodeNotOffered:
 		return v("Value") + " is not one of the course's locales"
-	case courses.CodeURL:
+	case i18n.CodeURL:
 		return "not a link: use an http or https URL, or a tel: number"
-	case courses.CodeMediaKind:
+	case assets.CodeMediaKind:
 		return "this kind of media does not fit the block"
-	case courses.CodeUnknownMedia:
+	case assets.CodeUnknownMedia:
 		return "no such media"
 	case courses.CodeEmptyCourse:
 		return "is empty"
-	case courses.CodeTooBig:
+	case i18n.CodeTooBig:
 		return "the texts are too big: at most " + v("Count") + " MiB in all"
-	case courses.CodeNoPluralOther:
+	case i18n.CodeNoPluralOther:
 		return `the "other" text is required`
-	case courses.CodeTemplateSyntax:
+	case i18n.CodeTemplateSyntax:
 		return "not a valid template"
 	case courses.CodeUnknownQuiz:
 		return "no published quiz " + v("Value") + " that every learner of the course may take"
 
 	case CodeSyntax:
 		return "syntax error"
-	case CodeUnknownField:
+	case pathways.CodeUnknown:
 		return "unknown field"
-	case CodeType:
+	case pathways.CodeType:
 		return "wrong type: expected " + v("Expected")
 	case CodeAlias:
 		return "YAML aliases are not allowed: write the value out"

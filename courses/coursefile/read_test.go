@@ -10,8 +10,10 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/courses/coursefile"
+	"github.com/pathways-lms/pathways/i18n"
 )
 
 const baseYAML = `format: 1
@@ -127,7 +129,7 @@ func TestReadValid(t *testing.T) {
 	if len(p.Media) != 1 || p.Media[0].Path != "media/two-people.png" || p.Media[0].Size != 8 {
 		t.Errorf("media = %+v, want only media/two-people.png (unused media left out)", p.Media)
 	}
-	if got := p.Course.Messages["fr"]["listening.title"]; got != (courses.Message{Description: "Module title", Other: "Écouter"}) {
+	if got := p.Course.Messages["fr"]["listening.title"]; got != (i18n.Message{Description: "Module title", Other: "Écouter"}) {
 		t.Errorf("fr listening.title = %+v", got)
 	}
 	if p.Course.Modules[1].Requires[0] != "listening" || p.Course.Modules[0].Lessons[0].Blocks[1].Media != "media/two-people.png" {
@@ -162,33 +164,33 @@ func TestReadErrors(t *testing.T) {
 
 		{"unknown key", func(t *testing.T, f fstest.MapFS) {
 			edit(t, f, y, "    title: listening.title\n", "    title: listening.title\n    colour: blue\n")
-		}, []want{{file: y, at: "colour: blue", field: "modules/0/colour", code: coursefile.CodeUnknownField}}},
+		}, []want{{file: y, at: "colour: blue", field: "modules/0/colour", code: pathways.CodeUnknown}}},
 
 		{"wrong type", func(t *testing.T, f fstest.MapFS) {
 			edit(t, f, y, "minutes: 8", "minutes: eight", "audiences: [young-refugees]", "audiences: young-refugees",
 				"level: beginner", "level: beginner\nshared: \"true\"", "requires: [listening]", "requires: [[listening]]",
 				"- id: think", "- id: {think: 1}")
 		}, []want{
-			{file: y, at: "audiences: young", field: "audiences", code: coursefile.CodeType},
-			{file: y, at: "shared:", field: "shared", code: coursefile.CodeType},
-			{file: y, at: "minutes: eight", field: "modules/0/lessons/0/minutes", code: coursefile.CodeType},
-			{file: y, at: "requires: [[", field: "modules/1/requires/0", code: coursefile.CodeType},
-			{file: y, at: "- id: {think", field: "modules/1/lessons/0/blocks/0/id", code: coursefile.CodeType},
+			{file: y, at: "audiences: young", field: "audiences", code: pathways.CodeType},
+			{file: y, at: "shared:", field: "shared", code: pathways.CodeType},
+			{file: y, at: "minutes: eight", field: "modules/0/lessons/0/minutes", code: pathways.CodeType},
+			{file: y, at: "requires: [[", field: "modules/1/requires/0", code: pathways.CodeType},
+			{file: y, at: "- id: {think", field: "modules/1/lessons/0/blocks/0/id", code: pathways.CodeType},
 		}},
 
 		{"unknown block kind", func(t *testing.T, f fstest.MapFS) {
 			edit(t, f, y, "kind: reflection", "kind: essay")
-		}, []want{{file: y, at: "kind: essay", field: "modules/1/lessons/0/blocks/0/kind", code: courses.CodeEnum}}},
+		}, []want{{file: y, at: "kind: essay", field: "modules/1/lessons/0/blocks/0/kind", code: pathways.CodeEnum}}},
 
 		{"field not allowed for the kind", func(t *testing.T, f fstest.MapFS) {
 			edit(t, f, y, "            text: listening.active.intro\n",
 				"            text: listening.active.intro\n            transcript: listening.title\n")
-		}, []want{{file: y, at: "transcript: listening.title", field: "modules/0/lessons/0/blocks/0/transcript", code: courses.CodeNotAllowed}}},
+		}, []want{{file: y, at: "transcript: listening.title", field: "modules/0/lessons/0/blocks/0/transcript", code: pathways.CodeNotAllowed}}},
 
 		{"missing required field", func(t *testing.T, f fstest.MapFS) {
 			edit(t, f, y, "            alt: listening.active.picture.alt\n", "")
 			edit(t, f, en, `  "listening.active.picture.alt": "Two people talking",`+"\n", "")
-		}, []want{{file: y, at: "- id: picture", field: "modules/0/lessons/0/blocks/1/alt", code: courses.CodeRequired}}},
+		}, []want{{file: y, at: "- id: picture", field: "modules/0/lessons/0/blocks/1/alt", code: pathways.CodeRequired}}},
 
 		{"prerequisite cycle", func(t *testing.T, f fstest.MapFS) {
 			edit(t, f, y, "    title: listening.title\n", "    title: listening.title\n    requires: [speaking]\n")
@@ -200,7 +202,7 @@ func TestReadErrors(t *testing.T) {
 
 		{"duplicate lesson id", func(t *testing.T, f fstest.MapFS) {
 			edit(t, f, y, "- id: asking", "- id: active-listening")
-		}, []want{{file: y, at: "- id: active-listening\n        title: speaking", field: "modules/1/lessons/0/id", code: courses.CodeDuplicate}}},
+		}, []want{{file: y, at: "- id: active-listening\n        title: speaking", field: "modules/1/lessons/0/id", code: pathways.CodeDuplicate}}},
 
 		{"media file missing", func(t *testing.T, f fstest.MapFS) {
 			delete(f, "media/two-people.png")
@@ -227,27 +229,27 @@ func TestReadErrors(t *testing.T) {
 		{"message missing in the default locale", func(t *testing.T, f fstest.MapFS) {
 			edit(t, f, en, `  "speaking.asking.think": "Whom do you ask for help?"`, `  "other.id": "x"`)
 		}, []want{
-			{file: y, at: "text: speaking.asking.think", field: "modules/1/lessons/0/blocks/0/text", code: courses.CodeMissingText},
-			{file: en, at: `"other.id"`, field: "other.id", code: courses.CodeUnusedMessage},
+			{file: y, at: "text: speaking.asking.think", field: "modules/1/lessons/0/blocks/0/text", code: i18n.CodeMissingText},
+			{file: en, at: `"other.id"`, field: "other.id", code: i18n.CodeUnusedMessage},
 		}},
 
 		{"unused message", func(t *testing.T, f fstest.MapFS) {
 			edit(t, f, fr, `  "listening.title": {`, `  "old.title": "Ancien",`+"\n"+`  "listening.title": {`)
-		}, []want{{file: fr, at: `"old.title"`, field: "old.title", code: courses.CodeUnusedMessage}}},
+		}, []want{{file: fr, at: `"old.title"`, field: "old.title", code: i18n.CodeUnusedMessage}}},
 
 		{"message shape", func(t *testing.T, f fstest.MapFS) {
 			edit(t, f, fr, `    "description": "Module title",`, `    "description": 3, "colour": "blue", "one": ["x"],`,
 				`"Communiquer au travail"`, `{"one": "Communiquer"}`)
 		}, []want{
-			{file: fr, at: `"course.title"`, field: "course.title/other", code: courses.CodeNoPluralOther},
-			{file: fr, at: `"description": 3`, field: "listening.title/description", code: coursefile.CodeType},
-			{file: fr, at: `"description": 3`, field: "listening.title/colour", code: coursefile.CodeUnknownField},
-			{file: fr, at: `"description": 3`, field: "listening.title/one", code: coursefile.CodeType},
+			{file: fr, at: `"course.title"`, field: "course.title/other", code: i18n.CodeNoPluralOther},
+			{file: fr, at: `"description": 3`, field: "listening.title/description", code: pathways.CodeType},
+			{file: fr, at: `"description": 3`, field: "listening.title/colour", code: pathways.CodeUnknown},
+			{file: fr, at: `"description": 3`, field: "listening.title/one", code: pathways.CodeType},
 		}},
 
 		{"locale not offered", func(t *testing.T, f fstest.MapFS) {
 			f["locales/de.json"] = &fstest.MapFile{Data: []byte(`{"course.title": "Reden bei der Arbeit"}`)}
-		}, []want{{file: "locales/de.json", code: courses.CodeNotOffered}}},
+		}, []want{{file: "locales/de.json", code: i18n.CodeNotOffered}}},
 
 		{"invalid locale file names", func(t *testing.T, f fstest.MapFS) {
 			f["locales/french.json"] = &fstest.MapFile{Data: []byte(`{}`)}
@@ -291,7 +293,7 @@ func TestReadErrors(t *testing.T) {
 				"title: speaking.title", "title: *t")
 			edit(t, f, en, `  "speaking.title": "Speaking up",`+"\n", "")
 		}, []want{
-			{file: y, at: "level: advanced", field: "level", code: courses.CodeDuplicate},
+			{file: y, at: "level: advanced", field: "level", code: pathways.CodeDuplicate},
 			{file: y, at: "title: *t", field: "modules/1/title", code: coursefile.CodeAlias},
 		}},
 
@@ -306,10 +308,10 @@ func TestReadErrors(t *testing.T) {
 			delete(f, "media/two-people.png")
 			f["notes.txt"] = &fstest.MapFile{Data: []byte("todo")}
 		}, []want{
-			{file: y, at: "colour: blue", field: "modules/0/colour", code: coursefile.CodeUnknownField},
+			{file: y, at: "colour: blue", field: "modules/0/colour", code: pathways.CodeUnknown},
 			{file: y, at: "media: media/two-people.png", field: "modules/0/lessons/0/blocks/1/media", code: coursefile.CodeMissingFile},
-			{file: y, at: "minutes: 601", field: "modules/1/lessons/0/minutes", code: courses.CodeRange},
-			{file: y, at: "kind: essay", field: "modules/1/lessons/0/blocks/0/kind", code: courses.CodeEnum},
+			{file: y, at: "minutes: 601", field: "modules/1/lessons/0/minutes", code: pathways.CodeRange},
+			{file: y, at: "kind: essay", field: "modules/1/lessons/0/blocks/0/kind", code: pathways.CodeEnum},
 			{file: fr, at: `  "listening.title"`, code: coursefile.CodeSyntax},
 			{file: "notes.txt", code: coursefile.CodeStrayFile},
 		}},

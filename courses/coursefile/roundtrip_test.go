@@ -11,8 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/courses/coursefile"
+	"github.com/pathways-lms/pathways/i18n"
 )
 
 // mediaFile is a media file of a package built in a test.
@@ -27,7 +29,7 @@ func mediaFile(path, content string) coursefile.File {
 // richPackage uses every block kind and field, plural messages with all
 // six forms, descriptions, hashes and characters JSON would escape.
 func richPackage() *coursefile.Package {
-	en := map[string]courses.Message{
+	en := map[string]i18n.Message{
 		"course.title":           {Description: "Name of the course in the catalogue", Other: "Talking at work"},
 		"course.summary":         {Other: "Say what you need, & understand what others <mean>."},
 		"listening.title":        {Other: "Listening"},
@@ -50,18 +52,18 @@ func richPackage() *coursefile.Package {
 		"stress.note.text":                      {Other: "The next film shows an argument."},
 		"stress.note.help":                      {Other: "tel:+33123456789"},
 	}
-	fr := map[string]courses.Message{
-		"course.title":    {Hash: courses.Hash(en["course.title"]), Other: "Communiquer au travail"},
-		"listening.title": {Hash: courses.Hash(en["listening.title"]), Other: "Écouter"},
+	fr := map[string]i18n.Message{
+		"course.title":    {Hash: i18n.Hash(en["course.title"]), Other: "Communiquer au travail"},
+		"listening.title": {Hash: i18n.Hash(en["listening.title"]), Other: "Écouter"},
 		"listening.active.intro": {
-			Hash:  courses.Hash(en["listening.active.intro"]),
+			Hash:  i18n.Hash(en["listening.active.intro"]),
 			One:   "Quand **un collègue** vous parle, regardez-le.",
 			Other: "Quand {{.Count}} collègues vous parlent, regardez-les.",
 		},
 	}
-	ar := map[string]courses.Message{
+	ar := map[string]i18n.Message{
 		"listening.active.intro": {
-			Hash:  courses.Hash(en["listening.active.intro"]),
+			Hash:  i18n.Hash(en["listening.active.intro"]),
 			Zero:  "لا أحد يتحدث إليك.",
 			One:   "عندما يتحدث إليك زميل واحد، انظر إليه.",
 			Two:   "عندما يتحدث إليك زميلان، انظر إليهما.",
@@ -122,7 +124,7 @@ func richPackage() *coursefile.Package {
 			},
 			{ID: "empty-for-now", Title: "speaking.title"},
 		},
-		Messages: courses.Messages{"en": en, "fr": fr, "ar": ar},
+		Messages: i18n.Messages{"en": en, "fr": fr, "ar": ar},
 	}
 	return &coursefile.Package{
 		Course: c,
@@ -307,16 +309,16 @@ modules:
 	}
 	wantFr := `{
   "course.title": {
-    "hash": "` + courses.Hash(courses.Message{Description: "Name of the course in the catalogue", Other: "Talking at work"}) + `",
+    "hash": "` + i18n.Hash(i18n.Message{Description: "Name of the course in the catalogue", Other: "Talking at work"}) + `",
     "other": "Communiquer au travail"
   },
   "listening.active.intro": {
-    "hash": "` + courses.Hash(richPackage().Course.Messages["en"]["listening.active.intro"]) + `",
+    "hash": "` + i18n.Hash(richPackage().Course.Messages["en"]["listening.active.intro"]) + `",
     "one": "Quand **un collègue** vous parle, regardez-le.",
     "other": "Quand {{.Count}} collègues vous parlent, regardez-les."
   },
   "listening.title": {
-    "hash": "sha1-` + courses.Hash(courses.Message{Other: "Listening"})[5:] + `",
+    "hash": "sha1-` + i18n.Hash(i18n.Message{Other: "Listening"})[5:] + `",
     "other": "Écouter"
   }
 }
@@ -365,7 +367,7 @@ func TestWriteRefuses(t *testing.T) {
 		{"path out of media", func(p *coursefile.Package) { p.Media[0].Path = "../evil.ogg" }, "../evil.ogg", coursefile.CodePath},
 		{"absolute path", func(p *coursefile.Package) { p.Media[0].Path = "/etc/cron.d/evil" }, "/etc/cron.d/evil", coursefile.CodePath},
 		{"path not under media", func(p *coursefile.Package) { p.Media[0].Path = "course.yaml" }, "course.yaml", coursefile.CodePath},
-		{"duplicate path", func(p *coursefile.Package) { p.Media[1].Path = p.Media[0].Path }, "media/active-listening.en.ogg", courses.CodeDuplicate},
+		{"duplicate path", func(p *coursefile.Package) { p.Media[1].Path = p.Media[0].Path }, "media/active-listening.en.ogg", pathways.CodeDuplicate},
 		{"no content", func(p *coursefile.Package) { p.Media[0].Open = nil }, "media/active-listening.en.ogg", coursefile.CodeMissingFile},
 		{"bad locale", func(p *coursefile.Package) { p.Course.Messages["../x"] = nil }, "locales/../x.json", coursefile.CodeLocaleFile},
 	} {

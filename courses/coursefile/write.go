@@ -14,7 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways"
+	"github.com/pathways-lms/pathways/i18n"
 )
 
 // outFile is one file of a package to write: data, or content to copy
@@ -54,7 +55,7 @@ func prepare(p *Package) ([]outFile, error) {
 	}
 	var pr collector
 	for _, loc := range slices.Sorted(maps.Keys(p.Course.Messages)) {
-		if !courses.ValidLocale(loc) {
+		if !i18n.ValidLocale(loc) {
 			pr.add(localesDir+"/"+loc+".json", 0, "", CodeLocaleFile, map[string]any{"Value": loc},
 				strconv.Quote(loc)+" is not a canonical BCP 47 tag, so it cannot name a locale file")
 		}
@@ -65,7 +66,7 @@ func prepare(p *Package) ([]outFile, error) {
 		case !validMediaPath(m.Path):
 			pr.add(m.Path, 0, "", CodePath, map[string]any{"Value": m.Path})
 		case seen[m.Path]:
-			pr.add(m.Path, 0, "", courses.CodeDuplicate, map[string]any{"Value": m.Path}, "more than one media file has this path")
+			pr.add(m.Path, 0, "", pathways.CodeDuplicate, map[string]any{"Value": m.Path}, "more than one media file has this path")
 		case m.Open == nil:
 			pr.add(m.Path, 0, "", CodeMissingFile, map[string]any{"Value": m.Path}, "no content (File.Open is nil)")
 		}

@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/courses"
 )
 
@@ -56,7 +57,7 @@ func (y *yamlReader) decode(data []byte) (c courses.Course, ok bool) {
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			y.problem("", 0, CodeType, map[string]any{"Expected": "mapping"}, "course.yaml is empty")
+			y.problem("", 0, pathways.CodeType, map[string]any{"Expected": "mapping"}, "course.yaml is empty")
 		} else {
 			y.syntax(err)
 		}
@@ -77,7 +78,7 @@ func (y *yamlReader) decode(data []byte) (c courses.Course, ok bool) {
 		root = root.Content[0]
 	}
 	if root.Kind != yaml.MappingNode {
-		y.problem("", root.Line, CodeType, map[string]any{"Expected": "mapping"},
+		y.problem("", root.Line, pathways.CodeType, map[string]any{"Expected": "mapping"},
 			"course.yaml must hold a mapping of fields (format, slug, …)")
 		return c, false
 	}
@@ -123,7 +124,7 @@ func (y *yamlReader) format(root *yaml.Node) bool {
 		}
 		return true
 	}
-	y.problem("format", root.Line, courses.CodeRequired, nil,
+	y.problem("format", root.Line, pathways.CodeRequired, nil,
 		fmt.Sprintf("format is missing: start course.yaml with \"format: %d\"", FormatVersion))
 	return true
 }
@@ -140,20 +141,20 @@ func (y *yamlReader) mapping(n *yaml.Node, p string, field func(name string) fie
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
 			if !y.alias(k, p) {
-				y.problem(p, k.Line, CodeType, map[string]any{"Expected": "string"}, "a key must be a plain string")
+				y.problem(p, k.Line, pathways.CodeType, map[string]any{"Expected": "string"}, "a key must be a plain string")
 			}
 			continue
 		}
-		kp := join(p, courses.EscapeToken(k.Value))
+		kp := join(p, pathways.EscapeToken(k.Value))
 		if first, dup := seen[k.Value]; dup {
-			y.problem(kp, k.Line, courses.CodeDuplicate, map[string]any{"Line": first},
+			y.problem(kp, k.Line, pathways.CodeDuplicate, map[string]any{"Line": first},
 				fmt.Sprintf("%s is given twice (first on line %d)", strconv.Quote(k.Value), first))
 			continue
 		}
 		seen[k.Value] = k.Line
 		f := field(k.Value)
 		if f == nil {
-			y.pr.add(y.file, k.Line, kp, CodeUnknownField, map[string]any{"Value": k.Value},
+			y.pr.add(y.file, k.Line, kp, pathways.CodeUnknown, map[string]any{"Value": k.Value},
 				"unknown field "+strconv.Quote(k.Value))
 			continue
 		}
@@ -176,7 +177,7 @@ func (y *yamlReader) alias(n *yaml.Node, p string) bool {
 }
 
 func (y *yamlReader) typeError(n *yaml.Node, p, expected string) {
-	y.problem(p, n.Line, CodeType, map[string]any{"Expected": expected}, "wrong type: expected "+an(expected))
+	y.problem(p, n.Line, pathways.CodeType, map[string]any{"Expected": expected}, "wrong type: expected "+an(expected))
 }
 
 func an(what string) string {
@@ -230,7 +231,7 @@ func (y *yamlReader) boolean(dst *bool) fieldFunc {
 			return
 		}
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(dst) != nil {
-			y.problem(p, n.Line, CodeType, map[string]any{"Expected": "boolean"}, "wrong type: expected true or false")
+			y.problem(p, n.Line, pathways.CodeType, map[string]any{"Expected": "boolean"}, "wrong type: expected true or false")
 		}
 	}
 }

@@ -59,7 +59,7 @@ func (s *AccountsStore) Organisation(ctx context.Context, id string) (accounts.O
 
 // Organisations pages through all organisations in creation order. It
 // scans; only admin listings call it.
-func (s *AccountsStore) Organisations(ctx context.Context, p accounts.Page) ([]accounts.Organisation, error) {
+func (s *AccountsStore) Organisations(ctx context.Context, p pathways.Page) ([]accounts.Organisation, error) {
 	opts := options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}).
 		SetSkip(int64(p.Offset)).SetLimit(int64(p.Limit))
 	cur, err := s.col(colOrganisations).Find(ctx, bson.D{}, opts)

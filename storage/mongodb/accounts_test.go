@@ -43,7 +43,7 @@ func TestOrganisations(t *testing.T) {
 	if _, err := s.Organisation(ctx, "nope"); !errors.Is(err, pathways.ErrNotFound) {
 		t.Fatalf("missing organisation: %v, want ErrNotFound", err)
 	}
-	page, err := s.Organisations(ctx, accounts.Page{Offset: 1, Limit: 5})
+	page, err := s.Organisations(ctx, pathways.Page{Offset: 1, Limit: 5})
 	if err != nil || len(page) != 2 || page[0].ID != "org1" || page[1].ID != "org2" {
 		t.Fatalf("Organisations page: %+v, %v", page, err)
 	}

@@ -849,13 +849,14 @@ func (s *AssessmentsStore) replace(ctx context.Context, collection, id string, d
 	return nil
 }
 
-// orgScan decodes, for the authors' listings, every document of an
-// organisation in col, without the heavy fields: a scan, off the learners'
-// path (DESIGN: scans only for listings and reports); real MongoDB uses the
-// org_id index.
-func orgScan[D any](ctx context.Context, c *mongo.Collection, orgID string, fn func(D)) error {
+// orgScan decodes, for the authors' listings, one page of the documents of
+// an organisation in col, in _id order, without the heavy fields: a scan,
+// off the learners' path (DESIGN: scans only for listings and reports);
+// real MongoDB uses the org_id index.
+func orgScan[D any](ctx context.Context, c *mongo.Collection, orgID string, p pathways.Page, fn func(D)) error {
 	cur, err := c.Find(ctx, bson.D{{Key: "org_id", Value: orgID}},
-		options.Find().SetProjection(bson.D{{Key: "questions", Value: 0}, {Key: "messages", Value: 0}, {Key: "picks", Value: 0}}).SetBatchSize(500))
+		options.Find().SetProjection(bson.D{{Key: "questions", Value: 0}, {Key: "messages", Value: 0}}).
+			SetSort(bson.D{{Key: "_id", Value: 1}}).SetSkip(int64(p.Offset)).SetLimit(int64(p.Limit)).SetBatchSize(500))
 	if err != nil {
 		return fmt.Errorf("scan %s of %s: %w", c.Name(), orgID, translate(err))
 	}
@@ -873,16 +874,17 @@ func orgScan[D any](ctx context.Context, c *mongo.Collection, orgID string, fn f
 	return nil
 }
 
-// Banks lists an organisation's banks, without their questions and texts.
-func (s *AssessmentsStore) Banks(ctx context.Context, orgID string) ([]assessments.Bank, error) {
+// Banks lists a page of an organisation's banks, without their questions
+// and texts.
+func (s *AssessmentsStore) Banks(ctx context.Context, orgID string, p pathways.Page) ([]assessments.Bank, error) {
 	out := []assessments.Bank{}
-	err := orgScan(ctx, s.col(colAssessmentBanks), orgID, func(d bankDoc) { out = append(out, d.toDomain()) })
+	err := orgScan(ctx, s.col(colAssessmentBanks), orgID, p, func(d bankDoc) { out = append(out, d.toDomain()) })
 	return out, err
 }
 
-// Quizzes lists an organisation's quizzes, without their texts and picks.
-func (s *AssessmentsStore) Quizzes(ctx context.Context, orgID string) ([]assessments.Quiz, error) {
+// Quizzes lists a page of an organisation's quizzes, without their texts.
+func (s *AssessmentsStore) Quizzes(ctx context.Context, orgID string, p pathways.Page) ([]assessments.Quiz, error) {
 	out := []assessments.Quiz{}
-	err := orgScan(ctx, s.col(colQuizzes), orgID, func(d quizDoc) { out = append(out, d.toDomain()) })
+	err := orgScan(ctx, s.col(colQuizzes), orgID, p, func(d quizDoc) { out = append(out, d.toDomain()) })
 	return out, err
 }

@@ -16,7 +16,7 @@ import (
 
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/assessments"
-	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/i18n"
 	"github.com/pathways-lms/pathways/storage/mongodb"
 	"github.com/pathways-lms/pathways/storage/mongodb/mongotest"
 )
@@ -85,8 +85,8 @@ func richQuestions() []assessments.Question {
 	}
 }
 
-func richMessages() courses.Messages {
-	return courses.Messages{
+func richMessages() i18n.Messages {
+	return i18n.Messages{
 		"en": {
 			"q.single.prompt": {Description: "The first question", Other: "Which is **right**?"},
 			"items.count":     {One: "{{.Count}} item", Other: "{{.Count}} items"},
@@ -138,7 +138,7 @@ func richVersion(quizID string, n int) assessments.Version {
 	v := assessments.Version{
 		QuizID: quizID, Number: n, Quiz: richQuiz(quizID, "o1"), Questions: map[string]assessments.Question{},
 		Pools:    [][]string{{"b1/single", "b1/short"}, {}, nil, {"b2/matching"}},
-		Messages: courses.Messages{"en": {"b1.q.single.prompt": {Other: "Which?"}, "quiz.title": {Other: "Money"}}},
+		Messages: i18n.Messages{"en": {"b1.q.single.prompt": {Other: "Which?"}, "quiz.title": {Other: "Money"}}},
 		Revision: 7, Published: t0.Add(2 * time.Hour),
 	}
 	for i, q := range richQuestions() {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/i18n"
 )
 
 // CoursesStore implements courses.Store. Every request-path read and
@@ -152,7 +153,7 @@ type localeDoc struct {
 	Messages list[messageDoc] `bson:"messages,omitempty"`
 }
 
-func toLocaleDocs(ms courses.Messages) list[localeDoc] {
+func toLocaleDocs(ms i18n.Messages) list[localeDoc] {
 	if ms == nil {
 		return nil
 	}
@@ -175,17 +176,17 @@ func toLocaleDocs(ms courses.Messages) list[localeDoc] {
 	return out
 }
 
-func fromLocaleDocs(l list[localeDoc]) courses.Messages {
+func fromLocaleDocs(l list[localeDoc]) i18n.Messages {
 	if l == nil {
 		return nil
 	}
-	ms := make(courses.Messages, len(l))
+	ms := make(i18n.Messages, len(l))
 	for _, d := range l {
-		var byID map[string]courses.Message
+		var byID map[string]i18n.Message
 		if d.Messages != nil {
-			byID = make(map[string]courses.Message, len(d.Messages))
+			byID = make(map[string]i18n.Message, len(d.Messages))
 			for _, m := range d.Messages {
-				byID[m.ID] = courses.Message{
+				byID[m.ID] = i18n.Message{
 					Description: m.Description, Hash: m.Hash,
 					Zero: m.Zero, One: m.One, Two: m.Two, Few: m.Few, Many: m.Many, Other: m.Other,
 				}

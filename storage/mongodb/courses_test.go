@@ -13,6 +13,7 @@ import (
 
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/i18n"
 	"github.com/pathways-lms/pathways/storage/mongodb"
 	"github.com/pathways-lms/pathways/storage/mongodb/mongotest"
 )
@@ -49,7 +50,7 @@ func richCourse(id, orgID, slug string) courses.Course {
 			},
 			{ID: "empty", Title: "empty.title", Requires: []string{"listening"}},
 		},
-		Messages: courses.Messages{
+		Messages: i18n.Messages{
 			"en": {
 				"course.title":           {Description: "Name of the course in the catalogue", Other: "Talking at work"},
 				"listening.active.intro": {Other: "When someone speaks to you, **look at them**."},

@@ -22,8 +22,9 @@ import (
 type docLocks struct {
 	seed maphash.Seed
 	// One set of stripes per collection, so locks of two collections never
-	// share a mutex: a caller may hold a users lock while it takes a
-	// rosters lock (the only nesting; never the reverse) without deadlock.
+	// share a mutex. Locks nest only from a document to the list that
+	// lists it — users → rosters, media_assets → media_libraries, courses →
+	// course_catalogue — never the reverse, so they cannot deadlock.
 	sets map[string]*[64]sync.Mutex
 }
 

@@ -140,6 +140,7 @@ func (s *Server) Close() error {
 
 // idExpr is the expression FerretDB's SQLite backend filters on for a
 // {_id: v} query; an index must be on exactly this for SQLite to use it.
+// TestRepairIndexes checks it against the plan of FerretDB's own explain.
 const idExpr = `_ferretdb_sjson->'$._id'`
 
 // RepairIndexes creates, for every collection of database dbName, a unique
@@ -164,46 +165,6 @@ func (s *Server) RepairIndexes(ctx context.Context, dbName string) error {
 		}
 	}
 	return nil
-}
-
-// Plan is SQLite's query plan for FerretDB's _id look-up on one collection.
-type Plan struct {
-	Collection string
-	Table      string
-	Detail     string // e.g. "SEARCH users_1a2b USING INDEX ..." or "SCAN users_1a2b"
-}
-
-// IDLookupPlans explains, for every collection of dbName, the query
-// FerretDB sends for a {_id: v} filter. Tests use it to prove that the
-// repair took effect without timing anything.
-func (s *Server) IDLookupPlans(ctx context.Context, dbName string) ([]Plan, error) {
-	db, err := s.open(dbName)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	rows, err := db.QueryContext(ctx, `SELECT name, table_name FROM _ferretdb_collections ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("list collections of %s: %w", dbName, err)
-	}
-	var plans []Plan
-	for rows.Next() {
-		var p Plan
-		if err := rows.Scan(&p.Collection, &p.Table); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list collections of %s: %w", dbName, err)
-		}
-		plans = append(plans, p)
-	}
-	rows.Close()
-	for i, p := range plans {
-		q := fmt.Sprintf(`EXPLAIN QUERY PLAN SELECT _ferretdb_sjson FROM %q WHERE %s = ?`, p.Table, idExpr)
-		var id, parent, unused int
-		if err := db.QueryRowContext(ctx, q, `"x"`).Scan(&id, &parent, &unused, &plans[i].Detail); err != nil {
-			return nil, fmt.Errorf("explain %s: %w", p.Table, err)
-		}
-	}
-	return plans, nil
 }
 
 func (s *Server) open(dbName string) (*sql.DB, error) {
