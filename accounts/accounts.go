@@ -101,6 +101,8 @@ var (
 // PruneResult counts what Prune deleted.
 type PruneResult struct {
 	RefreshTokens, TokenFamilies, LoginAttempts int
+	// StaleClaims were username and skeleton claims without a user.
+	StaleClaims int
 }
 
 // Errors specific to accounts. Each wraps a pathways sentinel, so the server
@@ -113,6 +115,9 @@ var (
 	ErrTokenInvalid = fmt.Errorf("%w: token not valid", pathways.ErrUnauthenticated)
 	// ErrRosterFull: the organisation reached MaxRosterSize users.
 	ErrRosterFull = fmt.Errorf("%w: organisation has too many users", pathways.ErrConflict)
+	// ErrLookalike: the username's confusable skeleton (Skeleton) is
+	// another user's: the name looks like an existing one.
+	ErrLookalike = fmt.Errorf("%w: username looks like an existing one", pathways.ErrConflict)
 )
 
 // Store is what accounts needs from a database. Implementations return
@@ -125,8 +130,12 @@ type Store interface {
 	// admin listings call it.
 	Organisations(ctx context.Context, p pathways.Page) ([]Organisation, error)
 
-	// CreateUser claims u.UsernameKey, stores u and adds it to its
-	// organisation's roster (if any). On failure it undoes what it did.
+	// CreateUser claims u.UsernameKey and Skeleton(u.UsernameKey), stores
+	// u and adds it to its organisation's roster (if any). On failure it
+	// undoes what it did. A taken username is ErrConflict, a taken
+	// skeleton ErrLookalike. A claim whose user does not exist, made more
+	// than pathways.ClaimGrace before u.CreatedAt (left by a create that
+	// crashed), is taken over.
 	CreateUser(ctx context.Context, u User) error
 	User(ctx context.Context, id string) (User, error)
 	UserByUsername(ctx context.Context, usernameKey string) (User, error)
@@ -161,6 +170,14 @@ type Store interface {
 	// window began before attemptsBefore. It scans: only background jobs
 	// call it.
 	Prune(ctx context.Context, tokensBefore, familiesBefore, attemptsBefore time.Time) (PruneResult, error)
+	// SweepClaims removes username and skeleton claims made before before
+	// whose user does not exist, and returns how many; it scans.
+	SweepClaims(ctx context.Context, before time.Time) (int, error)
+	// EachUser visits every user (it scans), and ClaimSkeleton claims the
+	// skeleton of an existing user's name (ErrLookalike if another user
+	// holds it): the start-up backfill for users made before skeletons.
+	EachUser(ctx context.Context, fn func(User) error) error
+	ClaimSkeleton(ctx context.Context, u User, now time.Time) error
 
 	// Secret returns the named installation secret, creating it with
 	// generate on first use; concurrent first uses agree on one value.

@@ -100,13 +100,75 @@ func TestCheckUsername(t *testing.T) {
 		"amira": "", "a.b-c_d": "", "أميرة": "", "олена": "", "user7": "", "7user": "",
 		"": pathways.CodeRequired, "ab": pathways.CodeTooShort, strings.Repeat("a", UsernameMax+1): pathways.CodeTooLong,
 		"a b": CodeUsernameFormat, ".amira": CodeUsernameFormat, "am<ira": CodeUsernameFormat,
-		"ami\u200bra": CodeUsernameFormat, "amira@x": CodeUsernameFormat,
+		"amira@x": CodeUsernameFormat,
+		// Scripts whose vowel signs are spacing marks (Mc).
+		"अमित": "", "தமிழ்": "", "ዮናስ": "",
+		// Invisible characters (Default_Ignorable_Code_Point).
+		"ami\u200bra": CodeInvisible, "adm\u034fa": CodeInvisible, "adma\ufe0f": CodeInvisible,
+		"adm\U000e0100a": CodeInvisible, "ad\u00adma": CodeInvisible, "ad\u180bma": CodeInvisible,
+		"\u3164adma": CodeInvisible, "adma\uffa0": CodeInvisible, "ad\u2060ma": CodeInvisible,
+		"ad\u200ema": CodeInvisible, "ad\U000e0041ma": CodeInvisible, "\u115fadma": CodeInvisible,
+		// The zero-width non-joiner and joiner only between two letters:
+		// Persian "می‌خواهم", Sinhala and Devanagari conjunct control.
+		"می\u200cخواهم": "", "क्\u200dष": "",
+		"\u200cmiam": CodeInvisible, "miam\u200c": CodeInvisible, "mi\u200c\u200cam": CodeInvisible,
+		"ab\u200c.cd": CodeInvisible,
 	} {
 		v := &pathways.ValidationError{}
 		checkUsername(v, "username", NormaliseUsername(in))
 		got := strings.Join(codes(v), ",")
 		if got != want {
 			t.Errorf("username %q: %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestDefaultIgnorable spot-checks the derived property against the code
+// points Unicode lists in DerivedCoreProperties.txt, and some neighbours
+// that are not in it. (Checked in full against the Unicode 15.0 file:
+// 4,174 code points, no difference.)
+func TestDefaultIgnorable(t *testing.T) {
+	for _, r := range []rune{0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180F, 0x200B,
+		0x200C, 0x200D, 0x200F, 0x202A, 0x202E, 0x2060, 0x2064, 0x2065, 0x206F, 0x3164, 0xFE00, 0xFE0F, 0xFEFF,
+		0xFFA0, 0xFFF0, 0x1BCA0, 0x1D173, 0xE0000, 0xE0001, 0xE007F, 0xE0100, 0xE01EF, 0xE0FFF} {
+		if !isDefaultIgnorable(r) {
+			t.Errorf("%U is default-ignorable", r)
+		}
+	}
+	for _, r := range []rune{'a', ' ', 0x00A0, 0x0600, 0x06DD, 0x070F, 0x110BD, 0xFFF9, 0xFFFB, 0x13430, 0x1343F,
+		0x2028, 0x0640, 0x064B, 0x0300, 0x3000} {
+		if isDefaultIgnorable(r) {
+			t.Errorf("%U is not default-ignorable", r)
+		}
+	}
+}
+
+// TestSkeleton: names that look alike share a skeleton, names that do not,
+// even in one script, do not.
+func TestSkeleton(t *testing.T) {
+	alike := [][2]string{
+		{"adma", "аdmа"},             // Cyrillic а
+		{"paypal", "рауpаl"},         // Cyrillic р, а, у
+		{"amir", "arnir"},            // rn looks like m
+		{"amir1", "amirl"},           // 1 and l
+		{"علي", "علی"},               // Arabic and Persian yeh
+		{"كريم", "کریم"},             // Arabic kaf and yeh, Persian keheh and yeh
+		{"میخواهم", "می\u200cخواهم"}, // the non-joiner is ignored
+		{"olena", "оlеnа"},           // Cyrillic о, е, а
+	}
+	for _, p := range alike {
+		a, b := Skeleton(NormaliseUsername(p[0])), Skeleton(NormaliseUsername(p[1]))
+		if a != b {
+			t.Errorf("%q and %q: skeletons %q and %q differ", p[0], p[1], a, b)
+		}
+	}
+	apart := [][2]string{
+		{"amira", "amina"}, {"أميرة", "اميرة"}, {"олена", "olena"}, {"ዮናስ", "ዮናሰ"}, {"سارا", "سارة"},
+		{"дмитро", "dmitro"}, {"hasan", "hassan"},
+	}
+	for _, p := range apart {
+		if a, b := Skeleton(NormaliseUsername(p[0])), Skeleton(NormaliseUsername(p[1])); a == b {
+			t.Errorf("%q and %q share the skeleton %q", p[0], p[1], a)
 		}
 	}
 }

@@ -297,7 +297,44 @@ func (s *Service) Prune(ctx context.Context) (PruneResult, error) {
 	if err != nil {
 		return r, fmt.Errorf("prune: %w", err)
 	}
+	if r.StaleClaims, err = s.store.SweepClaims(ctx, now.Add(-pathways.ClaimGrace)); err != nil {
+		return r, fmt.Errorf("prune: %w", err)
+	}
 	return r, nil
+}
+
+// flagSkeletons marks the backfill of skeleton claims done; its suffix
+// names the confusables data, so new data claims the new skeletons.
+const flagSkeletons = "username-skeletons-unicode-17.0"
+
+// BackfillSkeletons claims the confusable skeleton of every user made
+// before skeletons were claimed, so a new name that looks like theirs is
+// refused too. It scans every user, so it runs in the background at
+// start-up, once (a flag records it; running it again changes nothing).
+// It returns how many users it saw and how many names already looked like
+// an earlier one's (both keep working; they are logged by the caller).
+func (s *Service) BackfillSkeletons(ctx context.Context) (users int, lookalikes []string, err error) {
+	done, err := s.store.Flag(ctx, flagSkeletons)
+	if err != nil || done {
+		return 0, nil, err
+	}
+	now := s.now()
+	err = s.store.EachUser(ctx, func(u User) error {
+		users++
+		err := s.store.ClaimSkeleton(ctx, u, now)
+		if errors.Is(err, ErrLookalike) {
+			lookalikes = append(lookalikes, u.ID)
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return users, lookalikes, fmt.Errorf("backfill skeletons: %w", err)
+	}
+	if err := s.store.SetFlag(ctx, flagSkeletons); err != nil {
+		return users, lookalikes, fmt.Errorf("backfill skeletons: %w", err)
+	}
+	return users, lookalikes, nil
 }
 
 // generatePassword returns a random password of 26 upper-case letters and

@@ -215,9 +215,13 @@ func (s *Service) createUser(ctx context.Context, orgID string, in NewUser) (Use
 	case errors.Is(err, ErrRosterFull):
 		return User{}, false, err
 	case errors.Is(err, pathways.ErrConflict):
-		// A concurrent retry with this id, or the username is taken.
+		// A concurrent retry with this id, or the username is taken, or
+		// it looks like one that is (which one is not said).
 		if e, rerr := s.store.User(ctx, u.ID); rerr == nil {
 			return replay(e, same(e))
+		}
+		if errors.Is(err, ErrLookalike) {
+			return User{}, false, pathways.Invalid("username", CodeConfusable)
 		}
 		return User{}, false, pathways.Invalid("username", CodeTaken)
 	case err != nil:

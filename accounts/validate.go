@@ -5,6 +5,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"go.mau.fi/util/confusable"
 	"golang.org/x/text/cases"
 	"golang.org/x/text/language"
 	"golang.org/x/text/unicode/norm"
@@ -18,6 +19,8 @@ import (
 // pathways and i18n's "locale".
 const (
 	CodeUsernameFormat = "username_format"
+	CodeInvisible      = "username_invisible"
+	CodeConfusable     = "confusable"
 	CodePINFormat      = "pin_format"
 	CodePINWeak        = "pin_weak"
 	CodePasswordCommon = "password_common"
@@ -30,8 +33,8 @@ const (
 // FieldCodes lists every field error code accounts produces, for the
 // catalogue test.
 var FieldCodes = []string{
-	CodeUsernameFormat, CodePINFormat, CodePINWeak, CodePasswordCommon, CodeOneOf, CodeRole,
-	CodeTaken, CodeCurrentWrong,
+	CodeUsernameFormat, CodeInvisible, CodeConfusable, CodePINFormat, CodePINWeak, CodePasswordCommon,
+	CodeOneOf, CodeRole, CodeTaken, CodeCurrentWrong,
 }
 
 // Limits on user input.
@@ -56,8 +59,14 @@ func NormaliseUsername(s string) string {
 	return fold.String(norm.NFKC.String(strings.TrimSpace(s)))
 }
 
-// checkUsername validates a normalised username: letters of any script,
-// digits, '.', '_' and '-', starting with a letter or digit.
+// checkUsername validates a normalised username: letters of any script
+// with their combining marks, digits, '.', '_' and '-', starting with a
+// letter, digit or mark. Invisible characters (Unicode's
+// Default_Ignorable_Code_Point: U+034F, variation selectors, fillers, …)
+// are refused with CodeInvisible, except a zero-width non-joiner or joiner
+// between two letters, which Persian and Indic spelling need; the
+// skeleton (see Skeleton) ignores those two, so they cannot make a
+// lookalike of an existing name.
 func checkUsername(v *pathways.ValidationError, field, key string) {
 	n := utf8.RuneCountInString(key)
 	switch {
@@ -71,8 +80,16 @@ func checkUsername(v *pathways.ValidationError, field, key string) {
 		v.Add(field, pathways.CodeTooLong, map[string]any{"Count": UsernameMax})
 		return
 	}
-	for i, r := range key {
-		ok := unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+	rs := []rune(key)
+	for i, r := range rs {
+		if isDefaultIgnorable(r) {
+			if !isJoiner(r) || i == 0 || i == len(rs)-1 || !isLetterOrMark(rs[i-1]) || !isLetterOrMark(rs[i+1]) {
+				v.Add(field, CodeInvisible, nil)
+				return
+			}
+			continue
+		}
+		ok := isLetterOrMark(r) || unicode.IsDigit(r)
 		if i > 0 {
 			ok = ok || r == '.' || r == '_' || r == '-'
 		}
@@ -81,6 +98,49 @@ func checkUsername(v *pathways.ValidationError, field, key string) {
 			return
 		}
 	}
+}
+
+// isLetterOrMark: a letter or a combining mark (nonspacing, as Arabic
+// harakat, or spacing, as Devanagari and Burmese vowel signs).
+func isLetterOrMark(r rune) bool {
+	return unicode.IsLetter(r) || unicode.In(r, unicode.Mn, unicode.Mc)
+}
+
+// isJoiner: U+200C ZERO WIDTH NON-JOINER or U+200D ZERO WIDTH JOINER.
+func isJoiner(r rune) bool { return r == '\u200c' || r == '\u200d' }
+
+// isDefaultIgnorable reports Unicode's Default_Ignorable_Code_Point
+// property, derived from the standard library's tables as
+// DerivedCoreProperties.txt defines it: Other_Default_Ignorable_Code_Point,
+// format characters (Cf) and variation selectors, less white space, the
+// interlinear annotation and Egyptian hieroglyph format characters and the
+// prepended concatenation marks. The standard library has the parts but
+// not the derived property.
+func isDefaultIgnorable(r rune) bool {
+	switch {
+	case unicode.In(r, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector):
+		return true
+	case !unicode.Is(unicode.Cf, r), unicode.In(r, unicode.White_Space, unicode.Prepended_Concatenation_Mark):
+		return false
+	}
+	return !(r >= 0xFFF9 && r <= 0xFFFB || r >= 0x13430 && r <= 0x13440)
+}
+
+// Skeleton returns the confusable skeleton of a normalised username
+// (Unicode TR39, internalSkeleton: NFD, default-ignorable code points
+// removed, each character mapped to its prototype from confusables.txt,
+// NFD again), which two names that look alike share: "adma" and Cyrillic
+// "аdmа", Arabic "علي" and Persian "علی". The mapping comes from
+// go.mau.fi/util/confusable (Unicode 17.0 data), whose Skeleton drops
+// non-graphic characters instead of default-ignorable ones, so those are
+// removed here first.
+func Skeleton(key string) string {
+	return confusable.Skeleton(strings.Map(func(r rune) rune {
+		if isDefaultIgnorable(r) {
+			return -1
+		}
+		return r
+	}, norm.NFD.String(key)))
 }
 
 func checkText(v *pathways.ValidationError, field, s string, required bool, max int) {

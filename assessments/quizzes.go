@@ -195,9 +195,12 @@ func (s *Service) PublishQuiz(ctx context.Context, actor accounts.Actor, id stri
 	v.Number = q.Published + 1
 	v.Quiz.Published = v.Number
 	if err := s.useMedia(ctx, actor, v); err != nil {
+		s.dropUses(ctx, v)
 		return Version{}, false, err
 	}
 	if err := s.store.InsertVersion(ctx, v); err != nil {
+		// Failed, or another publisher stored number v.Number first.
+		s.dropUses(ctx, v)
 		return Version{}, false, fmt.Errorf("publish quiz %s@%d: %w", id, v.Number, err)
 	}
 	if _, err := s.store.UpdateQuiz(ctx, id, func(d *Quiz) error {
@@ -338,29 +341,7 @@ func renamed(q Question, prefix string) Question {
 // the version's use of each, so every learner who may take the quiz may
 // fetch them and they cannot be deleted under it.
 func (s *Service) useMedia(ctx context.Context, actor accounts.Actor, v Version) error {
-	type ref struct {
-		field, id string
-		kind      assets.Kind
-	}
-	var refs []ref
-	for _, key := range slices.Sorted(maps.Keys(v.Questions)) {
-		q := v.Questions[key]
-		add := func(field, id string, kind assets.Kind) {
-			if id != "" {
-				refs = append(refs, ref{"questions/" + key + "/" + field, id, kind})
-			}
-		}
-		add("image", q.Image, assets.KindImage)
-		add("audio", q.Audio, assets.KindAudio)
-		for i, o := range q.Options {
-			add(fmt.Sprintf("options/%d/image", i), o.Image, assets.KindImage)
-			add(fmt.Sprintf("options/%d/audio", i), o.Audio, assets.KindAudio)
-		}
-		for i, m := range q.Matches {
-			add(fmt.Sprintf("matches/%d/image", i), m.Image, assets.KindImage)
-			add(fmt.Sprintf("matches/%d/audio", i), m.Audio, assets.KindAudio)
-		}
-	}
+	refs := mediaOf(v)
 	ve := &pathways.ValidationError{}
 	for _, r := range refs {
 		a, err := s.lib.Asset(ctx, actor, r.id)
@@ -376,7 +357,7 @@ func (s *Service) useMedia(ctx context.Context, actor accounts.Actor, v Version)
 	if err := ve.Err(); err != nil {
 		return err
 	}
-	use := assets.Use{Ref: fmt.Sprintf("quiz:%s@%d", v.QuizID, v.Number), OrgID: v.Quiz.OrgID}
+	use := assets.Use{Ref: UseRef(v.QuizID, v.Number), OrgID: v.Quiz.OrgID}
 	if v.Quiz.Shared {
 		use.OrgID = ""
 	}
@@ -386,6 +367,36 @@ func (s *Service) useMedia(ctx context.Context, actor accounts.Actor, v Version)
 		}
 	}
 	return nil
+}
+
+// mediaRef is one picture or recording a version's question shows.
+type mediaRef struct {
+	field, id string
+	kind      assets.Kind
+}
+
+// mediaOf lists the media a version's questions show, in a stable order.
+func mediaOf(v Version) []mediaRef {
+	var refs []mediaRef
+	for _, key := range slices.Sorted(maps.Keys(v.Questions)) {
+		q := v.Questions[key]
+		add := func(field, id string, kind assets.Kind) {
+			if id != "" {
+				refs = append(refs, mediaRef{"questions/" + key + "/" + field, id, kind})
+			}
+		}
+		add("image", q.Image, assets.KindImage)
+		add("audio", q.Audio, assets.KindAudio)
+		for i, o := range q.Options {
+			add(fmt.Sprintf("options/%d/image", i), o.Image, assets.KindImage)
+			add(fmt.Sprintf("options/%d/audio", i), o.Audio, assets.KindAudio)
+		}
+		for i, m := range q.Matches {
+			add(fmt.Sprintf("matches/%d/image", i), m.Image, assets.KindImage)
+			add(fmt.Sprintf("matches/%d/audio", i), m.Audio, assets.KindAudio)
+		}
+	}
+	return refs
 }
 
 // QuizUsable tells courses whether a lesson of a course of organisation

@@ -42,6 +42,7 @@ type published struct {
 type Library interface {
 	Asset(ctx context.Context, actor accounts.Actor, id string) (assets.Asset, error)
 	AddUse(ctx context.Context, id string, u assets.Use) (assets.Asset, error)
+	RemoveUse(ctx context.Context, id, ref string) (assets.Asset, error)
 }
 
 // NewService returns a service over store and the media library;

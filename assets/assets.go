@@ -73,6 +73,11 @@ type Use struct {
 	// OrgID is the organisation whose members may see the course; empty
 	// means the course is shared with every organisation.
 	OrgID string
+	// At is when the use was recorded (zero on uses recorded before times
+	// were): a publisher records its uses before it stores its version,
+	// so a use whose version does not exist is left alone until it is
+	// older than pathways.ClaimGrace.
+	At time.Time
 }
 
 // Blob is the record of one stored content: identical files share it, and
@@ -84,6 +89,12 @@ type Blob struct {
 	Size    int64
 	Assets  []string
 	Created time.Time
+	// Claimed is when each asset in Assets claimed the record (missing
+	// for claims made before times were recorded). An asset claims its
+	// content before its metadata is stored, so a claim of an asset that
+	// does not exist is left alone until it is older than
+	// pathways.ClaimGrace.
+	Claimed map[string]time.Time
 }
 
 // LibraryItem is an asset as its organisation's library lists it.
@@ -168,10 +179,16 @@ type Store interface {
 	ListAsset(ctx context.Context, a Asset) error
 	UnlistAsset(ctx context.Context, orgID, id string) error
 
-	// ClaimBlob records that assetID refers to content b.SHA256. If the
-	// content is stored already, it adds assetID to that record and
-	// returns it; otherwise it stores b with assetID and returns b.
-	ClaimBlob(ctx context.Context, b Blob, assetID string) (Blob, error)
+	// PullUse removes exactly use u (same Ref, OrgID and At) from asset
+	// id, atomically, and returns the asset: a use recorded again
+	// meanwhile (a later At) stays. It is ErrNotFound if the asset is.
+	PullUse(ctx context.Context, id string, u Use) (Asset, error)
+
+	// ClaimBlob records that assetID refers to content b.SHA256, as of
+	// time at. If the content is stored already, it adds assetID to that
+	// record and returns it; otherwise it stores b with assetID and
+	// returns b.
+	ClaimBlob(ctx context.Context, b Blob, assetID string, at time.Time) (Blob, error)
 	// ReleaseBlob removes assetID from the blob's record. When no asset
 	// is left it deletes the record and returns last = true: the caller
 	// then deletes the bytes.

@@ -187,11 +187,20 @@ func TestClean(t *testing.T) {
 	if err := f.blobs.Put(ctx, "blobs/zz/orphan", bytes.NewReader([]byte("x")), 1); err != nil {
 		t.Fatal(err)
 	}
-	// A claim by an asset that was never recorded (a crash in between).
+	// A claim by an asset that was never recorded (a crash in between,
+	// longer ago than the grace), and one just made by an upload that is
+	// about to store its asset: only the first is released.
 	if err := f.blobs.Put(ctx, "blobs/zz/claimed", bytes.NewReader([]byte("y")), 1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.ClaimBlob(ctx, assets.Blob{SHA256: "feed", Key: "blobs/zz/claimed", Size: 1, Created: f.now()}, "0194f7d2-0000-7000-8000-0000000000ff"); err != nil {
+	crashed := f.now().Add(-pathways.ClaimGrace - time.Minute)
+	if _, err := store.ClaimBlob(ctx, assets.Blob{SHA256: "feed", Key: "blobs/zz/claimed", Size: 1, Created: crashed}, "0194f7d2-0000-7000-8000-0000000000ff", crashed); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.blobs.Put(ctx, "blobs/zz/inflight", bytes.NewReader([]byte("z")), 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.ClaimBlob(ctx, assets.Blob{SHA256: "beef", Key: "blobs/zz/inflight", Size: 1, Created: f.now()}, "0194f7d2-0000-7000-8000-0000000000fe", f.now()); err != nil {
 		t.Fatal(err)
 	}
 	// An asset whose bytes vanished.
@@ -224,6 +233,9 @@ func TestClean(t *testing.T) {
 	if !slices.Contains(f.keys(), "blobs/zz/orphan") {
 		t.Error("a young orphan was deleted")
 	}
+	if !slices.Contains(f.keys(), "blobs/zz/inflight") {
+		t.Error("the bytes of an upload being recorded were deleted")
+	}
 	if _, err := store.Asset(ctx, lost.ID); !errors.Is(err, pathways.ErrNotFound) {
 		t.Errorf("asset without bytes: %v", err)
 	}
@@ -238,7 +250,7 @@ func TestClean(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (assets.CleanReport{ExpiredUploads: 1, OrphanBlobs: 1}); r != want {
+	if want := (assets.CleanReport{ExpiredUploads: 1, OrphanBlobs: 1, StaleClaims: 1, EmptyRecords: 1}); r != want {
 		t.Errorf("second run: %+v, want %+v", r, want)
 	}
 	if keys := f.keys(); len(keys) != 3 {

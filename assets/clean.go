@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/pathways-lms/pathways"
@@ -15,10 +16,15 @@ type CleanReport struct {
 	ExpiredUploads int
 	// OrphanBlobs were stored bytes no record referred to.
 	OrphanBlobs int
-	// StaleClaims were references from blob records to assets that no
-	// longer exist; EmptyRecords were blob records left with none.
+	// StaleClaims were references from blob records to assets that do
+	// not exist (older than pathways.ClaimGrace, so that uploads being
+	// recorded are left alone); EmptyRecords were blob records left with
+	// none.
 	StaleClaims  int
 	EmptyRecords int
+	// StaleUses were media uses older than pathways.ClaimGrace that no
+	// published version accounts for (see CheckUses).
+	StaleUses int
 	// MissingBlobs were assets whose bytes are gone: they are deleted
 	// (their bytes cannot come back) and logged.
 	MissingBlobs int
@@ -31,9 +37,11 @@ type CleanReport struct {
 // Clean repairs what interrupted work can leave behind: unfinished
 // uploads past their time, bytes without a record (older than OrphanAge,
 // so that uploads in flight are left alone), records without bytes, blob
-// claims of deleted assets, and library entries out of step with the
-// assets. Every removal is checked again by id just before it is made. It
-// scans every collection, so it runs in the background, never in a request.
+// claims of assets that do not exist and media uses no published version
+// accounts for (both once older than pathways.ClaimGrace), and library
+// entries out of step with the assets. Every removal is checked again by
+// id just before it is made. It scans every collection, so it runs in the
+// background, never in a request.
 func (s *Service) Clean(ctx context.Context) (CleanReport, error) {
 	var r CleanReport
 	now := s.now()
@@ -70,8 +78,40 @@ func (s *Service) Clean(ctx context.Context) (CleanReport, error) {
 		return r, fmt.Errorf("clean: assets: %w", err)
 	}
 
-	// 3. Blob records: drop claims of deleted assets, records left empty,
-	// and note which keys are referred to.
+	// 3. Uses no version accounts for.
+	stale := now.Add(-pathways.ClaimGrace)
+	for _, id := range slices.Sorted(maps.Keys(assets)) {
+		a := assets[id]
+		for _, u := range a.Uses {
+			shows := s.showsOf(u.Ref)
+			if shows == nil || !u.At.Before(stale) {
+				continue // unknown, or its publisher may still be storing the version
+			}
+			ok, err := shows(ctx, u.Ref, a.ID)
+			if err != nil {
+				return r, fmt.Errorf("clean: use %s of %s: %w", u.Ref, a.ID, err)
+			}
+			if ok {
+				continue
+			}
+			a2, err := s.store.PullUse(ctx, a.ID, u)
+			if errors.Is(err, pathways.ErrNotFound) {
+				delete(assets, id) // deleted since the scan
+				break
+			}
+			if err != nil {
+				return r, fmt.Errorf("clean: remove use %s of %s: %w", u.Ref, a.ID, err)
+			}
+			if len(a2.Uses) < len(assets[id].Uses) {
+				r.StaleUses++
+			}
+			assets[id] = a2
+		}
+	}
+
+	// 3b. Blob records: drop claims of assets that do not exist (made
+	// before the grace: an upload claims its content before it stores the
+	// asset), records left empty, and note which keys are referred to.
 	referred := map[string]bool{}
 	recorded := map[string]Blob{} // by SHA-256
 	if err := s.store.EachBlob(ctx, func(b Blob) error {
@@ -82,7 +122,7 @@ func (s *Service) Clean(ctx context.Context) (CleanReport, error) {
 	}
 	for sha, b := range recorded {
 		for _, id := range b.Assets {
-			if _, ok := assets[id]; ok {
+			if _, ok := assets[id]; ok || !b.Claimed[id].Before(stale) {
 				continue
 			}
 			if _, err := s.store.Asset(ctx, id); !errors.Is(err, pathways.ErrNotFound) {
@@ -117,7 +157,7 @@ func (s *Service) Clean(ctx context.Context) (CleanReport, error) {
 			return r, fmt.Errorf("clean: stat %s: %w", a.BlobKey, err)
 		case recorded[a.SHA256].Key != a.BlobKey:
 			// The bytes are there but the record is not: claim them again.
-			if _, err := s.store.ClaimBlob(ctx, Blob{SHA256: a.SHA256, Key: a.BlobKey, Size: a.Size, Created: a.Created}, a.ID); err != nil {
+			if _, err := s.store.ClaimBlob(ctx, Blob{SHA256: a.SHA256, Key: a.BlobKey, Size: a.Size, Created: a.Created}, a.ID, now); err != nil {
 				return r, fmt.Errorf("clean: reclaim %s: %w", a.SHA256, err)
 			}
 			referred[a.BlobKey] = true

@@ -65,6 +65,36 @@ type Service struct {
 	// orgs checks that an organisation exists (ErrNotFound if not); nil
 	// skips the check.
 	orgs func(ctx context.Context, id string) error
+	// shows tells the clean-up, by reference prefix, whether a use's
+	// version shows the asset; uses of other prefixes are kept.
+	shows map[string]UseChecker
+}
+
+// UseChecker reports whether the published version a use's Ref names
+// exists and shows the asset; it answers true for a reference it cannot
+// read, so such uses are kept.
+type UseChecker func(ctx context.Context, ref, assetID string) (bool, error)
+
+// CheckUses makes the clean-up ask shows about the uses whose Ref begins
+// with prefix ("course:", "quiz:"), and remove those no published version
+// accounts for (left by a publish that failed or lost a race) once they
+// are older than pathways.ClaimGrace, so that their assets can be deleted
+// again. Call it while wiring, before the service is used.
+func (s *Service) CheckUses(prefix string, shows UseChecker) {
+	if s.shows == nil {
+		s.shows = map[string]UseChecker{}
+	}
+	s.shows[prefix] = shows
+}
+
+// showsOf returns the checker of ref's prefix, or nil.
+func (s *Service) showsOf(ref string) UseChecker {
+	for prefix, shows := range s.shows {
+		if strings.HasPrefix(ref, prefix) {
+			return shows
+		}
+	}
+	return nil
 }
 
 // CheckOrganisations makes the service refuse, with ErrNotFound, an
@@ -263,7 +293,7 @@ func (s *Service) existing(ctx context.Context, id, org string) (Asset, bool, er
 // bytes under key may be deleted on failure (a resumable upload keeps
 // them for a retry).
 func (s *Service) record(ctx context.Context, a Asset, key string, ownBytes bool) (Asset, bool, error) {
-	b, err := s.store.ClaimBlob(ctx, Blob{SHA256: a.SHA256, Key: key, Size: a.Size, Created: a.Created}, a.ID)
+	b, err := s.store.ClaimBlob(ctx, Blob{SHA256: a.SHA256, Key: key, Size: a.Size, Created: a.Created}, a.ID, s.now())
 	if err != nil {
 		if ownBytes {
 			s.dropBytes(ctx, key)
@@ -395,8 +425,10 @@ func (s *Service) Delete(ctx context.Context, actor accounts.Actor, id string) e
 
 // AddUse records that a published course version shows the asset (the
 // courses package calls it when it publishes); adding a use twice is
-// harmless. It returns ErrNotFound if the asset does not exist.
+// harmless and records it again as of now. It returns ErrNotFound if the
+// asset does not exist.
 func (s *Service) AddUse(ctx context.Context, id string, u Use) (Asset, error) {
+	u.At = s.now().UTC().Truncate(time.Millisecond) // as the store keeps it
 	a, err := s.store.UpdateAsset(ctx, id, func(a *Asset) error {
 		a.Uses = slices.DeleteFunc(a.Uses, func(x Use) bool { return x.Ref == u.Ref })
 		a.Uses = append(a.Uses, u)
@@ -408,16 +440,22 @@ func (s *Service) AddUse(ctx context.Context, id string, u Use) (Asset, error) {
 	return a, nil
 }
 
-// RemoveUse forgets a use (a course version withdrawn or deleted).
+// RemoveUse forgets a use (a publish that failed or lost the race to
+// another, a course version withdrawn). Each use is removed as it was
+// read, atomically, so a use the asset gains meanwhile is kept.
 func (s *Service) RemoveUse(ctx context.Context, id, ref string) (Asset, error) {
-	a, err := s.store.UpdateAsset(ctx, id, func(a *Asset) error {
-		a.Uses = slices.DeleteFunc(a.Uses, func(x Use) bool { return x.Ref == ref })
-		return nil
-	})
-	if err != nil {
-		return Asset{}, fmt.Errorf("remove use %s of asset %s: %w", ref, id, err)
+	a, err := s.store.Asset(ctx, id)
+	for err == nil {
+		i := slices.IndexFunc(a.Uses, func(x Use) bool { return x.Ref == ref })
+		if i < 0 {
+			return a, nil
+		}
+		n := len(a.Uses)
+		if a, err = s.store.PullUse(ctx, id, a.Uses[i]); err == nil && len(a.Uses) == n {
+			return a, nil // recorded again meanwhile: that one stays
+		}
 	}
-	return a, nil
+	return Asset{}, fmt.Errorf("remove use %s of asset %s: %w", ref, id, err)
 }
 
 // Filter selects library items; zero fields select all.

@@ -233,12 +233,15 @@ type Store interface {
 	// InsertCourse stores a new course, reserving its slug in its
 	// organisation and listing it in the catalogue. It returns
 	// ErrConflict if the id is taken, ErrSlugTaken if the slug is, and
-	// ErrCatalogueFull if the catalogue is full.
+	// ErrCatalogueFull if the catalogue is full. A reservation whose
+	// course does not exist (or has another slug), made more than
+	// pathways.ClaimGrace before c.Created, is taken over: a create that
+	// crashed left it.
 	InsertCourse(ctx context.Context, c Course) error
 	// UpdateCourse applies change to a fresh read of the course and
 	// stores the result (and its catalogue entry); change's error aborts.
-	// A changed slug is reserved first (ErrSlugTaken) and the old one
-	// released after.
+	// A changed slug is reserved first (ErrSlugTaken), as of the changed
+	// course's Updated, and the old one released after.
 	UpdateCourse(ctx context.Context, id string, change func(*Course) error) (Course, error)
 	// DeleteCourse removes a course that was never published, its slug
 	// and catalogue entry.
@@ -250,6 +253,10 @@ type Store interface {
 	Version(ctx context.Context, courseID string, number int) (Version, error)
 	// Catalogue returns the entry of every course, one read.
 	Catalogue(ctx context.Context) ([]Entry, error)
+	// SweepSlugs removes slug reservations made before before whose
+	// course does not exist or has another slug, and returns how many;
+	// it scans, so only background jobs call it.
+	SweepSlugs(ctx context.Context, before time.Time) (int, error)
 }
 
 // Entry is a course's line in the catalogue: what a listing needs to filter

@@ -26,6 +26,7 @@ type Library interface {
 	Upload(ctx context.Context, actor accounts.Actor, m assets.Meta, body io.Reader, size int64) (assets.Asset, bool, error)
 	Open(ctx context.Context, a assets.Asset, offset, length int64) (io.ReadCloser, error)
 	AddUse(ctx context.Context, id string, u assets.Use) (assets.Asset, error)
+	RemoveUse(ctx context.Context, id, ref string) (assets.Asset, error)
 	Delete(ctx context.Context, actor accounts.Actor, id string) error
 }
 
@@ -388,22 +389,28 @@ func (s *Service) Publish(ctx context.Context, actor accounts.Actor, id string, 
 	v := Version{CourseID: id, Number: n, Course: frozen, Revision: revision, Media: media,
 		PublishedBy: actor.UserID, Published: s.now().UTC()}
 	v.Course.Published = n
-	use := assets.Use{Ref: "course:" + VersionID(id, n), OrgID: c.OrgID}
+	use := assets.Use{Ref: UseRef(id, n), OrgID: c.OrgID}
 	if c.Shared {
 		use.OrgID = ""
 	}
+	// The uses are recorded before the version is stored, so that no
+	// asset it shows is ever without one; a publish that fails or loses
+	// the race for number n undoes what the winner does not need.
 	for _, aid := range slices.Sorted(maps.Keys(media)) {
 		if _, err := s.lib.AddUse(ctx, aid, use); err != nil {
+			s.dropUses(ctx, id, n, media)
 			return Version{}, fmt.Errorf("publish %s: record use of %s: %w", id, aid, err)
 		}
 	}
 	if err := s.store.InsertVersion(ctx, v); err != nil && !errors.Is(err, pathways.ErrConflict) {
+		s.dropUses(ctx, id, n, media)
 		return Version{}, fmt.Errorf("publish %s@%d: %w", id, n, err)
 	} else if err != nil {
 		// Someone published number n first: ours was a concurrent retry
 		// or lost the race.
 		prior, gErr := s.store.Version(ctx, id, n)
 		if gErr != nil || prior.Revision != revision {
+			s.dropUses(ctx, id, n, media)
 			return Version{}, fmt.Errorf("publish %s@%d: %w", id, n, ErrStale)
 		}
 		v = prior

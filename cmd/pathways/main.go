@@ -206,6 +206,8 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 		return err
 	}
 	crs, assess := openContent(cfg, db, lib, log)
+	lib.CheckUses(courses.UseRefPrefix, crs.ShowsMedia)
+	lib.CheckUses(assessments.UseRefPrefix, assess.ShowsMedia)
 	if cfg.Demo {
 		if err := seedDemo(ctx, acc, crs, log); err != nil {
 			return fmt.Errorf("demo curriculum: %w", err)
@@ -240,7 +242,8 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 	pruneDone := make(chan struct{})
 	go func() {
 		defer close(pruneDone)
-		every(ctx, cfg.PruneInterval, log, "pruned", "prune failed", prune(acc))
+		backfillSkeletons(ctx, acc, log)
+		every(ctx, cfg.PruneInterval, log, "pruned", "prune failed", prune(acc, crs))
 	}()
 	defer func() { <-pruneDone }() // before the database closes
 	cleanDone := make(chan struct{})
@@ -289,11 +292,34 @@ func every(ctx context.Context, interval time.Duration, log *slog.Logger, done, 
 	}
 }
 
-// prune deletes expired sessions and stale sign-in records.
-func prune(acc *accounts.Service) func(context.Context) ([]slog.Attr, error) {
+// prune deletes expired sessions, stale sign-in records, and username and
+// course slug claims that crashed creates left behind.
+func prune(acc *accounts.Service, crs *courses.Service) func(context.Context) ([]slog.Attr, error) {
 	return func(ctx context.Context) ([]slog.Attr, error) {
 		r, err := acc.Prune(ctx)
-		return []slog.Attr{slog.Int("refresh_tokens", r.RefreshTokens), slog.Int("token_families", r.TokenFamilies), slog.Int("login_attempts", r.LoginAttempts)}, err
+		attrs := []slog.Attr{slog.Int("refresh_tokens", r.RefreshTokens), slog.Int("token_families", r.TokenFamilies),
+			slog.Int("login_attempts", r.LoginAttempts), slog.Int("username_claims", r.StaleClaims)}
+		if err != nil {
+			return attrs, err
+		}
+		slugs, err := crs.SweepSlugs(ctx)
+		return append(attrs, slog.Int("slug_claims", slugs)), err
+	}
+}
+
+// backfillSkeletons claims the confusable skeletons of the usernames made
+// before they were claimed (once: later starts find it done). It runs in
+// the background because it reads every user; a failure is retried at the
+// next start.
+func backfillSkeletons(ctx context.Context, acc *accounts.Service, log *slog.Logger) {
+	users, lookalikes, err := acc.BackfillSkeletons(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		log.Warn("username skeleton backfill failed; it runs again at the next start", slog.Any("error", err))
+	case len(lookalikes) > 0:
+		log.Warn("usernames that look like earlier ones (both keep working)", slog.Int("users", users), slog.Any("user_ids", lookalikes))
+	case users > 0:
+		log.Info("username skeletons claimed", slog.Int("users", users))
 	}
 }
 

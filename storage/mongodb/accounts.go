@@ -112,10 +112,32 @@ func (d userDoc) toDomain() accounts.User {
 }
 
 // usernameDoc claims a normalised username: its _id is the key, so the
-// unique _id makes the claim atomic and sign-in a single _id look-up.
+// unique _id makes the claim atomic and sign-in a single _id look-up. It
+// also records when it was made and whether the sweep has yet seen its
+// user (see claims); skeleton claims have the same shape.
 type usernameDoc struct {
 	Key    string `bson:"_id"`
 	UserID string `bson:"user_id"`
+}
+
+// usernames and skeletons are the claims on normalised usernames and on
+// their confusable skeletons (accounts.Skeleton).
+func (s *AccountsStore) usernames() claims {
+	return claims{db: s.db, locks: s.locks, name: colUsernames, ownerField: "user_id"}
+}
+
+func (s *AccountsStore) skeletons() claims {
+	return claims{db: s.db, locks: s.locks, name: colUsernameSkeletons, ownerField: "user_id"}
+}
+
+// userExists is the owner check of both: a user is never deleted or
+// renamed, so a claim naming a user that exists is that user's.
+func (s *AccountsStore) userExists(ctx context.Context, c claim) (bool, error) {
+	err := s.col(colUsers).FindOne(ctx, byID(c.Owner)).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	return err == nil, translate(err)
 }
 
 // rosterDoc lists an organisation's users, keyed by user id so one member
@@ -137,22 +159,47 @@ func toMemberDoc(u accounts.User) memberDoc {
 	return memberDoc{Username: u.Username, DisplayName: u.DisplayName, Role: string(u.Role), Disabled: u.Disabled}
 }
 
-// CreateUser claims the username, inserts the user and adds it to its
-// organisation's roster, undoing earlier steps if a later one fails (there
-// are no multi-document transactions on the embedded database).
+// CreateUser claims the username and its skeleton, inserts the user and
+// adds it to its organisation's roster, undoing earlier steps if a later
+// one fails (there are no multi-document transactions on the embedded
+// database). A claim left by a create that crashed is taken over once it
+// is older than pathways.ClaimGrace (u.CreatedAt is the time now). A
+// taken username is ErrConflict, a taken skeleton accounts.ErrLookalike.
 func (s *AccountsStore) CreateUser(ctx context.Context, u accounts.User) (err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("create user %s: %w", u.UsernameKey, err)
 		}
 	}()
-	if _, err := s.col(colUsernames).InsertOne(ctx, usernameDoc{Key: u.UsernameKey, UserID: u.ID}); err != nil {
-		return translate(err)
+	names, skels := s.usernames(), s.skeletons()
+	skel := accounts.Skeleton(u.UsernameKey)
+	madeName, err := names.take(ctx, u.UsernameKey, u.ID, u.CreatedAt, s.userExists)
+	if err != nil {
+		return err
 	}
-	// Undo with a context that outlives a cancelled request.
+	// Undo with a context that outlives a cancelled request; only claims
+	// this call made (a retry with the same id shares the earlier ones).
 	undo := context.WithoutCancel(ctx)
+	var madeSkel bool
+	release := func() {
+		if madeSkel {
+			_ = skels.release(undo, skel, u.ID)
+		}
+		if madeName {
+			_ = names.release(undo, u.UsernameKey, u.ID)
+		}
+	}
+	madeSkel, err = skels.take(ctx, skel, u.ID, u.CreatedAt, s.userExists)
+	if errors.Is(err, pathways.ErrConflict) {
+		release()
+		return fmt.Errorf("%w: %w", accounts.ErrLookalike, err)
+	}
+	if err != nil {
+		release()
+		return err
+	}
 	if _, err := s.col(colUsers).InsertOne(ctx, toUserDoc(u)); err != nil {
-		_, _ = s.col(colUsernames).DeleteOne(undo, bson.D{{Key: "_id", Value: u.UsernameKey}})
+		release()
 		return translate(err)
 	}
 	if u.OrgID == "" {
@@ -160,10 +207,27 @@ func (s *AccountsStore) CreateUser(ctx context.Context, u accounts.User) (err er
 	}
 	if err := s.addMember(ctx, u); err != nil {
 		_, _ = s.col(colUsers).DeleteOne(undo, bson.D{{Key: "_id", Value: u.ID}})
-		_, _ = s.col(colUsernames).DeleteOne(undo, bson.D{{Key: "_id", Value: u.UsernameKey}})
+		release()
 		return err
 	}
 	return nil
+}
+
+// ClaimSkeleton claims the skeleton of an existing user's name, for users
+// created before skeletons were claimed. A skeleton another existing user
+// holds is accounts.ErrLookalike (two such names were accepted before the
+// rule; both keep working).
+func (s *AccountsStore) ClaimSkeleton(ctx context.Context, u accounts.User, now time.Time) error {
+	_, err := s.skeletons().take(ctx, accounts.Skeleton(u.UsernameKey), u.ID, now, s.userExists)
+	if errors.Is(err, pathways.ErrConflict) {
+		return fmt.Errorf("%w: %w", accounts.ErrLookalike, err)
+	}
+	return err
+}
+
+// EachUser visits every user. It scans: background jobs only.
+func (s *AccountsStore) EachUser(ctx context.Context, fn func(accounts.User) error) error {
+	return each(ctx, s.col(colUsers), func(d userDoc) error { return fn(d.toDomain()) })
 }
 
 func (s *AccountsStore) addMember(ctx context.Context, u accounts.User) error {
@@ -478,6 +542,17 @@ func (s *AccountsStore) Prune(ctx context.Context, tokensBefore, familiesBefore,
 	// start also means any lock is long over.
 	r.LoginAttempts, err = s.deleteWhere(ctx, colLoginAttempts, bson.D{{Key: "window_start", Value: bson.D{{Key: "$lt", Value: attemptsBefore}}}})
 	return r, err
+}
+
+// SweepClaims removes username and skeleton claims made before before
+// whose user does not exist (see claims.sweep).
+func (s *AccountsStore) SweepClaims(ctx context.Context, before time.Time) (int, error) {
+	n, err := s.usernames().sweep(ctx, before, s.userExists)
+	if err != nil {
+		return n, err
+	}
+	m, err := s.skeletons().sweep(ctx, before, s.userExists)
+	return n + m, err
 }
 
 // pruneBatch bounds one page of deleteWhere.

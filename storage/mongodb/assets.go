@@ -31,9 +31,12 @@ func (s *AssetsStore) col(name string) *mongo.Collection { return s.db.Collectio
 
 func byID(id string) bson.D { return bson.D{{Key: "_id", Value: id}} }
 
+// useDoc is one use of an asset. PullUse removes one by its exact value,
+// so it is always encoded from this struct (same fields, same order).
 type useDoc struct {
-	Ref   string `bson:"ref"`
-	OrgID string `bson:"org_id,omitempty"`
+	Ref   string    `bson:"ref"`
+	OrgID string    `bson:"org_id,omitempty"`
+	At    time.Time `bson:"at,omitempty"`
 }
 
 type assetDoc struct {
@@ -73,6 +76,7 @@ func (d assetDoc) toDomain() assets.Asset {
 		AltText: d.AltText, Transcript: d.Transcript, Created: d.Created.UTC(), Updated: d.Updated.UTC(),
 	}
 	for _, u := range d.Uses {
+		u.At = u.At.UTC()
 		a.Uses = append(a.Uses, assets.Use(u))
 	}
 	return a
@@ -195,6 +199,30 @@ func (s *AssetsStore) UpdateAsset(ctx context.Context, id string, change func(*a
 	return a, nil
 }
 
+// PullUse removes exactly use u from the asset with $pull, an _id-only
+// update: atomic on MongoDB (a use added meanwhile by another instance
+// stays), and under the asset's lock on the embedded database. It then
+// refreshes the asset's library entry.
+func (s *AssetsStore) PullUse(ctx context.Context, id string, u assets.Use) (assets.Asset, error) {
+	defer s.locks.lock(colAssets, id)()
+	u.At = msUTC(u.At) // zero stays zero: left out, as in uses recorded without a time
+	res, err := s.col(colAssets).UpdateOne(ctx, byID(id), bson.D{{Key: "$pull", Value: bson.D{{Key: "uses", Value: useDoc(u)}}}})
+	if err != nil {
+		return assets.Asset{}, fmt.Errorf("remove use %s of %s: %w", u.Ref, id, translate(err))
+	}
+	if res.MatchedCount == 0 {
+		return assets.Asset{}, fmt.Errorf("remove use %s of %s: %w", u.Ref, id, pathways.ErrNotFound)
+	}
+	a, err := s.Asset(ctx, id)
+	if err != nil {
+		return assets.Asset{}, err
+	}
+	if err := s.setItem(ctx, a); err != nil { // assets → libraries: the allowed nesting
+		return assets.Asset{}, err
+	}
+	return a, nil
+}
+
 // DeleteAsset deletes the asset if check approves a fresh read of it, then
 // its library entry.
 func (s *AssetsStore) DeleteAsset(ctx context.Context, id string, check func(assets.Asset) error) (assets.Asset, error) {
@@ -249,15 +277,38 @@ func (s *AssetsStore) UnlistAsset(ctx context.Context, orgID, id string) error {
 }
 
 type blobDoc struct {
-	SHA256  string    `bson:"_id"`
-	Key     string    `bson:"key"`
-	Size    int64     `bson:"size"`
-	Assets  []string  `bson:"assets"`
-	Created time.Time `bson:"created_at"`
+	SHA256  string             `bson:"_id"`
+	Key     string             `bson:"key"`
+	Size    int64              `bson:"size"`
+	Assets  []string           `bson:"assets"`
+	Claimed list[blobClaimDoc] `bson:"claimed,omitempty"`
+	Created time.Time          `bson:"created_at"`
+}
+
+// blobClaimDoc is when one asset of a blob record claimed it.
+type blobClaimDoc struct {
+	AssetID string    `bson:"asset_id"`
+	At      time.Time `bson:"at"`
 }
 
 func (d blobDoc) toDomain() assets.Blob {
-	return assets.Blob{SHA256: d.SHA256, Key: d.Key, Size: d.Size, Assets: d.Assets, Created: d.Created.UTC()}
+	b := assets.Blob{SHA256: d.SHA256, Key: d.Key, Size: d.Size, Assets: d.Assets, Created: d.Created.UTC()}
+	if d.Claimed != nil {
+		b.Claimed = make(map[string]time.Time, len(d.Claimed))
+		for _, c := range d.Claimed {
+			b.Claimed[c.AssetID] = c.At.UTC()
+		}
+	}
+	return b
+}
+
+// claim records that assetID claimed the record at time at.
+func (d *blobDoc) claim(assetID string, at time.Time) {
+	d.Claimed = slices.DeleteFunc(d.Claimed, func(c blobClaimDoc) bool { return c.AssetID == assetID })
+	d.Claimed = append(d.Claimed, blobClaimDoc{AssetID: assetID, At: msUTC(at)})
+	if !slices.Contains(d.Assets, assetID) {
+		d.Assets = append(d.Assets, assetID)
+	}
 }
 
 func (s *AssetsStore) blob(ctx context.Context, sha string) (blobDoc, error) {
@@ -269,12 +320,13 @@ func (s *AssetsStore) blob(ctx context.Context, sha string) (blobDoc, error) {
 }
 
 // ClaimBlob adds assetID to the record of its content, creating the
-// record if the content is new.
-func (s *AssetsStore) ClaimBlob(ctx context.Context, b assets.Blob, assetID string) (assets.Blob, error) {
+// record if the content is new, and records when (again, for a retry).
+func (s *AssetsStore) ClaimBlob(ctx context.Context, b assets.Blob, assetID string, at time.Time) (assets.Blob, error) {
 	defer s.locks.lock(colBlobs, b.SHA256)()
 	d, err := s.blob(ctx, b.SHA256)
 	if errors.Is(err, pathways.ErrNotFound) {
-		d = blobDoc{SHA256: b.SHA256, Key: b.Key, Size: b.Size, Assets: []string{assetID}, Created: b.Created}
+		d = blobDoc{SHA256: b.SHA256, Key: b.Key, Size: b.Size, Assets: []string{}, Created: b.Created}
+		d.claim(assetID, at)
 		if _, err := s.col(colBlobs).InsertOne(ctx, d); err != nil {
 			return assets.Blob{}, fmt.Errorf("record blob %s: %w", b.SHA256, translate(err))
 		}
@@ -283,12 +335,9 @@ func (s *AssetsStore) ClaimBlob(ctx context.Context, b assets.Blob, assetID stri
 	if err != nil {
 		return assets.Blob{}, err
 	}
-	if slices.Contains(d.Assets, assetID) {
-		return d.toDomain(), nil
-	}
-	d.Assets = append(d.Assets, assetID)
+	d.claim(assetID, at)
 	if _, err := s.col(colBlobs).UpdateOne(ctx, byID(b.SHA256),
-		bson.D{{Key: "$set", Value: bson.D{{Key: "assets", Value: d.Assets}}}}); err != nil {
+		bson.D{{Key: "$set", Value: bson.D{{Key: "assets", Value: d.Assets}, {Key: "claimed", Value: d.Claimed}}}}); err != nil {
 		return assets.Blob{}, fmt.Errorf("claim blob %s: %w", b.SHA256, translate(err))
 	}
 	return d.toDomain(), nil
@@ -303,6 +352,7 @@ func (s *AssetsStore) ReleaseBlob(ctx context.Context, sha, assetID string) (ass
 		return assets.Blob{}, false, err
 	}
 	d.Assets = slices.DeleteFunc(d.Assets, func(id string) bool { return id == assetID })
+	d.Claimed = slices.DeleteFunc(d.Claimed, func(c blobClaimDoc) bool { return c.AssetID == assetID })
 	if len(d.Assets) == 0 {
 		if _, err := s.col(colBlobs).DeleteOne(ctx, byID(sha)); err != nil {
 			return assets.Blob{}, false, fmt.Errorf("delete blob record %s: %w", sha, translate(err))
@@ -310,7 +360,7 @@ func (s *AssetsStore) ReleaseBlob(ctx context.Context, sha, assetID string) (ass
 		return d.toDomain(), true, nil
 	}
 	if _, err := s.col(colBlobs).UpdateOne(ctx, byID(sha),
-		bson.D{{Key: "$set", Value: bson.D{{Key: "assets", Value: d.Assets}}}}); err != nil {
+		bson.D{{Key: "$set", Value: bson.D{{Key: "assets", Value: d.Assets}, {Key: "claimed", Value: d.Claimed}}}}); err != nil {
 		return assets.Blob{}, false, fmt.Errorf("release blob %s: %w", sha, translate(err))
 	}
 	return d.toDomain(), false, nil

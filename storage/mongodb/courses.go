@@ -16,12 +16,14 @@ import (
 	"github.com/pathways-lms/pathways/i18n"
 )
 
-// CoursesStore implements courses.Store. Every read and write filters on
-// _id alone: courses by id, versions by courses.VersionID, slug claims by
-// "<org>/<slug>", and the catalogue is one document. Updates hold the
-// document's lock; locks nest only courses → course_catalogue. Slug claims
-// are only inserted and deleted (no lock needed); a claim is deleted only
-// by the course it names, under that course's lock.
+// CoursesStore implements courses.Store. Every request-path read and
+// write filters on _id alone: courses by id, versions by
+// courses.VersionID, slug claims by "<org>/<slug>", and the catalogue is
+// one document. Updates hold the document's lock; locks nest only
+// courses → course_catalogue and courses → course_slugs. Slug claims are
+// inserted, and changed or deleted only by a compare-and-swap (see
+// claims): a release, a takeover of a claim left by a crashed create, the
+// sweep.
 type CoursesStore struct {
 	db    *mongo.Database
 	locks *docLocks
@@ -335,11 +337,25 @@ func (d versionDoc) toDomain() courses.Version {
 	}
 }
 
-// slugDoc claims a slug in an organisation: its _id is slugKey(org, slug),
-// so the unique _id makes the claim atomic.
-type slugDoc struct {
-	Key      string `bson:"_id"`
-	CourseID string `bson:"course_id"`
+// slugs are the claims on course slugs: documents whose _id is
+// slugKey(org, slug), so the unique _id makes a claim atomic, naming the
+// course in course_id (see claims).
+func (s *CoursesStore) slugs() claims {
+	return claims{db: s.db, locks: s.locks, name: colCourseSlugs, ownerField: "course_id"}
+}
+
+// slugOwned is the owner check of slug claims: the course exists and has
+// that slug. A claim made by a course that moved to another slug and
+// crashed before releasing the old one is not owned either.
+func (s *CoursesStore) slugOwned(ctx context.Context, c claim) (bool, error) {
+	course, err := s.Course(ctx, c.Owner)
+	if errors.Is(err, pathways.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return slugKey(course.OrgID, course.Slug) == c.Key, nil
 }
 
 // slugKey is the _id of a slug claim; the installation's own courses have
@@ -420,7 +436,7 @@ func (s *CoursesStore) InsertCourse(ctx context.Context, c courses.Course) (err 
 	// the course is listed.
 	defer s.locks.lock(colCourses, c.ID)()
 	key := slugKey(c.OrgID, c.Slug)
-	claimed, err := s.claimSlug(ctx, key, c.ID)
+	claimed, err := s.claimSlug(ctx, key, c.ID, c.Created)
 	if err != nil {
 		return err
 	}
@@ -442,50 +458,34 @@ func (s *CoursesStore) InsertCourse(ctx context.Context, c courses.Course) (err 
 	return nil
 }
 
-// claimSlug claims key for courseID. It reports whether this call made the
-// claim: a claim that already names courseID (left by an interrupted
-// earlier call, or the course's own) is accepted but not new, so the
-// caller must not release it on failure.
-func (s *CoursesStore) claimSlug(ctx context.Context, key, courseID string) (bool, error) {
-	_, err := s.col(colCourseSlugs).InsertOne(ctx, slugDoc{Key: key, CourseID: courseID})
-	if err == nil {
-		return true, nil
+// claimSlug claims key for courseID at time at (the caller's now). It
+// reports whether this call made the claim: a claim that already names
+// courseID (left by an interrupted earlier call, or the course's own) is
+// accepted but not new, so the caller must not release it on failure. A
+// claim left by a create that crashed is taken over once it is older than
+// pathways.ClaimGrace; a live one is ErrSlugTaken.
+func (s *CoursesStore) claimSlug(ctx context.Context, key, courseID string, at time.Time) (bool, error) {
+	made, err := s.slugs().take(ctx, key, courseID, at, s.slugOwned)
+	if errors.Is(err, pathways.ErrConflict) {
+		return false, fmt.Errorf("%w: %w", courses.ErrSlugTaken, err)
 	}
-	if !mongo.IsDuplicateKeyError(err) {
-		return false, fmt.Errorf("claim slug %q: %w", key, translate(err))
-	}
-	var d slugDoc
-	if ferr := s.col(colCourseSlugs).FindOne(ctx, byID(key)).Decode(&d); ferr != nil {
-		if errors.Is(ferr, mongo.ErrNoDocuments) { // released meanwhile; the caller may retry
-			return false, fmt.Errorf("claim slug %q: %w: %w", key, courses.ErrSlugTaken, err)
-		}
-		return false, fmt.Errorf("claim slug %q: %w", key, translate(ferr))
-	}
-	if d.CourseID == courseID {
-		return false, nil
-	}
-	return false, fmt.Errorf("claim slug %q: %w: %w", key, courses.ErrSlugTaken, err)
+	return made, err
 }
 
-// releaseSlug deletes the claim key if it names courseID. The claim can
-// change hands only after it is deleted, and only the course it names
-// deletes it (under that course's lock), so reading then deleting is safe.
+// releaseSlug deletes the claim key if it names courseID (a
+// compare-and-swap: a claim taken over meanwhile stays).
 func (s *CoursesStore) releaseSlug(ctx context.Context, key, courseID string) error {
-	var d slugDoc
-	err := s.col(colCourseSlugs).FindOne(ctx, byID(key)).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("release slug %q: %w", key, translate(err))
-	}
-	if d.CourseID != courseID {
-		return nil
-	}
-	if _, err := s.col(colCourseSlugs).DeleteOne(ctx, byID(key)); err != nil {
-		return fmt.Errorf("release slug %q: %w", key, translate(err))
+	if err := s.slugs().release(ctx, key, courseID); err != nil {
+		return fmt.Errorf("release slug: %w", err)
 	}
 	return nil
+}
+
+// SweepSlugs removes slug claims made before before whose course does not
+// exist or has another slug, and returns how many. It scans: background
+// jobs only.
+func (s *CoursesStore) SweepSlugs(ctx context.Context, before time.Time) (int, error) {
+	return s.slugs().sweep(ctx, before, s.slugOwned)
 }
 
 // UpdateCourse applies change to a fresh read of the course under its
@@ -506,7 +506,7 @@ func (s *CoursesStore) UpdateCourse(ctx context.Context, id string, change func(
 	newKey := slugKey(c.OrgID, c.Slug)
 	claimed := false
 	if newKey != oldKey {
-		if claimed, err = s.claimSlug(ctx, newKey, id); err != nil {
+		if claimed, err = s.claimSlug(ctx, newKey, id, c.Updated); err != nil {
 			return courses.Course{}, fmt.Errorf("update course %s: %w", id, err)
 		}
 	}

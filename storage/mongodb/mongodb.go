@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
@@ -80,18 +81,19 @@ func (db *DB) Drop(ctx context.Context) error {
 
 // collection names, one place.
 const (
-	colOrganisations = "organisations"
-	colUsers         = "users"
-	colUsernames     = "usernames"
-	colRosters       = "rosters"
-	colRefreshTokens = "refresh_tokens"
-	colTokenFamilies = "token_families"
-	colLoginAttempts = "login_attempts"
-	colSettings      = "settings"
-	colAssets        = "media_assets"
-	colBlobs         = "media_blobs"
-	colLibraries     = "media_libraries"
-	colUploads       = "media_uploads"
+	colOrganisations     = "organisations"
+	colUsers             = "users"
+	colUsernames         = "usernames"
+	colUsernameSkeletons = "username_skeletons"
+	colRosters           = "rosters"
+	colRefreshTokens     = "refresh_tokens"
+	colTokenFamilies     = "token_families"
+	colLoginAttempts     = "login_attempts"
+	colSettings          = "settings"
+	colAssets            = "media_assets"
+	colBlobs             = "media_blobs"
+	colLibraries         = "media_libraries"
+	colUploads           = "media_uploads"
 
 	colCourses         = "courses"
 	colCourseVersions  = "course_versions"
@@ -123,12 +125,16 @@ var indexes = []index{
 	{colUploads, mongo.IndexModel{Keys: map[string]int{"expires_at": 1}, Options: options.Index().SetName("expires_at")}},
 	{colAssessmentBanks, mongo.IndexModel{Keys: map[string]int{"org_id": 1}, Options: options.Index().SetName("org_id")}},
 	{colQuizzes, mongo.IndexModel{Keys: map[string]int{"org_id": 1}, Options: options.Index().SetName("org_id")}},
+	// The claims sweep looks for pending claims by age (see claims.sweep).
+	{colUsernames, mongo.IndexModel{Keys: bson.D{{Key: "pending", Value: 1}, {Key: "claimed_at", Value: 1}}, Options: options.Index().SetName("pending_claimed_at")}},
+	{colUsernameSkeletons, mongo.IndexModel{Keys: bson.D{{Key: "pending", Value: 1}, {Key: "claimed_at", Value: 1}}, Options: options.Index().SetName("pending_claimed_at")}},
+	{colCourseSlugs, mongo.IndexModel{Keys: bson.D{{Key: "pending", Value: 1}, {Key: "claimed_at", Value: 1}}, Options: options.Index().SetName("pending_claimed_at")}},
 }
 
 // collections lists every collection, so Migrate creates them all up front
 // (the embedded starter can only repair indexes of existing collections).
 var collections = []string{
-	colOrganisations, colUsers, colUsernames, colRosters,
+	colOrganisations, colUsers, colUsernames, colUsernameSkeletons, colRosters,
 	colRefreshTokens, colTokenFamilies, colLoginAttempts, colSettings,
 	colAssets, colBlobs, colLibraries, colUploads,
 	colCourses, colCourseVersions, colCourseSlugs, colCourseCatalogue,
