@@ -76,3 +76,12 @@ func mayReadStats(actor accounts.Actor, q Quiz, orgID string) error {
 func usableIn(q Quiz, orgID string, shared bool) bool {
 	return q.Published > 0 && !q.Archived && (q.Shared || !shared && q.OrgID == orgID)
 }
+
+// pretestOf says whether quiz pre may be posttest q's pretest: a pretest
+// of q's own organisation, shared or not. Like the banks a quiz draws from
+// and the media its questions show, it must be the organisation's own:
+// another organisation's quiz is refused as an unknown one is, so the
+// answer never tells whether it exists.
+func pretestOf(q, pre Quiz) bool {
+	return pre.OrgID == q.OrgID && pre.Kind == KindPretest && pre.ID != q.ID
+}

@@ -48,12 +48,16 @@ type Quiz struct {
 	ShuffleOptions   bool
 	// PassMark is the share of the maximum that passes, 0..1; 0 for none.
 	PassMark     float64
-	AttemptLimit int           // 0: unlimited
-	TimeLimit    time.Duration // 0: none
-	Feedback     FeedbackPolicy
-	Due          time.Time // optional; FeedbackAfterDue needs it
-	Grade        GradeMethod
-	Mastery      Mastery // practice only
+	AttemptLimit int // 0: unlimited
+	// TimeLimitSeconds is the time an attempt has, 0 for none, at most
+	// MaxTimeLimitSeconds. It is kept as the number given and checked as
+	// such (CheckQuiz): converted first, 18446744074 seconds would wrap
+	// to 0.29 s of time.Duration and pass a check on the Duration.
+	TimeLimitSeconds int
+	Feedback         FeedbackPolicy
+	Due              time.Time // optional; FeedbackAfterDue needs it
+	Grade            GradeMethod
+	Mastery          Mastery // practice only
 	// Pretest names the pretest quiz a posttest is compared with.
 	Pretest string
 
@@ -62,6 +66,14 @@ type Quiz struct {
 	Archived  bool
 	Created   time.Time
 	Updated   time.Time
+}
+
+// MaxTimeLimitSeconds is the longest time limit of a quiz: a day.
+const MaxTimeLimitSeconds = 24 * 60 * 60
+
+// timeLimit is q's time limit as a Duration; q passed CheckQuiz.
+func (q Quiz) timeLimit() time.Duration {
+	return time.Duration(min(max(q.TimeLimitSeconds, 0), MaxTimeLimitSeconds)) * time.Second
 }
 
 // Version is a published quiz, frozen with the questions it draws from:
@@ -90,7 +102,7 @@ type Attempt struct {
 	OrgID     string
 	Number    int    // 1 for the learner's first attempt at the quiz
 	Locale    string // the language it is taken in, for per-locale accepted answers
-	Seed      uint64
+	Seed      uint64 // drawn by the server at the start (newSeed), never from the ID
 	Drawn     []Drawn
 	Answers   map[string]Saved // by question key
 	Started   time.Time
@@ -132,15 +144,16 @@ type Record struct {
 	Updated time.Time
 }
 
-// AttemptSummary is an attempt's line in a Record.
+// AttemptSummary is an attempt's line in a Record. Learners see it as an
+// AttemptStatus, with its score only as the feedback policy allows.
 type AttemptSummary struct {
-	ID        string    `json:"id"`
-	Version   int       `json:"version"`
-	Number    int       `json:"number"`
-	Started   time.Time `json:"startedAt"`
-	Submitted time.Time `json:"submittedAt,omitzero"`
-	Score     float64   `json:"score"`
-	Max       float64   `json:"max"`
+	ID        string
+	Version   int
+	Number    int
+	Started   time.Time
+	Submitted time.Time
+	Score     float64
+	Max       float64
 }
 
 // ItemStats are running sums over the submitted attempts of one

@@ -2,12 +2,15 @@ package assessments
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
@@ -19,6 +22,7 @@ const (
 	CodeUnknownBank     = "unknown_bank"
 	CodeUnknownQuestion = "unknown_question"
 	CodeNoQuestions     = "no_questions"
+	CodeUnknownPretest  = "unknown_pretest" // Params: Value (the ID)
 )
 
 // readable returns the latest version of a quiz the actor may take:
@@ -79,13 +83,13 @@ func (s *Service) StartAttempt(ctx context.Context, actor accounts.Actor, quizID
 	}
 	a := Attempt{
 		ID: attemptID, QuizID: quizID, Version: p.Number, LearnerID: actor.UserID, OrgID: actor.OrgID,
-		Seed: attemptSeed(attemptID), Answers: map[string]Saved{}, Started: now,
+		Seed: newSeed(), Answers: map[string]Saved{}, Started: now,
 		Locale: p.texts.Chain(wanted)[0],
 	}
-	if p.Quiz.TimeLimit > 0 {
-		a.Deadline = now.Add(p.Quiz.TimeLimit)
+	if limit := p.Quiz.timeLimit(); limit > 0 {
+		a.Deadline = now.Add(limit)
 	}
-	a.Drawn = draw(p.Quiz.Picks, p.Pools, optionIDs(p.Questions), p.Quiz.ShuffleQuestions, p.Quiz.ShuffleOptions, a.Seed)
+	a.Drawn = draw(p.Quiz.Picks, p.Pools, p.Questions, p.Quiz.ShuffleQuestions, p.Quiz.ShuffleOptions, a.Seed)
 	err = s.store.StartAttempt(ctx, a, func(r Record) error {
 		if p.Quiz.AttemptLimit > 0 && len(r.Attempts) >= p.Quiz.AttemptLimit {
 			return ErrAttemptLimit
@@ -109,16 +113,15 @@ func (s *Service) StartAttempt(ctx context.Context, actor accounts.Actor, quizID
 
 const codeAttemptID = "id"
 
-func optionIDs(qs map[string]Question) map[string][]string {
-	out := make(map[string][]string, len(qs))
-	for key, q := range qs {
-		ids := make([]string, len(q.Options))
-		for i, o := range q.Options {
-			ids[i] = o.ID
-		}
-		out[key] = ids
-	}
-	return out
+// newSeed is a new attempt's random seed, from the system's secure
+// source. It is kept with the attempt, so the attempt shows the same draw
+// and order on every device, and cannot be computed from anything the
+// client chose (the attempt ID, which once seeded it, let a learner replay
+// the draw and the authored order).
+func newSeed() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return binary.LittleEndian.Uint64(b[:])
 }
 
 // timedOut reports whether a closed attempt was closed because its time
@@ -155,7 +158,8 @@ func (s *Service) own(ctx context.Context, actor accounts.Actor, id string) (Att
 // SaveAnswer stores the learner's answer to one question of an open
 // attempt (autosave). answerID is the client's ID of this save: saving it
 // again changes nothing. The answer must have the shape of the question's
-// type (a ValidationError otherwise). After the time limit (and its
+// type (a ValidationError otherwise) and name ordering and matching items
+// by the IDs the attempt shows (see shownItems). After the time limit (and its
 // grace) it returns ErrTimeUp, and the attempt is closed with the answers
 // saved in time.
 func (s *Service) SaveAnswer(ctx context.Context, actor accounts.Actor, attemptID, key, answerID string, raw []byte) (Attempt, error) {
@@ -164,13 +168,16 @@ func (s *Service) SaveAnswer(ctx context.Context, actor accounts.Actor, attemptI
 		return Attempt{}, err
 	}
 	q, ok := p.Questions[key]
-	if !ok || !slices.ContainsFunc(a.Drawn, func(d Drawn) bool { return d.Question == key }) {
+	i := slices.IndexFunc(a.Drawn, func(d Drawn) bool { return d.Question == key })
+	if !ok || i < 0 {
 		return Attempt{}, fmt.Errorf("question %s of attempt %s: %w", key, attemptID, pathways.ErrNotFound)
 	}
-	ans, err := DecodeAnswer(q, raw)
+	items := shown(q, a.Drawn[i], a.Seed) // the answer names the items as shown
+	ans, err := DecodeAnswer(items.question(q), raw)
 	if err != nil {
 		return Attempt{}, err
 	}
+	ans = items.authorsAnswer(ans)
 	if !a.Open() {
 		return Attempt{}, ErrClosed
 	}
@@ -443,19 +450,38 @@ func firstSubmitted(list []AttemptSummary) *AttemptSummary {
 
 // Progress is a learner's standing at a quiz: their attempts, their grade
 // by the quiz's method, whether it passes, practice mastery, and for a
-// posttest what they gained since the pretest.
+// posttest what they gained since the pretest. What is made of scores
+// (scores, grade, pass, mastery, gain) is there only when the quiz's
+// feedback policy shows scores now; otherwise, for scored kinds,
+// ScoreHidden says so (the attempts' submittedAt say they were received).
 type Progress struct {
-	QuizID   string           `json:"quizId"`
-	Kind     Kind             `json:"kind"`
-	Attempts []AttemptSummary `json:"attempts"`
-	Left     *int             `json:"attemptsLeft,omitempty"` // nil: unlimited
-	Grade    *float64         `json:"grade,omitempty"`        // share of the maximum, 0..1
-	Passed   *bool            `json:"passed,omitempty"`
-	Mastered bool             `json:"mastered"`
-	Gain     *float64         `json:"gain,omitempty"`
+	QuizID      string          `json:"quizId"`
+	Kind        Kind            `json:"kind"`
+	Attempts    []AttemptStatus `json:"attempts"`
+	Left        *int            `json:"attemptsLeft,omitempty"` // nil: unlimited
+	Grade       *float64        `json:"grade,omitempty"`        // share of the maximum, 0..1
+	Passed      *bool           `json:"passed,omitempty"`
+	Mastered    *bool           `json:"mastered,omitempty"` // practice only
+	Gain        *float64        `json:"gain,omitempty"`
+	ScoreHidden bool            `json:"scoreHidden,omitempty"`
+}
+
+// AttemptStatus is an attempt's line in a learner's Progress: its score
+// once submitted, if the feedback policy shows it.
+type AttemptStatus struct {
+	ID        string    `json:"id"`
+	Version   int       `json:"version"`
+	Number    int       `json:"number"`
+	Started   time.Time `json:"startedAt"`
+	Submitted time.Time `json:"submittedAt,omitzero"`
+	Score     *float64  `json:"score,omitempty"`
+	Max       *float64  `json:"max,omitempty"`
 }
 
 // Progress returns the actor's own standing at a quiz they may take.
+// Scores and what is made of them follow the policy of the quiz's latest
+// version; a posttest's gain also needs the pretest's policy to show its
+// scores, since the gain and one score give the other.
 func (s *Service) Progress(ctx context.Context, actor accounts.Actor, quizID string) (Progress, error) {
 	p, err := s.readable(ctx, actor, quizID)
 	if err != nil {
@@ -465,16 +491,30 @@ func (s *Service) Progress(ctx context.Context, actor accounts.Actor, quizID str
 	if err != nil && !errors.Is(err, pathways.ErrNotFound) {
 		return Progress{}, err
 	}
-	out := Progress{QuizID: quizID, Kind: p.Quiz.Kind, Attempts: append([]AttemptSummary{}, r.Attempts...), Mastered: r.Mastered, Gain: r.Gain}
+	out := Progress{QuizID: quizID, Kind: p.Quiz.Kind, Attempts: make([]AttemptStatus, 0, len(r.Attempts))}
 	if p.Quiz.AttemptLimit > 0 {
 		left := max(0, p.Quiz.AttemptLimit-len(r.Attempts))
 		out.Left = &left
 	}
+	shown := s.scoresShown(p.Quiz)
 	var graded []Graded
 	for _, a := range r.Attempts {
+		line := AttemptStatus{ID: a.ID, Version: a.Version, Number: a.Number, Started: a.Started, Submitted: a.Submitted}
 		if !a.Submitted.IsZero() && a.Max > 0 {
 			graded = append(graded, Graded{Score: a.Score / a.Max, Submitted: a.Submitted})
+			if shown {
+				score, most := a.Score, a.Max
+				line.Score, line.Max = &score, &most
+			}
 		}
+		out.Attempts = append(out.Attempts, line)
+	}
+	if !shown {
+		out.ScoreHidden = p.Quiz.Kind != KindSurvey
+		return out, nil
+	}
+	if p.Quiz.Kind == KindPractice {
+		out.Mastered = &r.Mastered
 	}
 	if g, ok := grade(p.Quiz.Grade, graded); ok {
 		out.Grade = &g
@@ -483,5 +523,28 @@ func (s *Service) Progress(ctx context.Context, actor accounts.Actor, quizID str
 			out.Passed = &passed
 		}
 	}
+	if r.Gain != nil && p.Quiz.Kind == KindPosttest && s.pretestShown(ctx, p.Quiz.Pretest) {
+		out.Gain = r.Gain
+	}
 	return out, nil
+}
+
+// scoresShown says whether q's feedback policy shows a learner the scores
+// of their submitted attempts now.
+func (s *Service) scoresShown(q Quiz) bool {
+	return reveal(q.Feedback, true, q.Due, s.now()).Score
+}
+
+// pretestShown says whether the policy of the latest version of pretest
+// id shows its scores now; it says no when that cannot be read.
+func (s *Service) pretestShown(ctx context.Context, id string) bool {
+	if !accounts.ValidID(id) {
+		return false
+	}
+	q, err := s.store.Quiz(ctx, id)
+	if err != nil || q.Published == 0 {
+		return false
+	}
+	p, err := s.version(ctx, id, q.Published)
+	return err == nil && s.scoresShown(p.Quiz)
 }

@@ -169,6 +169,16 @@ func (q Question) MaxPoints() float64 {
 	return q.Points
 }
 
+// optionIDs lists q's option IDs in the authored order (for ordering,
+// the right order).
+func (q Question) optionIDs() []string {
+	ids := make([]string, len(q.Options))
+	for i, o := range q.Options {
+		ids[i] = o.ID
+	}
+	return ids
+}
+
 // maxLength is the longest free text q takes, in characters.
 func (q Question) maxLength() int {
 	if q.MaxLength <= 0 {
@@ -219,7 +229,7 @@ var FieldCodes = []string{
 	CodeTooFew, CodeNegative, CodeNotForType,
 	CodeOneCorrect, CodeNoCorrect, CodeUnknownOption, CodeUnknownMatch, CodeUnknownBlank,
 	CodeMalformed, CodeEncoding, CodeNumber, CodeNotPermutation,
-	CodeUnknownBank, CodeUnknownQuestion, CodeNoQuestions,
+	CodeUnknownBank, CodeUnknownQuestion, CodeNoQuestions, CodeUnknownPretest,
 }
 
 // typeFields says, per type, which of the type-specific fields a

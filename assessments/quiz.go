@@ -28,8 +28,8 @@ const (
 	KindPosttest Kind = "posttest" // the same after it; the difference is kept per learner
 )
 
-// FeedbackPolicy says when a learner sees what was right, the keys and
-// the per-option feedback.
+// FeedbackPolicy says when a learner sees what was right: the keys, the
+// per-option feedback and the score (see reveal).
 type FeedbackPolicy string
 
 // Feedback policies.
@@ -37,7 +37,7 @@ const (
 	FeedbackImmediate   FeedbackPolicy = "immediate"    // after each answer
 	FeedbackAfterSubmit FeedbackPolicy = "after-submit" // once the attempt is submitted
 	FeedbackAfterDue    FeedbackPolicy = "after-due"    // once the quiz's due date has passed
-	FeedbackNever       FeedbackPolicy = "never"        // only the score
+	FeedbackNever       FeedbackPolicy = "never"        // not to the learner: only staff see results
 )
 
 // GradeMethod says which attempts make a learner's grade.
@@ -66,19 +66,28 @@ type Pick struct {
 type Mastery struct{ M, N int }
 
 // Drawn is one question of an attempt, in the order the learner sees it,
-// with its options in the order shown (shuffled if the quiz says so).
+// with its items in the order shown.
 type Drawn struct {
 	Question string
-	Options  []string
+	Options  []string // option IDs, in the order shown
+	// Matches are a matching question's match IDs in the order shown;
+	// nil in attempts started before the order was kept (see shownOrder).
+	Matches []string
 }
 
 // draw picks an attempt's questions from pool reproducibly: the same seed
 // draws the same questions in the same order, so an attempt resumed on
 // another device, or scored again, sees what it saw. pools[i] lists the
 // question keys Pick i may draw from (for a fixed pick, its questions in
-// order), already filtered by its tags;
-// options gives each question's option IDs in authored order.
-func draw(picks []Pick, pools [][]string, options map[string][]string, shuffleQuestions, shuffleOptions bool, seed uint64) []Drawn {
+// order), already filtered by its tags; questions holds every question a
+// pool names.
+//
+// Options are shuffled if the quiz says so. Ordering and matching
+// questions are shuffled whatever it says, since their authored order is
+// their key (ordering options are written in the right order, matches
+// often beside the options they pair with): their items are drawn again
+// until the order shown is not the key (see shuffleAway).
+func draw(picks []Pick, pools [][]string, questions map[string]Question, shuffleQuestions, shuffleOptions bool, seed uint64) []Drawn {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	var ids []string
 	taken := map[string]bool{}
@@ -92,23 +101,81 @@ func draw(picks []Pick, pools [][]string, options map[string][]string, shuffleQu
 			continue
 		}
 		pool := slices.DeleteFunc(slices.Clone(pools[i]), func(q string) bool { return taken[q] })
-		rng.Shuffle(len(pool), func(a, b int) { pool[a], pool[b] = pool[b], pool[a] })
+		shuffle(rng, pool)
 		for _, q := range pool[:min(p.Count, len(pool))] {
 			ids, taken[q] = append(ids, q), true
 		}
 	}
 	if shuffleQuestions {
-		rng.Shuffle(len(ids), func(a, b int) { ids[a], ids[b] = ids[b], ids[a] })
+		shuffle(rng, ids)
 	}
 	out := make([]Drawn, len(ids))
-	for i, q := range ids {
-		opts := slices.Clone(options[q])
-		if shuffleOptions {
-			rng.Shuffle(len(opts), func(a, b int) { opts[a], opts[b] = opts[b], opts[a] })
+	for i, key := range ids {
+		q := questions[key]
+		d := Drawn{Question: key, Options: q.optionIDs()}
+		switch {
+		case q.Type == TypeOrdering:
+			shuffleAway(rng, d.Options, func(o []string) bool { return inKeyOrder(q, o) })
+		case shuffleOptions:
+			shuffle(rng, d.Options)
 		}
-		out[i] = Drawn{Question: q, Options: opts}
+		if q.Type == TypeMatching {
+			d.Matches = matchOrder(rng, q, d.Options)
+		}
+		out[i] = d
 	}
 	return out
+}
+
+func shuffle(rng *rand.Rand, s []string) {
+	rng.Shuffle(len(s), func(a, b int) { s[a], s[b] = s[b], s[a] })
+}
+
+// shuffleAway shuffles items until isKey no longer holds of their order.
+// When another order exists (two items or more), that takes two tries on
+// average; after 64 in vain (a chance below 2^-64) it reverses them,
+// which no key of two distinct items or more survives.
+func shuffleAway(rng *rand.Rand, items []string, isKey func([]string) bool) {
+	shuffle(rng, items)
+	for try := 0; try < 64 && isKey(items); try++ {
+		shuffle(rng, items)
+	}
+	if isKey(items) {
+		slices.Reverse(items)
+	}
+}
+
+// inKeyOrder reports whether options, the option IDs of an ordering
+// question in the order shown, are in the right order.
+func inKeyOrder(q Question, options []string) bool {
+	return slices.Equal(options, q.optionIDs())
+}
+
+// matchOrder is the order to show a matching question's matches in,
+// beside its options shown in the order options: shuffled until they no
+// longer line up with the options they pair with (see pairOrder).
+func matchOrder(rng *rand.Rand, q Question, options []string) []string {
+	ids := make([]string, len(q.Matches))
+	for i, m := range q.Matches {
+		ids[i] = m.ID
+	}
+	shuffleAway(rng, ids, func(m []string) bool { return pairOrder(q.Pairs, options, m) })
+	return ids
+}
+
+// pairOrder reports whether matches, shown beside options, list the
+// options' pairs in the options' order, the unpaired matches aside: the
+// key, read off by position.
+func pairOrder(pairs map[string]string, options, matches []string) bool {
+	var want []string
+	paired := map[string]bool{}
+	for _, o := range options {
+		if m, ok := pairs[o]; ok {
+			want, paired[m] = append(want, m), true
+		}
+	}
+	got := slices.DeleteFunc(slices.Clone(matches), func(m string) bool { return !paired[m] })
+	return slices.Equal(got, want)
 }
 
 // Graded is one submitted attempt's score as a share of the maximum.
@@ -160,26 +227,33 @@ func mastered(rule Mastery, correct []bool) bool {
 	return n >= rule.M
 }
 
-// Reveal is what a learner may see of an attempt's keys and feedback.
+// Reveal is what a learner may see of an attempt's keys, feedback and
+// score.
 type Reveal struct {
 	// PerQuestion: each saved answer's result and feedback, at once.
 	PerQuestion bool
 	// Keys: the correct answers and all feedback of the attempt.
 	Keys bool
+	// Score: the attempt's score, maximum and pass, and what is made of
+	// scores (grade, pass, mastery, gain). A score is a key too: a learner
+	// allowed many attempts could answer one question per attempt and
+	// read its key off the score.
+	Score bool
 }
 
 // reveal applies a feedback policy. Nothing is revealed of an attempt
-// still open unless the policy is immediate; the keys of a submitted
-// attempt come after submission, after the due date (no due date: never),
-// or never.
+// still open unless the policy is immediate; the keys and the score of a
+// submitted attempt come after submission, after the due date (no due
+// date: never), or never.
 func reveal(p FeedbackPolicy, submitted bool, due, now time.Time) Reveal {
 	switch p {
 	case FeedbackImmediate:
-		return Reveal{PerQuestion: true, Keys: submitted}
+		return Reveal{PerQuestion: true, Keys: submitted, Score: submitted}
 	case FeedbackAfterSubmit:
-		return Reveal{Keys: submitted}
+		return Reveal{Keys: submitted, Score: submitted}
 	case FeedbackAfterDue:
-		return Reveal{Keys: submitted && !due.IsZero() && !now.Before(due)}
+		open := submitted && !due.IsZero() && !now.Before(due)
+		return Reveal{Keys: open, Score: open}
 	}
 	return Reveal{}
 }

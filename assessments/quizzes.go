@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 
 	"github.com/pathways-lms/pathways"
@@ -37,14 +38,14 @@ func CheckQuiz(q Quiz) error {
 	if !slices.Contains(q.Locales, q.DefaultLocale) {
 		v.Add("locales", i18n.CodeNotOffered, map[string]any{"Value": q.DefaultLocale})
 	}
-	if q.PassMark < 0 || q.PassMark > 1 {
+	if math.IsNaN(q.PassMark) || q.PassMark < 0 || q.PassMark > 1 {
 		v.Add("passMark", pathways.CodeRange, map[string]any{"Min": 0, "Max": 1})
 	}
 	if q.AttemptLimit < 0 || q.AttemptLimit > MaxAttempts {
 		v.Add("attemptLimit", pathways.CodeRange, map[string]any{"Min": 0, "Max": MaxAttempts})
 	}
-	if q.TimeLimit < 0 || q.TimeLimit > 24*60*60*1e9 {
-		v.Add("timeLimitSeconds", pathways.CodeRange, map[string]any{"Min": 0, "Max": 86400})
+	if q.TimeLimitSeconds < 0 || q.TimeLimitSeconds > MaxTimeLimitSeconds {
+		v.Add("timeLimitSeconds", pathways.CodeRange, map[string]any{"Min": 0, "Max": MaxTimeLimitSeconds})
 	}
 	if q.Feedback == FeedbackAfterDue && q.Due.IsZero() {
 		v.Add("due", pathways.CodeRequired, nil)
@@ -96,6 +97,40 @@ func CheckQuiz(q Quiz) error {
 	return v.Err()
 }
 
+// checkQuiz is CheckQuiz with the rule that reads the store: a
+// posttest's pretest (checkPretest). It lists every problem at once.
+func (s *Service) checkQuiz(ctx context.Context, q Quiz) error {
+	v := &pathways.ValidationError{}
+	if err := v.Merge("", CheckQuiz(q)); err != nil {
+		return err
+	}
+	if err := v.Merge("", s.checkPretest(ctx, q)); err != nil {
+		return err
+	}
+	return v.Err()
+}
+
+// checkPretest refuses a posttest whose pretest is not a pretest of the
+// quiz's own organisation (see pretestOf) with CodeUnknownPretest at
+// "pretest": the same answer for an unknown ID, another organisation's
+// quiz (shared or not) and a quiz of another kind. Drafts, updates and
+// publishing all check it, since the pretest may have changed between.
+func (s *Service) checkPretest(ctx context.Context, q Quiz) error {
+	if q.Kind != KindPosttest || q.Pretest == "" {
+		return nil // CheckQuiz says whether one is needed
+	}
+	if accounts.ValidID(q.Pretest) {
+		pre, err := s.store.Quiz(ctx, q.Pretest)
+		switch {
+		case err == nil && pretestOf(q, pre):
+			return nil
+		case err != nil && !errors.Is(err, pathways.ErrNotFound):
+			return fmt.Errorf("pretest %s: %w", q.Pretest, err)
+		}
+	}
+	return (&pathways.ValidationError{}).Add("pretest", CodeUnknownPretest, map[string]any{"Value": clip(q.Pretest)})
+}
+
 // CreateQuiz stores a new quiz draft (idempotent with q.ID).
 func (s *Service) CreateQuiz(ctx context.Context, actor accounts.Actor, q Quiz) (Quiz, bool, error) {
 	var err error
@@ -114,7 +149,7 @@ func (s *Service) CreateQuiz(ctx context.Context, actor accounts.Actor, q Quiz) 
 	if len(q.Locales) == 0 && q.DefaultLocale != "" {
 		q.Locales = []string{q.DefaultLocale}
 	}
-	if err := CheckQuiz(q); err != nil {
+	if err := s.checkQuiz(ctx, q); err != nil {
 		return Quiz{}, false, err
 	}
 	now := s.now().UTC()
@@ -151,7 +186,7 @@ func (s *Service) UpdateQuiz(ctx context.Context, actor accounts.Actor, id strin
 	if len(q.Locales) == 0 && q.DefaultLocale != "" {
 		q.Locales = []string{q.DefaultLocale}
 	}
-	if err := CheckQuiz(q); err != nil {
+	if err := s.checkQuiz(ctx, q); err != nil {
 		return Quiz{}, err
 	}
 	return s.store.UpdateQuiz(ctx, id, func(d *Quiz) error {
@@ -171,7 +206,8 @@ func (s *Service) UpdateQuiz(ctx context.Context, actor accounts.Actor, id strin
 // PublishQuiz freezes the draft at revision, with copies of the questions
 // its picks may draw, as the next version. It returns ErrStale if the
 // draft moved on, a ValidationError if a pick names a bank or question
-// that is not there (or not the organisation's) or can draw nothing.
+// that is not there (or not the organisation's) or can draw nothing, or
+// if a posttest's pretest is not a pretest of the organisation.
 // Publishing the same revision again returns the version made the first
 // time (created false).
 func (s *Service) PublishQuiz(ctx context.Context, actor accounts.Actor, id string, revision int) (Version, bool, error) {
@@ -187,8 +223,15 @@ func (s *Service) PublishQuiz(ctx context.Context, actor accounts.Actor, id stri
 	if q.Revision != revision {
 		return Version{}, false, ErrStale
 	}
+	ve := &pathways.ValidationError{}
+	if err := ve.Merge("", s.checkPretest(ctx, q)); err != nil {
+		return Version{}, false, err
+	}
 	v, err := s.freeze(ctx, actor, q)
-	if err != nil {
+	if err := ve.Merge("", err); err != nil {
+		return Version{}, false, err
+	}
+	if err := ve.Err(); err != nil {
 		return Version{}, false, err
 	}
 	v.Revision, v.Published = revision, s.now().UTC()
@@ -403,7 +446,9 @@ func mediaOf(v Version) []mediaRef {
 // orgID (shared with every organisation, or not) may show quiz quizID: it
 // must be published, not archived, and takeable by every learner of the
 // course — the organisation's own quiz for an unshared course, a shared
-// quiz otherwise. It returns ErrNotFound if not.
+// quiz otherwise. Whether it is shared is the published version's say,
+// which learners take (the draft's may differ until it is published). It
+// returns ErrNotFound if not.
 func (s *Service) QuizUsable(ctx context.Context, orgID string, shared bool, quizID string) error {
 	if !accounts.ValidID(quizID) {
 		return fmt.Errorf("quiz %q: %w", quizID, pathways.ErrNotFound)
@@ -411,6 +456,13 @@ func (s *Service) QuizUsable(ctx context.Context, orgID string, shared bool, qui
 	q, err := s.store.Quiz(ctx, quizID)
 	if err != nil {
 		return fmt.Errorf("quiz %s: %w", quizID, err)
+	}
+	if q.Published > 0 {
+		p, err := s.version(ctx, quizID, q.Published)
+		if err != nil {
+			return err
+		}
+		q.Shared = p.Quiz.Shared
 	}
 	if !usableIn(q, orgID, shared) {
 		return fmt.Errorf("quiz %s: not usable here: %w", quizID, pathways.ErrNotFound)

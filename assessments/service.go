@@ -3,7 +3,6 @@ package assessments
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"maps"
 	"slices"
@@ -207,14 +206,6 @@ func CheckBank(b Bank) error {
 		return err
 	}
 	return v.Err()
-}
-
-// attemptSeed derives an attempt's random seed from its ID, so the draw
-// is reproducible from the attempt alone.
-func attemptSeed(id string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(id))
-	return h.Sum64()
 }
 
 // version returns quiz version n ready to render, from memory when it can.

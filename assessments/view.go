@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/pathways-lms/pathways"
@@ -71,25 +74,29 @@ type KeyView struct {
 
 // AttemptView is an attempt as its learner sees it.
 type AttemptView struct {
-	ID        string                `json:"id"`
-	QuizID    string                `json:"quizId"`
-	Version   int                   `json:"version"`
-	Number    int                   `json:"number"`
-	Kind      Kind                  `json:"kind"`
-	Title     i18n.Text             `json:"title"`
-	Intro     *i18n.Text            `json:"intro,omitempty"`
-	Lang      string                `json:"lang"`
-	Dir       string                `json:"dir"`
-	Started   time.Time             `json:"startedAt"`
-	Deadline  *time.Time            `json:"deadline,omitempty"`
-	Submitted *time.Time            `json:"submittedAt,omitempty"`
-	Questions []QuestionView        `json:"questions"`
-	Answers   map[string]Answer     `json:"answers"`
-	Score     *float64              `json:"score,omitempty"` // once submitted, for scored kinds
-	Max       *float64              `json:"max,omitempty"`
-	Passed    *bool                 `json:"passed,omitempty"`
-	Results   map[string]ResultView `json:"results,omitempty"`
-	Keys      map[string]KeyView    `json:"keys,omitempty"`
+	ID        string            `json:"id"`
+	QuizID    string            `json:"quizId"`
+	Version   int               `json:"version"`
+	Number    int               `json:"number"`
+	Kind      Kind              `json:"kind"`
+	Title     i18n.Text         `json:"title"`
+	Intro     *i18n.Text        `json:"intro,omitempty"`
+	Lang      string            `json:"lang"`
+	Dir       string            `json:"dir"`
+	Started   time.Time         `json:"startedAt"`
+	Deadline  *time.Time        `json:"deadline,omitempty"`
+	Submitted *time.Time        `json:"submittedAt,omitempty"`
+	Questions []QuestionView    `json:"questions"`
+	Answers   map[string]Answer `json:"answers"`
+	Score     *float64          `json:"score,omitempty"` // once submitted, for scored kinds, as the policy allows
+	Max       *float64          `json:"max,omitempty"`
+	Passed    *bool             `json:"passed,omitempty"`
+	// ScoreHidden says that a submitted attempt was received and scored
+	// but that the feedback policy keeps its score from the learner
+	// (never, or not before the due date).
+	ScoreHidden bool                  `json:"scoreHidden,omitempty"`
+	Results     map[string]ResultView `json:"results,omitempty"`
+	Keys        map[string]KeyView    `json:"keys,omitempty"`
 }
 
 // View renders an attempt of the actor's for them, in the languages
@@ -150,8 +157,10 @@ func (s *Service) render(p *published, a Attempt, wanted []string, staff bool) A
 	if !a.Deadline.IsZero() {
 		v.Deadline = &a.Deadline
 	}
-	for _, dr := range a.Drawn {
+	items := make([]shownItems, len(a.Drawn))
+	for i, dr := range a.Drawn {
 		q := p.Questions[dr.Question]
+		items[i] = shown(q, dr, a.Seed)
 		qv := QuestionView{Key: dr.Question, Type: q.Type, Prompt: t(q.Prompt), Hint: opt(q.Hint),
 			Image: mediaURL(q.Image), Audio: mediaURL(q.Audio), Points: q.MaxPoints()}
 		switch q.Type {
@@ -160,16 +169,22 @@ func (s *Service) render(p *published, a Attempt, wanted []string, staff bool) A
 		case TypeShort:
 			qv.MaxLength = AnswerTextMax
 		}
-		for _, id := range dr.Options {
-			i := slices.IndexFunc(q.Options, func(o Option) bool { return o.ID == id })
-			if i < 0 {
+		it := items[i]
+		for _, id := range it.options {
+			j := slices.IndexFunc(q.Options, func(o Option) bool { return o.ID == id })
+			if j < 0 {
 				continue
 			}
-			o := q.Options[i]
-			qv.Options = append(qv.Options, ItemView{ID: o.ID, Text: opt(o.Text), Image: mediaURL(o.Image), Audio: mediaURL(o.Audio)})
+			o := q.Options[j]
+			qv.Options = append(qv.Options, ItemView{ID: rename(it.ids, id), Text: opt(o.Text), Image: mediaURL(o.Image), Audio: mediaURL(o.Audio)})
 		}
-		for _, m := range q.Matches {
-			qv.Matches = append(qv.Matches, ItemView{ID: m.ID, Text: opt(m.Text), Image: mediaURL(m.Image), Audio: mediaURL(m.Audio)})
+		for _, id := range it.matches {
+			j := slices.IndexFunc(q.Matches, func(m Match) bool { return m.ID == id })
+			if j < 0 {
+				continue
+			}
+			m := q.Matches[j]
+			qv.Matches = append(qv.Matches, ItemView{ID: rename(it.matchIDs, id), Text: opt(m.Text), Image: mediaURL(m.Image), Audio: mediaURL(m.Audio)})
 		}
 		for _, b := range q.Blanks {
 			qv.Blanks = append(qv.Blanks, b.ID)
@@ -183,24 +198,27 @@ func (s *Service) render(p *published, a Attempt, wanted []string, staff bool) A
 		}
 		v.Questions = append(v.Questions, qv)
 		if saved, ok := a.Answers[dr.Question]; ok {
-			v.Answers[dr.Question] = saved.Answer
+			v.Answers[dr.Question] = it.shownAnswer(saved.Answer)
 		}
+	}
+	open := reveal(p.Quiz.Feedback, !a.Open(), p.Quiz.Due, s.now())
+	if staff {
+		open = Reveal{PerQuestion: true, Keys: true, Score: true}
 	}
 	if !a.Open() {
 		sub := a.Submitted
 		v.Submitted = &sub
-		if a.Max > 0 {
+		switch {
+		case a.Max > 0 && open.Score:
 			score, most := a.Score, a.Max
 			v.Score, v.Max = &score, &most
 			if p.Quiz.PassMark > 0 {
 				passed := score >= p.Quiz.PassMark*most-1e-9
 				v.Passed = &passed
 			}
+		case a.Max > 0:
+			v.ScoreHidden = true
 		}
-	}
-	open := reveal(p.Quiz.Feedback, !a.Open(), p.Quiz.Due, s.now())
-	if staff {
-		open = Reveal{PerQuestion: true, Keys: true}
 	}
 	if !open.PerQuestion && !open.Keys {
 		return v
@@ -224,11 +242,127 @@ func (s *Service) render(p *published, a Attempt, wanted []string, staff bool) A
 	}
 	if open.Keys {
 		v.Keys = map[string]KeyView{}
-		for _, dr := range a.Drawn {
-			v.Keys[dr.Question] = key(p.Questions[dr.Question], a.Locale, t, opt)
+		for i, dr := range a.Drawn {
+			v.Keys[dr.Question] = key(items[i].question(p.Questions[dr.Question]), a.Locale, t, opt)
 		}
 	}
 	return v
+}
+
+// shownItems is how the items of one question of an attempt are shown.
+//
+// The IDs of ordering and matching items are the author's, who may well
+// number them in the key's order ("step-1", "step-2") or name a match
+// after its option, so the learner sees the attempt's own instead: o1,
+// o2… for the options and m1, m2… for the matches, in the order shown
+// (which is never the key's, see draw). Answers come in these IDs and are
+// kept in the author's. Other types keep the author's IDs: their order
+// gives nothing away.
+type shownItems struct {
+	options, matches []string          // the author's IDs, in the order shown
+	ids, matchIDs    map[string]string // ordering and matching: the author's ID → the one shown
+}
+
+// shown is how question q, drawn as dr in an attempt with seed, is shown.
+func shown(q Question, dr Drawn, seed uint64) shownItems {
+	s := shownItems{options: dr.Options, matches: dr.Matches}
+	if q.Type != TypeOrdering && q.Type != TypeMatching {
+		return s
+	}
+	// Attempts drawn before ordering and matching were always shuffled
+	// may hold the key's order, or no order of matches: these are
+	// shuffled here, the same way on every read.
+	h := fnv.New64a()
+	h.Write([]byte(dr.Question))
+	replay := rand.New(rand.NewPCG(seed, h.Sum64()))
+	if q.Type == TypeOrdering && inKeyOrder(q, s.options) {
+		s.options = slices.Clone(s.options)
+		shuffleAway(replay, s.options, func(o []string) bool { return inKeyOrder(q, o) })
+	}
+	if q.Type == TypeMatching && (s.matches == nil || pairOrder(q.Pairs, s.options, s.matches)) {
+		s.matches = matchOrder(replay, q, s.options)
+	}
+	s.ids, s.matchIDs = make(map[string]string, len(s.options)), make(map[string]string, len(s.matches))
+	for i, id := range s.options {
+		s.ids[id] = "o" + strconv.Itoa(i+1)
+	}
+	for i, id := range s.matches {
+		s.matchIDs[id] = "m" + strconv.Itoa(i+1)
+	}
+	return s
+}
+
+// question is q with its items under the IDs shown, in the authored order
+// still (it is the key's for ordering): what answers are decoded against
+// and keys written from.
+func (s shownItems) question(q Question) Question {
+	if s.ids == nil {
+		return q
+	}
+	q.Options = slices.Clone(q.Options)
+	for i := range q.Options {
+		q.Options[i].ID = rename(s.ids, q.Options[i].ID)
+	}
+	q.Matches = slices.Clone(q.Matches)
+	for i := range q.Matches {
+		q.Matches[i].ID = rename(s.matchIDs, q.Matches[i].ID)
+	}
+	if q.Pairs != nil {
+		pairs := make(map[string]string, len(q.Pairs))
+		for o, m := range q.Pairs {
+			pairs[rename(s.ids, o)] = rename(s.matchIDs, m)
+		}
+		q.Pairs = pairs
+	}
+	return q
+}
+
+// shownAnswer is an answer kept in the author's IDs, in those shown.
+func (s shownItems) shownAnswer(a Answer) Answer { return renameAnswer(a, s.ids, s.matchIDs) }
+
+// authorsAnswer is an answer given in the IDs shown, in the author's.
+func (s shownItems) authorsAnswer(a Answer) Answer {
+	return renameAnswer(a, invert(s.ids), invert(s.matchIDs))
+}
+
+func renameAnswer(a Answer, ids, matchIDs map[string]string) Answer {
+	if ids == nil {
+		return a
+	}
+	if a.Order != nil {
+		order := make([]string, len(a.Order))
+		for i, id := range a.Order {
+			order[i] = rename(ids, id)
+		}
+		a.Order = order
+	}
+	if a.Pairs != nil {
+		pairs := make(map[string]string, len(a.Pairs))
+		for o, m := range a.Pairs {
+			pairs[rename(ids, o)] = rename(matchIDs, m) // "" (not paired) stays ""
+		}
+		a.Pairs = pairs
+	}
+	return a
+}
+
+// rename is id under names, or id itself if names has no other.
+func rename(names map[string]string, id string) string {
+	if to, ok := names[id]; ok {
+		return to
+	}
+	return id
+}
+
+func invert(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[v] = k
+	}
+	return out
 }
 
 // key is the right answer to q, for a learner whose attempt may show it.

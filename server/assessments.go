@@ -46,7 +46,7 @@ func fromMessages(ms i18n.Messages) map[string]map[string]messageJSON {
 	return out
 }
 
-// quizJSON is a quiz draft; durations are in seconds.
+// quizJSON is a quiz draft; the time limit is in whole seconds.
 type quizJSON struct {
 	ID               string                            `json:"id,omitempty"`
 	OrgID            string                            `json:"orgId,omitempty"`
@@ -63,7 +63,7 @@ type quizJSON struct {
 	ShuffleOptions   bool                              `json:"shuffleOptions"`
 	PassMark         float64                           `json:"passMark"`
 	AttemptLimit     int                               `json:"attemptLimit"`
-	TimeLimit        int                               `json:"timeLimitSeconds"`
+	TimeLimitSeconds int                               `json:"timeLimitSeconds"` // as sent: the domain checks it before any conversion
 	Feedback         assessments.FeedbackPolicy        `json:"feedback"`
 	Due              *time.Time                        `json:"due,omitempty"`
 	Grade            assessments.GradeMethod           `json:"grade"`
@@ -90,7 +90,7 @@ func (q quizJSON) quiz() assessments.Quiz {
 		ID: q.ID, OrgID: q.OrgID, Kind: q.Kind, Shared: q.Shared, DefaultLocale: q.DefaultLocale, Locales: q.Locales,
 		Title: q.Title, Intro: q.Intro, Messages: toMessages(q.Messages), ShuffleQuestions: q.ShuffleQuestions,
 		ShuffleOptions: q.ShuffleOptions, PassMark: q.PassMark, AttemptLimit: q.AttemptLimit,
-		TimeLimit: time.Duration(q.TimeLimit) * time.Second, Feedback: q.Feedback, Grade: q.Grade, Pretest: q.Pretest,
+		TimeLimitSeconds: q.TimeLimitSeconds, Feedback: q.Feedback, Grade: q.Grade, Pretest: q.Pretest,
 	}
 	if q.Due != nil {
 		out.Due = *q.Due
@@ -109,7 +109,7 @@ func toQuizJSON(q assessments.Quiz) quizJSON {
 		ID: q.ID, OrgID: q.OrgID, Revision: q.Revision, Kind: q.Kind, Shared: q.Shared, DefaultLocale: q.DefaultLocale,
 		Locales: nonNil(q.Locales), Title: q.Title, Intro: q.Intro, Messages: fromMessages(q.Messages), Picks: []pickJSON{},
 		ShuffleQuestions: q.ShuffleQuestions, ShuffleOptions: q.ShuffleOptions, PassMark: q.PassMark, AttemptLimit: q.AttemptLimit,
-		TimeLimit: int(q.TimeLimit / time.Second), Feedback: q.Feedback, Grade: q.Grade, Pretest: q.Pretest, Published: q.Published,
+		TimeLimitSeconds: q.TimeLimitSeconds, Feedback: q.Feedback, Grade: q.Grade, Pretest: q.Pretest, Published: q.Published,
 	}
 	if !q.Due.IsZero() {
 		out.Due = &q.Due

@@ -84,6 +84,18 @@ var forbiddenKeys = []string{"correct", "keys", "results", "accepted", "feedback
 
 func leaks(t *testing.T, body []byte) []string {
 	t.Helper()
+	return keysIn(t, body, forbiddenKeys)
+}
+
+// scoreKeys may not appear in a learner's response while the feedback
+// policy keeps scores from them: the score, and what a score can be read
+// off (a grade, a pass, practice mastery, a posttest's gain, results).
+var scoreKeys = []string{"score", "max", "passed", "grade", "gain", "mastered", "results", "keys", "correct"}
+
+// keysIn lists the object keys of a JSON body, at any depth, that are
+// among names.
+func keysIn(t *testing.T, body []byte, names []string) []string {
+	t.Helper()
 	var v any
 	if err := json.Unmarshal(body, &v); err != nil {
 		t.Fatalf("not JSON: %s", body)
@@ -94,7 +106,7 @@ func leaks(t *testing.T, body []byte) []string {
 		switch x := v.(type) {
 		case map[string]any:
 			for k, y := range x {
-				if slices.Contains(forbiddenKeys, k) {
+				if slices.Contains(names, k) {
 					found = append(found, k)
 				}
 				walk(y)
@@ -286,8 +298,8 @@ func TestFeedbackPolicies(t *testing.T) {
 				if slices.Contains(got, "keys") || slices.Contains(got, "results") {
 					t.Errorf("%s: keys or results after submit: %v", policy, got)
 				}
-				if sub.json(t)["score"] == nil {
-					t.Errorf("%s: no score after submit", policy)
+				if v := sub.json(t); v["score"] != nil || v["scoreHidden"] != true || v["submittedAt"] == nil {
+					t.Errorf("%s: after submit, score %v, scoreHidden %v, submittedAt %v", policy, v["score"], v["scoreHidden"], v["submittedAt"])
 				}
 			}
 		})
@@ -514,4 +526,412 @@ func TestCourseQuizBlocks(t *testing.T) {
 	// A shared course may not show a quiz only its own organisation may take.
 	shared := e.mustCreateCourse(trainer, withQuiz("shared-with-quiz", true))["id"].(string)
 	wantProblem(t, publish(shared), 422, "validation")
+	// Nor one whose draft says shared while the version learners take does not.
+	nq := quiz(b["id"].(string), map[string]any{"shared": true, "revision": 1})
+	if r := e.do(req{method: "PUT", path: "/api/v1/quizzes/" + quizID, token: trainer, body: nq}); r.status != 200 {
+		t.Fatalf("share the draft: %d %s", r.status, r.body)
+	}
+	p = wantProblem(t, publish(shared), 422, "validation")
+	if got := fieldCodes(p); !slices.Contains(got, "modules/0/lessons/0/blocks/3/quiz:unknown_quiz") {
+		t.Errorf("errors %v", got)
+	}
+	e.mustPost(trainer, "/api/v1/quizzes/"+quizID+"/publish", map[string]any{"revision": 2}, 201)
+	if r := publish(shared); r.status != 201 {
+		t.Fatalf("publish with the shared version: %d %s", r.status, r.body)
+	}
+}
+
+// orderBank is a bank whose ordering question is written in the right
+// order with IDs that sort into it, and whose matching question lists its
+// matches beside the options they pair with, as authors write them.
+func orderBank() map[string]any {
+	item := func(id, text string) map[string]any { return map[string]any{"id": id, "text": text} }
+	return map[string]any{
+		"name": "Mornings", "defaultLocale": "en", "locales": []string{"en"},
+		"questions": []any{
+			map[string]any{"id": "steps", "type": "ordering", "prompt": "steps.prompt", "options": []any{
+				item("step-1", "s1"), item("step-2", "s2"), item("step-3", "s3"), item("step-4", "s4")}},
+			map[string]any{"id": "sounds", "type": "matching", "prompt": "sounds.prompt",
+				"options": []any{item("cat", "l1"), item("dog", "l2"), item("cow", "l3")},
+				"matches": []any{item("cat-sound", "r1"), item("dog-sound", "r2"), item("cow-sound", "r3")},
+				"pairs":   map[string]any{"cat": "cat-sound", "dog": "dog-sound", "cow": "cow-sound"}},
+		},
+		"messages": map[string]any{"en": map[string]any{
+			"steps.prompt": "Put the morning in order", "s1": "Wake up", "s2": "Wash", "s3": "Dress", "s4": "Leave",
+			"sounds.prompt": "Who says what?", "l1": "Cat", "l2": "Dog", "l3": "Cow", "r1": "Meow", "r2": "Woof", "r3": "Moo",
+		}},
+	}
+}
+
+// itemTexts lists the ids and English texts of a question view's items.
+func itemTexts(q map[string]any, field string) (ids, texts []string) {
+	items, _ := q[field].([]any)
+	for _, it := range items {
+		m := it.(map[string]any)
+		ids = append(ids, m["id"].(string))
+		texts = append(texts, m["text"].(map[string]any)["value"].(string))
+	}
+	return ids, texts
+}
+
+// TestOrderingAndMatchingHideTheirKey: whatever the quiz's shuffle
+// setting, an ordering question is never shown in the right order nor
+// under IDs that sort into it, and a matching question's matches never
+// line up with the options they pair with; answers given in the IDs shown
+// are scored as the author's.
+func TestOrderingAndMatchingHideTheirKey(t *testing.T) {
+	e := newEnv(t)
+	trainer, learner := e.token("a-trainer"), e.token("a-learner")
+	b := e.mustPost(trainer, "/api/v1/banks", orderBank(), 201)
+	q := quiz(b["id"].(string), map[string]any{"shuffleOptions": false, "attemptLimit": 0, "locales": []string{"en"}})
+	q["picks"] = []any{map[string]any{"bank": b["id"], "questions": []string{"steps", "sounds"}}}
+	qz := e.mustPost(trainer, "/api/v1/quizzes", q, 201)
+	quizID := qz["id"].(string)
+	e.mustPost(trainer, "/api/v1/quizzes/"+quizID+"/publish", map[string]any{"revision": 1}, 201)
+
+	right := []string{"Wake up", "Wash", "Dress", "Leave"}
+	says := map[string]string{"Cat": "Meow", "Dog": "Woof", "Cow": "Moo"}
+	shownOrders := map[string]bool{}
+	for n := range 12 {
+		id := fmt.Sprintf("0190f1e2-0000-7000-8000-0000001a%04d", n)
+		view := e.mustPost(learner, "/api/v1/quizzes/"+quizID+"/attempts", map[string]any{"id": id}, 201)
+		qs := view["questions"].([]any)
+		steps, sounds := qs[0].(map[string]any), qs[1].(map[string]any)
+
+		ids, texts := itemTexts(steps, "options")
+		if slices.Equal(texts, right) {
+			t.Fatalf("attempt %d: ordering shown in the right order: %v", n, texts)
+		}
+		if strings.Contains(strings.Join(ids, " "), "step") || slices.IsSorted(ids) && slices.Equal(slices.Sorted(slices.Values(ids)), ids) && idsInKeyOrder(ids, texts, right) {
+			t.Fatalf("attempt %d: ordering item IDs give the order away: %v %v", n, ids, texts)
+		}
+		shownOrders[strings.Join(texts, ",")] = true
+		order := make([]string, len(right))
+		for i, txt := range right {
+			order[i] = ids[slices.Index(texts, txt)]
+		}
+
+		optIDs, opts := itemTexts(sounds, "options")
+		matchIDs, matches := itemTexts(sounds, "matches")
+		lined := make([]string, len(opts))
+		for i, o := range opts {
+			lined[i] = says[o]
+		}
+		if slices.Equal(matches, lined) {
+			t.Fatalf("attempt %d: matches %v line up with options %v", n, matches, opts)
+		}
+		if all := strings.Join(append(slices.Clone(optIDs), matchIDs...), " "); strings.Contains(all, "cat") || strings.Contains(all, "sound") {
+			t.Fatalf("attempt %d: the author's IDs are shown: %s", n, all)
+		}
+		pairs := map[string]string{}
+		for i, o := range opts {
+			pairs[optIDs[i]] = matchIDs[slices.Index(matches, says[o])]
+		}
+
+		for key, a := range map[string]any{steps["key"].(string): map[string]any{"order": order}, sounds["key"].(string): map[string]any{"pairs": pairs}} {
+			if r := answer(e, learner, id, key, "1", a); r.status != 200 {
+				t.Fatalf("answer %s in the IDs shown: %d %s", key, r.status, r.body)
+			}
+		}
+		res := e.mustPost(learner, "/api/v1/attempts/"+id+"/submit", nil, 200)
+		if res["score"] != 2.0 {
+			t.Fatalf("attempt %d: the right answers in the IDs shown scored %v: %v", n, res["score"], res["results"])
+		}
+		keys := res["keys"].(map[string]any)
+		if got := toStrings(keys[steps["key"].(string)].(map[string]any)["order"]); !slices.Equal(got, order) {
+			t.Errorf("attempt %d: key %v, want %v in the IDs shown", n, got, order)
+		}
+		if got := keys[sounds["key"].(string)].(map[string]any)["pairs"]; fmt.Sprint(got) != fmt.Sprint(toAnyMap(pairs)) {
+			t.Errorf("attempt %d: key %v, want %v in the IDs shown", n, got, pairs)
+		}
+		if got := res["answers"].(map[string]any)[steps["key"].(string)].(map[string]any)["order"]; !slices.Equal(toStrings(got), order) {
+			t.Errorf("attempt %d: answer shown back as %v", n, got)
+		}
+	}
+	if len(shownOrders) < 2 {
+		t.Errorf("12 attempts all showed the steps as %v", shownOrders)
+	}
+	// The author's IDs are not answers.
+	id := "0190f1e2-0000-7000-8000-0000001b0001"
+	view := e.mustPost(learner, "/api/v1/quizzes/"+quizID+"/attempts", map[string]any{"id": id}, 201)
+	key := view["questions"].([]any)[0].(map[string]any)["key"].(string)
+	wantProblem(t, answer(e, learner, id, key, "x", map[string]any{"order": []string{"step-1", "step-2", "step-3", "step-4"}}), 422, "validation")
+}
+
+// idsInKeyOrder reports whether ids, sorted, name the texts in the
+// order right.
+func idsInKeyOrder(ids, texts, right []string) bool {
+	sorted := slices.Sorted(slices.Values(ids))
+	for i, id := range sorted {
+		if texts[slices.Index(ids, id)] != right[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func toAnyMap(m map[string]string) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// TestAttemptSeedIsTheServers: the draw of an attempt is not a function
+// of anything the client chooses. Two servers with the same bank, quiz
+// and attempt IDs (all chosen by the client) seed the attempt
+// differently; an attempt resumed from another device shows what it
+// showed.
+func TestAttemptSeedIsTheServers(t *testing.T) {
+	const bankID, quizID, attemptID = "0190f1e2-0000-7000-8000-0000002a0001", "0190f1e2-0000-7000-8000-0000002a0002", "0190f1e2-0000-7000-8000-0000002a0003"
+	var seeds []uint64
+	for range 2 {
+		e := newEnv(t)
+		trainer, learner := e.token("a-trainer"), e.token("a-learner")
+		b := bank()
+		b["id"] = bankID
+		e.mustPost(trainer, "/api/v1/banks", b, 201)
+		q := quiz(bankID, map[string]any{"id": quizID, "shuffleQuestions": true, "shuffleOptions": true})
+		e.mustPost(trainer, "/api/v1/quizzes", q, 201)
+		e.mustPost(trainer, "/api/v1/quizzes/"+quizID+"/publish", map[string]any{"revision": 1}, 201)
+		first := e.mustPost(learner, "/api/v1/quizzes/"+quizID+"/attempts", map[string]any{"id": attemptID}, 201)
+		a, err := e.db.Assessments().Attempt(t.Context(), attemptID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds = append(seeds, a.Seed)
+
+		// Another device, signed in again: the same questions in the same order.
+		other := e.token("a-learner")
+		resumed := e.mustPost(other, "/api/v1/quizzes/"+quizID+"/attempts", map[string]any{"id": "0190f1e2-0000-7000-8000-0000002a0004"}, 200)
+		read := e.do(req{method: "GET", path: "/api/v1/attempts/" + attemptID, token: other}).json(t)
+		for _, v := range []map[string]any{resumed, read} {
+			if v["id"] != attemptID || fmt.Sprint(v["questions"]) != fmt.Sprint(first["questions"]) {
+				t.Errorf("resumed attempt %v shows otherwise:\n%v\n%v", v["id"], v["questions"], first["questions"])
+			}
+		}
+	}
+	if seeds[0] == seeds[1] {
+		t.Errorf("two servers seeded attempt %s alike (%d): the client's ID decides the draw", attemptID, seeds[0])
+	}
+}
+
+// scoreLeaks lists the score keys of a learner's response outside its
+// questions, which are built from the quiz version alone (their likert
+// scales have a "max" of their own).
+func scoreLeaks(t *testing.T, body []byte) []string {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("not a JSON object: %s", body)
+	}
+	delete(v, "questions")
+	rest, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keysIn(t, rest, scoreKeys)
+}
+
+// TestScoresFollowThePolicy: under "never", and "after-due" before the due
+// date, no learner-facing response carries a score or what one can be read
+// off (the oracle of answering one question per attempt); the learner sees
+// that each attempt was received. Staff following the learner see it all,
+// and after the due date the learner does too.
+func TestScoresFollowThePolicy(t *testing.T) {
+	e := newEnv(t)
+	trainer, learner, edu := e.token("a-trainer"), e.token("a-learner"), e.token("a-edu")
+	pre := e.publishedQuiz(trainer, map[string]any{"kind": "pretest", "attemptLimit": 1})
+	preID := "0190f1e2-0000-7000-8000-0000003a0000"
+	e.mustPost(learner, "/api/v1/quizzes/"+pre+"/attempts", map[string]any{"id": preID}, 201)
+	e.mustPost(learner, "/api/v1/attempts/"+preID+"/submit", nil, 200)
+
+	type opened struct{ kind, quiz, attempt string }
+	var later []opened // after-due quizzes, to read again after the due date
+	due := e.clock.Now().Add(24 * time.Hour)
+	n := 0
+	for _, policy := range []string{"never", "after-due"} {
+		for _, kind := range []string{"quiz", "practice", "posttest"} {
+			t.Run(policy+"/"+kind, func(t *testing.T) {
+				extra := map[string]any{"feedback": policy, "kind": kind, "attemptLimit": 0}
+				switch kind {
+				case "practice":
+					extra["mastery"] = map[string]any{"m": 1, "n": 5} // one right answer of five masters it
+				case "posttest":
+					extra["pretest"] = pre
+				}
+				if policy == "after-due" {
+					extra["due"] = due
+				}
+				quizID := e.publishedQuiz(trainer, extra)
+				hidden := func(what string, r response) map[string]any {
+					t.Helper()
+					if r.status >= 300 {
+						t.Fatalf("%s: %d %s", what, r.status, r.body)
+					}
+					if got := scoreLeaks(t, r.body); len(got) > 0 {
+						t.Errorf("%s shows %v: %s", what, got, r.body)
+					}
+					return r.json(t)
+				}
+				// One question per attempt, right then wrong: nothing tells them apart.
+				var ids []string
+				for _, choice := range []string{"outlet", "friend"} {
+					n++
+					id := fmt.Sprintf("0190f1e2-0000-7000-8000-0000003a%04d", n)
+					ids = append(ids, id)
+					hidden("start", e.do(req{method: "POST", path: "/api/v1/quizzes/" + quizID + "/attempts", token: learner, body: map[string]any{"id": id}}))
+					hidden("save", answer(e, learner, id, "b1.who", "1", map[string]any{"option": choice}))
+					hidden("get open", e.do(req{method: "GET", path: "/api/v1/attempts/" + id, token: learner}))
+					for what, r := range map[string]response{
+						"submit":        e.do(req{method: "POST", path: "/api/v1/attempts/" + id + "/submit", token: learner}),
+						"get submitted": e.do(req{method: "GET", path: "/api/v1/attempts/" + id, token: learner}),
+					} {
+						if v := hidden(what, r); v["submittedAt"] == nil || v["scoreHidden"] != true {
+							t.Errorf("%s: submittedAt %v, scoreHidden %v", what, v["submittedAt"], v["scoreHidden"])
+						}
+					}
+				}
+				prog := hidden("progress", e.do(req{method: "GET", path: "/api/v1/quizzes/" + quizID + "/progress", token: learner}))
+				if prog["scoreHidden"] != true || len(prog["attempts"].([]any)) != 2 {
+					t.Errorf("progress %v", prog)
+				}
+				for _, a := range prog["attempts"].([]any) {
+					if a.(map[string]any)["submittedAt"] == nil {
+						t.Errorf("progress does not say the attempt was received: %v", a)
+					}
+				}
+				staff := e.do(req{method: "GET", path: "/api/v1/attempts/" + ids[0], token: edu}).json(t)
+				if staff["score"] != 1.0 || staff["keys"] == nil || staff["scoreHidden"] != nil {
+					t.Errorf("staff view: score %v keys %v scoreHidden %v", staff["score"], staff["keys"] != nil, staff["scoreHidden"])
+				}
+				if policy == "after-due" {
+					later = append(later, opened{kind, quizID, ids[0]})
+				}
+			})
+		}
+	}
+
+	e.clock.Advance(25 * time.Hour)
+	learner = e.token("a-learner")
+	for _, o := range later {
+		v := e.do(req{method: "GET", path: "/api/v1/attempts/" + o.attempt, token: learner}).json(t)
+		if v["score"] != 1.0 || v["keys"] == nil || v["scoreHidden"] != nil {
+			t.Errorf("%s after the due date: score %v keys %v scoreHidden %v", o.kind, v["score"], v["keys"] != nil, v["scoreHidden"])
+		}
+		p := e.do(req{method: "GET", path: "/api/v1/quizzes/" + o.quiz + "/progress", token: learner}).json(t)
+		if p["grade"] != 0.25 || p["scoreHidden"] != nil || (o.kind == "practice") != (p["mastered"] == true) || (o.kind == "posttest") != (p["gain"] != nil) {
+			t.Errorf("%s progress after the due date: %v", o.kind, p)
+		}
+	}
+}
+
+// TestGainNeedsThePretestShown: a posttest's gain and its score give the
+// pretest's score, so a pretest that keeps its scores hides the gain.
+func TestGainNeedsThePretestShown(t *testing.T) {
+	e := newEnv(t)
+	trainer, learner := e.token("a-trainer"), e.token("a-learner")
+	pre := e.publishedQuiz(trainer, map[string]any{"kind": "pretest", "feedback": "never"})
+	post := e.publishedQuiz(trainer, map[string]any{"kind": "posttest", "pretest": pre, "feedback": "immediate"})
+	for i, q := range []string{pre, post} {
+		id := fmt.Sprintf("0190f1e2-0000-7000-8000-0000004a%04d", i)
+		e.mustPost(learner, "/api/v1/quizzes/"+q+"/attempts", map[string]any{"id": id}, 201)
+		answer(e, learner, id, "b1.who", "1", map[string]any{"option": []string{"friend", "outlet"}[i]})
+		e.mustPost(learner, "/api/v1/attempts/"+id+"/submit", nil, 200)
+	}
+	prog := e.do(req{method: "GET", path: "/api/v1/quizzes/" + post + "/progress", token: learner}).json(t)
+	if prog["gain"] != nil || prog["grade"] != 0.25 {
+		t.Errorf("posttest progress with a pretest that hides its scores: %v", prog)
+	}
+}
+
+// TestPretestIsTheOrganisations: a posttest's pretest must be a pretest
+// of the quiz's own organisation, at create, update and publish; another
+// organisation's quiz, shared or not, gets the answer an unknown ID gets.
+func TestPretestIsTheOrganisations(t *testing.T) {
+	e := newEnv(t)
+	trainer, root := e.token("a-trainer"), e.token("root")
+	bankB := bank()
+	bankB["orgId"] = e.orgB.ID
+	bB := e.mustPost(root, "/api/v1/banks", bankB, 201)
+	theirs := func(shared bool) string {
+		q := quiz(bB["id"].(string), map[string]any{"kind": "pretest", "orgId": e.orgB.ID, "shared": shared})
+		id := e.mustPost(root, "/api/v1/quizzes", q, 201)["id"].(string)
+		e.mustPost(root, "/api/v1/quizzes/"+id+"/publish", map[string]any{"revision": 1}, 201)
+		return id
+	}
+	own := e.publishedQuiz(trainer, map[string]any{"kind": "pretest"})
+	plain := e.publishedQuiz(trainer, nil)
+	b := e.mustPost(trainer, "/api/v1/banks", bank(), 201)
+	posttest := func(pretest string) map[string]any {
+		return quiz(b["id"].(string), map[string]any{"kind": "posttest", "pretest": pretest})
+	}
+	refused := func(what string, r response) {
+		t.Helper()
+		p := wantProblem(t, r, 422, "validation")
+		if got := fieldCodes(p); !slices.Equal(got, []string{"pretest:unknown_pretest"}) {
+			t.Errorf("%s: errors %v", what, got)
+		}
+	}
+	for what, pretest := range map[string]string{
+		"another organisation's private pretest":  theirs(false),
+		"another organisation's shared pretest":   theirs(true),
+		"an unknown id":                           "0190f1e2-0000-7000-8000-0000005a0001",
+		"a malformed id":                          "not an id",
+		"the organisation's quiz of another kind": plain,
+	} {
+		refused("create with "+what, e.do(req{method: "POST", path: "/api/v1/quizzes", token: trainer, body: posttest(pretest)}))
+		refused("a global admin's create with "+what, e.do(req{method: "POST", path: "/api/v1/quizzes", token: root,
+			body: quiz(b["id"].(string), map[string]any{"kind": "posttest", "pretest": pretest, "orgId": e.orgA.ID})}))
+	}
+	q := e.mustPost(trainer, "/api/v1/quizzes", posttest(own), 201)
+	id := q["id"].(string)
+	upd := posttest(theirs(false))
+	upd["revision"] = 1
+	refused("update", e.do(req{method: "PUT", path: "/api/v1/quizzes/" + id, token: trainer, body: upd}))
+
+	// The pretest becomes a plain quiz after the posttest named it.
+	change := quiz(b["id"].(string), map[string]any{"revision": 1})
+	if r := e.do(req{method: "PUT", path: "/api/v1/quizzes/" + own, token: trainer, body: change}); r.status != 200 {
+		t.Fatalf("update the pretest: %d %s", r.status, r.body)
+	}
+	refused("publish", e.do(req{method: "POST", path: "/api/v1/quizzes/" + id + "/publish", token: trainer, body: map[string]any{"revision": 1}}))
+}
+
+// TestTimeLimitValidatedAsGiven: the time limit is checked as the number
+// of seconds sent, not after a conversion that wraps (18446744074 s is
+// 0.29 s of nanoseconds in 64 bits).
+func TestTimeLimitValidatedAsGiven(t *testing.T) {
+	e := newEnv(t)
+	trainer, learner := e.token("a-trainer"), e.token("a-learner")
+	b := e.mustPost(trainer, "/api/v1/banks", bank(), 201)
+	bankID := b["id"].(string)
+	ok := e.mustPost(trainer, "/api/v1/quizzes", quiz(bankID, map[string]any{"timeLimitSeconds": 86400}), 201)
+	// Integers out of range are "range"; numbers no integer field can
+	// hold are the decoder's (code "type"): all on timeLimitSeconds.
+	for _, limit := range []any{18446744074, 9223372037, -1, 86401, json.Number("99999999999999999999"), json.Number("1e30"), json.Number("86400.5")} {
+		wantCode := "timeLimitSeconds:range"
+		if _, huge := limit.(json.Number); huge {
+			wantCode = "timeLimitSeconds:"
+		}
+		body := quiz(bankID, map[string]any{"timeLimitSeconds": limit})
+		p := wantProblem(t, e.do(req{method: "POST", path: "/api/v1/quizzes", token: trainer, body: body}), 422, "validation")
+		if got := fieldCodes(p); len(got) != 1 || !strings.HasPrefix(got[0], wantCode) {
+			t.Errorf("create with %v: errors %v, want %s", limit, got, wantCode)
+		}
+		body["revision"] = 1
+		p = wantProblem(t, e.do(req{method: "PUT", path: "/api/v1/quizzes/" + ok["id"].(string), token: trainer, body: body}), 422, "validation")
+		if got := fieldCodes(p); len(got) != 1 || !strings.HasPrefix(got[0], wantCode) {
+			t.Errorf("update with %v: errors %v, want %s", limit, got, wantCode)
+		}
+	}
+	if ok["timeLimitSeconds"] != 86400.0 {
+		t.Errorf("time limit read back as %v", ok["timeLimitSeconds"])
+	}
+	e.mustPost(trainer, "/api/v1/quizzes/"+ok["id"].(string)+"/publish", map[string]any{"revision": 1}, 201)
+	view := e.mustPost(learner, "/api/v1/quizzes/"+ok["id"].(string)+"/attempts", map[string]any{"id": "0190f1e2-0000-7000-8000-0000006a0001"}, 201)
+	if view["deadline"] != e.clock.Now().Add(24*time.Hour).Format(time.RFC3339) {
+		t.Errorf("deadline %v, want a day after %v", view["deadline"], e.clock.Now())
+	}
 }

@@ -288,7 +288,7 @@ type quizDoc struct {
 	ShuffleOptions   bool            `bson:"shuffle_options,omitempty"`
 	PassMark         float64         `bson:"pass_mark,omitempty"`
 	AttemptLimit     int             `bson:"attempt_limit,omitempty"`
-	TimeLimit        int64           `bson:"time_limit_ns,omitempty"` // a time.Duration
+	TimeLimit        int64           `bson:"time_limit_ns,omitempty"` // nanoseconds, as a time.Duration
 	Feedback         string          `bson:"feedback,omitempty"`
 	Due              time.Time       `bson:"due_at,omitempty"`
 	Grade            string          `bson:"grade,omitempty"`
@@ -311,7 +311,7 @@ func toQuizDoc(q assessments.Quiz) quizDoc {
 			return pickDoc{Bank: p.Bank, Questions: list[string](p.Questions), Tags: list[string](p.Tags), Difficulty: p.Difficulty, Count: p.Count}
 		}),
 		ShuffleQuestions: q.ShuffleQuestions, ShuffleOptions: q.ShuffleOptions,
-		PassMark: q.PassMark, AttemptLimit: q.AttemptLimit, TimeLimit: int64(q.TimeLimit),
+		PassMark: q.PassMark, AttemptLimit: q.AttemptLimit, TimeLimit: int64(time.Duration(q.TimeLimitSeconds) * time.Second),
 		Feedback: string(q.Feedback), Due: msUTC(q.Due), Grade: string(q.Grade),
 		MasteryM: q.Mastery.M, MasteryN: q.Mastery.N, Pretest: q.Pretest,
 		Revision: q.Revision, Published: q.Published, Archived: q.Archived,
@@ -328,7 +328,7 @@ func (d quizDoc) toDomain() assessments.Quiz {
 			return assessments.Pick{Bank: p.Bank, Questions: []string(p.Questions), Tags: []string(p.Tags), Difficulty: p.Difficulty, Count: p.Count}
 		}),
 		ShuffleQuestions: d.ShuffleQuestions, ShuffleOptions: d.ShuffleOptions,
-		PassMark: d.PassMark, AttemptLimit: d.AttemptLimit, TimeLimit: time.Duration(d.TimeLimit),
+		PassMark: d.PassMark, AttemptLimit: d.AttemptLimit, TimeLimitSeconds: int(time.Duration(d.TimeLimit) / time.Second),
 		Feedback: assessments.FeedbackPolicy(d.Feedback), Due: d.Due.UTC(), Grade: assessments.GradeMethod(d.Grade),
 		Mastery: assessments.Mastery{M: d.MasteryM, N: d.MasteryN}, Pretest: d.Pretest,
 		Revision: d.Revision, Published: d.Published, Archived: d.Archived,
@@ -433,6 +433,7 @@ type resultDoc struct {
 type drawnDoc struct {
 	Question string       `bson:"question"`
 	Options  list[string] `bson:"options,omitempty"`
+	Matches  list[string] `bson:"matches,omitempty"` // absent in attempts stored before it was kept
 }
 
 // attemptDoc is one attempt, answers and results included: one document
@@ -461,7 +462,7 @@ func toAttemptDoc(a assessments.Attempt) attemptDoc {
 		ID: a.ID, QuizID: a.QuizID, Version: a.Version, LearnerID: a.LearnerID, OrgID: a.OrgID,
 		Number: a.Number, Locale: a.Locale, Seed: int64(a.Seed),
 		Drawn: convert(a.Drawn, func(dr assessments.Drawn) drawnDoc {
-			return drawnDoc{Question: dr.Question, Options: list[string](dr.Options)}
+			return drawnDoc{Question: dr.Question, Options: list[string](dr.Options), Matches: list[string](dr.Matches)}
 		}),
 		Answers: keyed(a.Answers, func(k string, s assessments.Saved) savedDoc {
 			return savedDoc{Key: k, AnswerID: s.AnswerID, Answer: toAnswerDoc(s.Answer), Saved: msUTC(s.Saved)}
@@ -479,7 +480,7 @@ func (d attemptDoc) toDomain() assessments.Attempt {
 		ID: d.ID, QuizID: d.QuizID, Version: d.Version, LearnerID: d.LearnerID, OrgID: d.OrgID,
 		Number: d.Number, Locale: d.Locale, Seed: uint64(d.Seed),
 		Drawn: convertBack(d.Drawn, func(dr drawnDoc) assessments.Drawn {
-			return assessments.Drawn{Question: dr.Question, Options: []string(dr.Options)}
+			return assessments.Drawn{Question: dr.Question, Options: []string(dr.Options), Matches: []string(dr.Matches)}
 		}),
 		Answers: unkeyed(d.Answers, func(s savedDoc) (string, assessments.Saved) {
 			return s.Key, assessments.Saved{AnswerID: s.AnswerID, Answer: s.Answer.toDomain(), Saved: s.Saved.UTC()}

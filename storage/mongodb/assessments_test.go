@@ -128,7 +128,7 @@ func richQuiz(id, orgID string) assessments.Quiz {
 			{Bank: "bank1"},
 		},
 		ShuffleQuestions: true, ShuffleOptions: true, PassMark: 0.75, AttemptLimit: 3,
-		TimeLimit: 90*time.Second + 1, Feedback: assessments.FeedbackAfterDue, Due: t0.Add(24 * time.Hour),
+		TimeLimitSeconds: 90, Feedback: assessments.FeedbackAfterDue, Due: t0.Add(24 * time.Hour),
 		Grade: assessments.GradeAverage, Mastery: assessments.Mastery{M: 3, N: 5}, Pretest: "pre-quiz",
 		Revision: 7, Published: 2, Archived: true, Created: t0, Updated: t0.Add(time.Hour),
 	}
@@ -156,6 +156,7 @@ func richAttempt(id string) assessments.Attempt {
 			{Question: "b1/single", Options: []string{"b", "a"}},
 			{Question: "b2/short"},
 			{Question: "b1/free", Options: []string{}},
+			{Question: "b2/matching", Options: []string{"odd.key$/x", "left-1"}, Matches: []string{"decoy", "right-1"}},
 		},
 		Answers: map[string]assessments.Saved{
 			"b1/single":       {AnswerID: "s1", Answer: assessments.Answer{Option: "a"}, Saved: t0.Add(time.Second)},
@@ -263,13 +264,13 @@ func TestQuizRoundTrip(t *testing.T) {
 	}
 
 	updated, err := s.UpdateQuiz(ctx, "quiz1", func(q *assessments.Quiz) error {
-		q.Published, q.Due, q.TimeLimit, q.Picks = 3, time.Time{}, 0, nil
+		q.Published, q.Due, q.TimeLimitSeconds, q.Picks = 3, time.Time{}, 0, nil
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want.Published, want.Due, want.TimeLimit, want.Picks = 3, time.Time{}, 0, nil
+	want.Published, want.Due, want.TimeLimitSeconds, want.Picks = 3, time.Time{}, 0, nil
 	if !reflect.DeepEqual(updated, want) {
 		t.Fatalf("UpdateQuiz returned:\n got %#v\nwant %#v", updated, want)
 	}
