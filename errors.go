@@ -42,7 +42,8 @@ const MaxFieldErrors = 100
 
 // ValidationError lists every problem found in one input, so a client can
 // show them all at once instead of one per round trip, up to
-// MaxFieldErrors; Omitted counts the problems found beyond that.
+// MaxFieldErrors; Omitted counts the problems found beyond that (at
+// least: validators stop looking once the list is Full).
 type ValidationError struct {
 	Fields  []FieldError
 	Omitted int
@@ -71,9 +72,12 @@ func (e *ValidationError) Add(field, code string, params map[string]any) *Valida
 	return e
 }
 
-// Full reports whether e lists MaxFieldErrors problems already: a
-// validator looping over a long input may stop there.
-func (e *ValidationError) Full() bool { return len(e.Fields) >= MaxFieldErrors }
+// Full reports whether e has listed MaxFieldErrors problems and counted
+// at least one more: a validator looping over a long input stops there,
+// since the answer already says that there are more (Omitted is then a
+// lower bound). Stopping only once one problem is omitted keeps an input
+// with exactly MaxFieldErrors problems from looking truncated.
+func (e *ValidationError) Full() bool { return e.Omitted > 0 }
 
 // Count is the number of problems found, listed or not.
 func (e *ValidationError) Count() int { return len(e.Fields) + e.Omitted }

@@ -60,6 +60,24 @@ func EscapeToken(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
+// ClipMax is how much of a client's string a field path or an error
+// message echoes (an unknown key, a value that names nothing).
+const ClipMax = KeyMax
+
+// Clip shortens what a client sent to echo it in an error: at most
+// ClipMax bytes, cut on a character boundary and marked with "…", so that
+// an answer listing a hundred problems stays small whatever the input.
+func Clip(s string) string {
+	if len(s) <= ClipMax {
+		return s
+	}
+	s = s[:ClipMax]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s + "…"
+}
+
 // CheckKey checks a stable key — lower-case letters, digits and single
 // dashes, at most KeyMax — adds what is wrong to v and reports whether it
 // is usable.

@@ -32,11 +32,7 @@ func (s *Service) CreateOrganisation(ctx context.Context, a Actor, in NewOrganis
 	}
 	in.Slug = strings.TrimSpace(in.Slug)
 	in.Name = strings.TrimSpace(in.Name)
-	v := &pathways.ValidationError{}
-	checkClientID(v, in.ID)
-	checkSlug(v, "slug", in.Slug)
-	checkText(v, "name", in.Name, true, OrgNameMax)
-	if err := v.Err(); err != nil {
+	if err := CheckNewOrganisation(in); err != nil {
 		return Organisation{}, false, err
 	}
 	same := func(e Organisation) bool { return e.Slug == in.Slug && e.Name == in.Name }
@@ -171,21 +167,10 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, orgID string, in NewU
 func (s *Service) createUser(ctx context.Context, orgID string, in NewUser) (User, bool, error) {
 	in.DisplayName = strings.TrimSpace(in.DisplayName)
 	key := NormaliseUsername(in.Username)
-	v := &pathways.ValidationError{}
-	checkClientID(v, in.ID)
-	checkUsername(v, "username", key)
-	checkText(v, "displayName", in.DisplayName, false, DisplayNameMax)
-	checkLocale(v, "locale", in.Locale)
-	switch {
-	case !in.Role.Valid():
-		v.Add("role", CodeRole, nil)
-	case orgID == "" && in.Role != RoleAdmin:
-		v.Add("role", CodeRole, nil) // only admins live outside organisations
-	}
-	kind, secret := credentialOf(v, in.Password, in.PIN)
-	if err := v.Err(); err != nil {
+	if err := CheckNewUser(orgID, in); err != nil {
 		return User{}, false, err
 	}
+	kind, secret := secretOf(in.Password, in.PIN)
 	same := func(e User) bool { return e.OrgID == orgID && e.UsernameKey == key && e.Role == in.Role }
 	if in.ID != "" {
 		// Copies of one create arriving together run one after the other,
@@ -230,21 +215,13 @@ func (s *Service) createUser(ctx context.Context, orgID string, in NewUser) (Use
 	return u, true, nil
 }
 
-// credentialOf validates that exactly one of password and pin is given.
-func credentialOf(v *pathways.ValidationError, password, pin string) (CredentialKind, string) {
-	switch {
-	case password != "" && pin != "":
-		v.Add("pin", CodeOneOf, nil)
-	case pin != "":
-		checkPIN(v, "pin", pin)
+// secretOf returns the kind of a new secret CheckSecret accepted, and the
+// secret.
+func secretOf(password, pin string) (CredentialKind, string) {
+	if pin != "" {
 		return CredentialPIN, pin
-	case password != "":
-		checkPassword(v, "password", password)
-		return CredentialPassword, password
-	default:
-		v.Add("password", pathways.CodeRequired, nil)
 	}
-	return "", ""
+	return CredentialPassword, password
 }
 
 // User returns user id if a may see it, ErrNotFound otherwise.
@@ -286,14 +263,10 @@ type UserUpdate struct {
 // session of the user. Users may change their own display name and locale,
 // but not disable themselves.
 func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, in UserUpdate) (User, error) {
-	v := &pathways.ValidationError{}
+	checked := CheckUserUpdate(in)
 	var name string
 	if in.DisplayName != nil {
 		name = strings.TrimSpace(*in.DisplayName)
-		checkText(v, "displayName", name, true, DisplayNameMax)
-	}
-	if in.Locale != nil {
-		checkLocale(v, "locale", *in.Locale)
 	}
 	u, err := s.store.UpdateUser(ctx, id, func(u *User) error {
 		if !mayView(a, *u) {
@@ -304,8 +277,8 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, in UserUpd
 		if (!self || in.Disabled != nil) && (self || mayManage(a, u.OrgID, u.Role) != nil) {
 			return pathways.ErrForbidden
 		}
-		if err := v.Err(); err != nil {
-			return err
+		if checked != nil {
+			return checked
 		}
 		if in.DisplayName != nil {
 			u.DisplayName = name
@@ -353,11 +326,10 @@ func (s *Service) SetCredential(ctx context.Context, a Actor, id string, in Cred
 	} else if mayManage(a, u.OrgID, u.Role) != nil {
 		return pathways.ErrForbidden
 	}
-	v := &pathways.ValidationError{}
-	kind, secret := credentialOf(v, in.Password, in.PIN)
-	if err := v.Err(); err != nil {
+	if err := CheckSecret(in.Password, in.PIN); err != nil {
 		return err
 	}
+	kind, secret := secretOf(in.Password, in.PIN)
 	// Hash outside the lock: it takes tens of milliseconds.
 	hash, err := s.hasher.Hash(ctx, secret)
 	if err != nil {

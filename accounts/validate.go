@@ -52,6 +52,70 @@ const (
 
 var fold = cases.Fold()
 
+// CheckNewOrganisation checks a new organisation's fields: an optional
+// client id, the slug and the name (not whether the slug is taken). It
+// returns a *pathways.ValidationError listing every problem.
+func CheckNewOrganisation(in NewOrganisation) error {
+	v := &pathways.ValidationError{}
+	checkClientID(v, in.ID)
+	checkSlug(v, "slug", strings.TrimSpace(in.Slug))
+	checkText(v, "name", strings.TrimSpace(in.Name), true, OrgNameMax)
+	return v.Err()
+}
+
+// CheckNewUser checks a new user's fields for organisation orgID (empty:
+// a global admin): an optional client id, the username, display name,
+// locale, role and secret (see CheckSecret); not whether the username is
+// taken. It returns a *pathways.ValidationError listing every problem.
+func CheckNewUser(orgID string, in NewUser) error {
+	v := &pathways.ValidationError{}
+	checkClientID(v, in.ID)
+	checkUsername(v, "username", NormaliseUsername(in.Username))
+	checkText(v, "displayName", strings.TrimSpace(in.DisplayName), false, DisplayNameMax)
+	checkLocale(v, "locale", in.Locale)
+	switch {
+	case !in.Role.Valid():
+		v.Add("role", CodeRole, nil)
+	case orgID == "" && in.Role != RoleAdmin:
+		v.Add("role", CodeRole, nil) // only admins live outside organisations
+	}
+	checkSecret(v, in.Password, in.PIN)
+	return v.Err()
+}
+
+// CheckUserUpdate checks the fields a profile change sets.
+func CheckUserUpdate(in UserUpdate) error {
+	v := &pathways.ValidationError{}
+	if in.DisplayName != nil {
+		checkText(v, "displayName", strings.TrimSpace(*in.DisplayName), true, DisplayNameMax)
+	}
+	if in.Locale != nil {
+		checkLocale(v, "locale", *in.Locale)
+	}
+	return v.Err()
+}
+
+// CheckSecret checks a new secret: exactly one of a password and a PIN,
+// each strong enough.
+func CheckSecret(password, pin string) error {
+	v := &pathways.ValidationError{}
+	checkSecret(v, password, pin)
+	return v.Err()
+}
+
+func checkSecret(v *pathways.ValidationError, password, pin string) {
+	switch {
+	case password != "" && pin != "":
+		v.Add("pin", CodeOneOf, nil)
+	case pin != "":
+		checkPIN(v, "pin", pin)
+	case password != "":
+		checkPassword(v, "password", password)
+	default:
+		v.Add("password", pathways.CodeRequired, nil)
+	}
+}
+
 // NormaliseUsername returns the key a username is unique under: NFKC
 // (so full-width and compatibility forms collapse), case-folded, trimmed.
 // Learners type usernames on many keyboards; "Amira" and "amira" are one.

@@ -37,9 +37,6 @@ var answerKeys = map[Type]string{
 
 // Limits on decoding.
 const (
-	// ProblemsMax bounds the problems DecodeAnswer lists, whatever the
-	// learner sent.
-	ProblemsMax = 20
 	// NumberTextMax is the longest number a learner may type.
 	NumberTextMax = 64
 )
@@ -72,8 +69,9 @@ const (
 // ordering that is not a permutation of the options (CodeNotPermutation),
 // text that is not a number (CodeNumber), a likert value off the scale
 // (pathways.CodeRange), text longer than AnswerTextMax or, for free text, than the
-// question's MaxLength (pathways.CodeTooLong). It lists at most ProblemsMax
-// problems. DecodeAnswer never panics, whatever raw holds; a question of
+// question's MaxLength (pathways.CodeTooLong). Like every validation error it lists at
+// most pathways.MaxFieldErrors problems and counts the rest (Omitted),
+// and stops looking once its list is full. DecodeAnswer never panics, whatever raw holds; a question of
 // an unknown type is an error of its own, not a validation error.
 func DecodeAnswer(q Question, raw []byte) (Answer, error) {
 	key, ok := answerKeys[q.Type]
@@ -104,12 +102,9 @@ func DecodeAnswer(q Question, raw []byte) (Answer, error) {
 			decodeValue(v, q, key, m.value, &a)
 		}
 		seen[m.key] = true
-		if len(v.Fields) >= ProblemsMax {
+		if v.Full() {
 			break
 		}
-	}
-	if len(v.Fields) > ProblemsMax {
-		v.Fields = v.Fields[:ProblemsMax]
 	}
 	if err := v.Err(); err != nil {
 		return Answer{}, err

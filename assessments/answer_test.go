@@ -1,6 +1,7 @@
 package assessments_test
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -214,8 +215,9 @@ func TestDecodeAnswerBoundsProblems(t *testing.T) {
 	b.WriteString("}")
 	_, err := assessments.DecodeAnswer(sample(assessments.TypeSingle), []byte(b.String()))
 	fields := fieldErrors(t, err)
-	if len(fields) == 0 || len(fields) > assessments.ProblemsMax {
-		t.Fatalf("%d problems", len(fields))
+	var ve *pathways.ValidationError
+	if len(fields) == 0 || len(fields) > pathways.MaxFieldErrors || !errors.As(err, &ve) || ve.Omitted == 0 {
+		t.Fatalf("%d problems (%v): want at most %d listed and the rest counted", len(fields), ve, pathways.MaxFieldErrors)
 	}
 	for _, f := range fields {
 		if len(f.Field) > 2*assessments.KeyMax {

@@ -93,7 +93,7 @@ func checkDecode(t *testing.T, q assessments.Question, raw []byte, known map[str
 	a, err := assessments.DecodeAnswer(q, raw)
 	if err != nil {
 		var ve *pathways.ValidationError
-		if !errors.As(err, &ve) || len(ve.Fields) == 0 || len(ve.Fields) > assessments.ProblemsMax {
+		if !errors.As(err, &ve) || len(ve.Fields) == 0 || len(ve.Fields) > pathways.MaxFieldErrors {
 			t.Fatalf("%s (%s): error %#v", q.ID, q.Type, err)
 		}
 		for _, fe := range ve.Fields {

@@ -356,10 +356,14 @@ func checkOptions(v *pathways.ValidationError, q Question) {
 		} else {
 			v.Add("options", pathways.CodeTooMany, map[string]any{"Count": 2})
 		}
+		if n > OptionsMax {
+			return
+		}
 	case n < 2:
 		v.Add("options", CodeTooFew, map[string]any{"Count": 2})
 	case n > OptionsMax:
 		v.Add("options", pathways.CodeTooMany, map[string]any{"Count": OptionsMax})
+		return // the items of an oversized list are not looked at
 	}
 	choice := q.Type == TypeSingle || q.Type == TypeMultiple || q.Type == TypeTrueFalse
 	seen := map[string]bool{}
@@ -410,8 +414,9 @@ func checkItem(v *pathways.ValidationError, p, text, image, audio string, requir
 
 // checkMatching checks a matching question's matches and key.
 func checkMatching(v *pathways.ValidationError, q Question) {
-	if len(q.Matches) > OptionsMax {
-		v.Add("matches", pathways.CodeTooMany, map[string]any{"Count": OptionsMax})
+	if len(q.Options) > OptionsMax || !pathways.CheckCount(v, "matches", len(q.Matches), OptionsMax) ||
+		!pathways.CheckCount(v, "pairs", len(q.Pairs), OptionsMax) {
+		return // the items of an oversized list are not looked at
 	}
 	matches := map[string]bool{}
 	for i, m := range q.Matches {
@@ -452,8 +457,8 @@ func checkMatching(v *pathways.ValidationError, q Question) {
 
 // checkBlanks checks the blanks of a fill-in-the-blanks question.
 func checkBlanks(v *pathways.ValidationError, q Question) {
-	if len(q.Blanks) > BlanksMax {
-		v.Add("blanks", pathways.CodeTooMany, map[string]any{"Count": BlanksMax})
+	if !pathways.CheckCount(v, "blanks", len(q.Blanks), BlanksMax) {
+		return
 	}
 	seen := map[string]bool{}
 	for i, b := range q.Blanks {
@@ -471,8 +476,8 @@ func checkBlanks(v *pathways.ValidationError, q Question) {
 // checkAccepted checks accepted answers: keys are locales or "*", there
 // is at least one answer, and each is something a learner can type.
 func checkAccepted(v *pathways.ValidationError, field string, accepted map[string][]string, q Question) {
-	if len(accepted) > LocalesMax {
-		v.Add(field, pathways.CodeTooMany, map[string]any{"Count": LocalesMax})
+	if !pathways.CheckCount(v, field, len(accepted), LocalesMax) {
+		return
 	}
 	usable, problems := 0, v.Count()
 	for _, loc := range slices.Sorted(maps.Keys(accepted)) {
@@ -481,8 +486,8 @@ func checkAccepted(v *pathways.ValidationError, field string, accepted map[strin
 			v.Add(lp, i18n.CodeLocale, nil)
 		}
 		answers := accepted[loc]
-		if len(answers) > AcceptedMax {
-			v.Add(lp, pathways.CodeTooMany, map[string]any{"Count": AcceptedMax})
+		if !pathways.CheckCount(v, lp, len(answers), AcceptedMax) {
+			continue
 		}
 		for j, a := range answers {
 			ap := pathways.Path(lp, j)
@@ -517,6 +522,9 @@ func checkScale(v *pathways.ValidationError, s *Likert) {
 	case minOK && (s.Max <= s.Min || s.Max-s.Min+1 > ScalePointsMax):
 		v.Add("scale/max", pathways.CodeRange, map[string]any{"Min": s.Min + 1, "Max": s.Min + ScalePointsMax - 1})
 	}
+	if !pathways.CheckCount(v, "scale/labels", len(s.Labels), ScalePointsMax) {
+		return
+	}
 	for _, k := range slices.Sorted(maps.Keys(s.Labels)) {
 		lp := pathways.Path("scale/labels", k)
 		if k < s.Min || k > s.Max {
@@ -526,18 +534,8 @@ func checkScale(v *pathways.ValidationError, s *Likert) {
 	}
 }
 
-// clip shortens what a client sent to echo it in an error: at most
-// KeyMax bytes, cut on a character boundary.
-func clip(s string) string {
-	if len(s) <= KeyMax {
-		return s
-	}
-	s = s[:KeyMax]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s + "…"
-}
+// clip shortens what a client sent to echo it in an error.
+func clip(s string) string { return pathways.Clip(s) }
 
 // checkAsset checks an optional asset ID.
 func checkAsset(v *pathways.ValidationError, field, id string) {

@@ -2,6 +2,7 @@ package assessments_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -324,4 +325,91 @@ func TestScoredAndMaxPoints(t *testing.T) {
 	if assessments.Type("essay").Scored() {
 		t.Error("an unknown type is scored")
 	}
+}
+
+// TestChecksCountBeforeItems: a list or map over its limit is one
+// problem and its items are not looked at, in questions, banks and quizzes
+// (issue 11, item 7: a bank of 340,000 empty questions got a problem per
+// question).
+func TestChecksCountBeforeItems(t *testing.T) {
+	const many = 10_000
+	keys := func(n int) map[string]string {
+		m := map[string]string{}
+		for i := range n {
+			m[fmt.Sprint("k", i)] = ""
+		}
+		return m
+	}
+	questions := []struct {
+		name string
+		q    assessments.Question
+		want string
+	}{
+		{"options", sample(assessments.TypeSingle, func(q *assessments.Question) { q.Options = make([]assessments.Option, many) }), "options:too_many"},
+		{"true/false options", sample(assessments.TypeTrueFalse, func(q *assessments.Question) { q.Options = make([]assessments.Option, many) }), "options:too_many"},
+		{"matches", sample(assessments.TypeMatching, func(q *assessments.Question) { q.Matches = make([]assessments.Match, many) }), "matches:too_many"},
+		{"pairs", sample(assessments.TypeMatching, func(q *assessments.Question) { q.Pairs = keys(many) }), "pairs:too_many"},
+		{"blanks", sample(assessments.TypeBlanks, func(q *assessments.Question) { q.Blanks = make([]assessments.Blank, many) }), "blanks:too_many"},
+		{"accepted locales", sample(assessments.TypeShort, func(q *assessments.Question) {
+			q.Accepted = map[string][]string{}
+			for k := range keys(many) {
+				q.Accepted[k] = nil
+			}
+		}), "accepted:too_many"},
+		{"accepted answers", sample(assessments.TypeShort, func(q *assessments.Question) {
+			q.Accepted = map[string][]string{"*": make([]string, many)}
+		}), "accepted/*:too_many"},
+		{"scale labels", sample(assessments.TypeLikert, func(q *assessments.Question) {
+			q.Scale.Labels = map[int]string{}
+			for i := range many {
+				q.Scale.Labels[i] = ""
+			}
+		}), "scale/labels:too_many"},
+	}
+	for _, tt := range questions {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := codesOf(assessments.CheckQuestion(tt.q)); !slices.Equal(got, []string{tt.want}) {
+				t.Fatalf("problems %v, want only %s", got, tt.want)
+			}
+		})
+	}
+
+	bank := assessments.Bank{Name: "b", DefaultLocale: "en", Questions: make([]assessments.BankQuestion, many)}
+	if got := codesOf(assessments.CheckBank(bank)); !slices.Equal(got, []string{"questions:too_many"}) {
+		t.Errorf("bank: problems %v, want only questions:too_many", got)
+	}
+	bank = assessments.Bank{Name: "b", DefaultLocale: "en", Locales: slices.Repeat([]string{"en"}, many)}
+	if got := codesOf(assessments.CheckBank(bank)); !slices.Equal(got, []string{"locales:too_many"}) {
+		t.Errorf("bank: problems %v, want only locales:too_many", got)
+	}
+	quiz := assessments.Quiz{
+		Kind: assessments.KindQuiz, Feedback: assessments.FeedbackAfterSubmit, Grade: assessments.GradeHighest,
+		DefaultLocale: "en", Title: "t", Messages: i18n.Messages{"en": {"t": {Other: "T"}}},
+		Picks: make([]assessments.Pick, many),
+	}
+	if got := codesOf(assessments.CheckQuiz(quiz)); !slices.Equal(got, []string{"picks:too_many"}) {
+		t.Errorf("quiz: problems %v, want only picks:too_many", got)
+	}
+	quiz.Picks = []assessments.Pick{{Bank: "0190f1e2-0000-7000-8000-000000000001", Questions: make([]string, many), Tags: make([]string, many)}}
+	if got := codesOf(assessments.CheckQuiz(quiz)); !slices.Contains(got, "picks/0/questions:too_many") || !slices.Contains(got, "picks/0/tags:too_many") {
+		t.Errorf("quiz: problems %v, want picks/0/questions and picks/0/tags too_many", got)
+	}
+}
+
+// TestCheckBankStopsWhenFull: a bank of questions with problems each
+// lists MaxFieldErrors, counts the rest and stops.
+func TestCheckBankStopsWhenFull(t *testing.T) {
+	bank := assessments.Bank{Name: "b", DefaultLocale: "en", Questions: make([]assessments.BankQuestion, assessments.MaxQuestions)}
+	var ve *pathways.ValidationError
+	if !errors.As(assessments.CheckBank(bank), &ve) || len(ve.Fields) != pathways.MaxFieldErrors || ve.Omitted == 0 || ve.Omitted > 10 {
+		t.Fatalf("%v: want %d listed and a few counted before it stopped", ve, pathways.MaxFieldErrors)
+	}
+}
+
+func codesOf(err error) []string {
+	var out []string
+	for _, f := range fieldErrorsOf(err) {
+		out = append(out, f.Field+":"+f.Code)
+	}
+	return out
 }

@@ -21,8 +21,12 @@ var (
 )
 
 // CheckQuiz validates a quiz's settings and texts (not yet its banks,
-// which publishing reads).
+// which publishing reads). A quiz without locales offers its default
+// locale.
 func CheckQuiz(q Quiz) error {
+	if len(q.Locales) == 0 && q.DefaultLocale != "" {
+		q.Locales = []string{q.DefaultLocale}
+	}
 	v := &pathways.ValidationError{}
 	pathways.CheckEnum(v, "kind", q.Kind, kinds)
 	pathways.CheckEnum(v, "feedback", q.Feedback, policies)
@@ -30,7 +34,12 @@ func CheckQuiz(q Quiz) error {
 	if !i18n.ValidLocale(q.DefaultLocale) {
 		v.Add("defaultLocale", i18n.CodeLocale, nil)
 	}
-	for i, l := range q.Locales {
+	// The items of an oversized list are not looked at.
+	locales := q.Locales
+	if !pathways.CheckCount(v, "locales", len(locales), i18n.MaxLocales) {
+		locales = nil
+	}
+	for i, l := range locales {
 		if !i18n.ValidLocale(l) {
 			v.Add(fmt.Sprintf("locales/%d", i), i18n.CodeLocale, nil)
 		}
@@ -66,11 +75,17 @@ func CheckQuiz(q Quiz) error {
 	if len(q.Picks) == 0 {
 		v.Add("picks", pathways.CodeRequired, nil)
 	}
-	if len(q.Picks) > MaxPicks {
-		v.Add("picks", pathways.CodeTooMany, map[string]any{"Count": MaxPicks})
+	picks := q.Picks
+	if !pathways.CheckCount(v, "picks", len(picks), MaxPicks) {
+		picks = nil
 	}
-	for i, p := range q.Picks {
+	for i, p := range picks {
+		if v.Full() {
+			break
+		}
 		pp := fmt.Sprintf("picks/%d/", i)
+		pathways.CheckCount(v, pp+"questions", len(p.Questions), MaxDrawn)
+		pathways.CheckCount(v, pp+"tags", len(p.Tags), MaxTagsPerItem)
 		if !accounts.ValidID(p.Bank) {
 			v.Add(pp+"bank", pathways.CodeInvalid, nil)
 		}

@@ -70,7 +70,10 @@ func (s *Service) CreateBank(ctx context.Context, actor accounts.Actor, b Bank) 
 		return Bank{}, false, err
 	}
 	if b.ID, err = newID(b.ID); err != nil {
-		return Bank{}, false, err
+		v := &pathways.ValidationError{}
+		_ = v.Merge("", err)
+		_ = v.Merge("", CheckBank(b)) // every problem at once
+		return Bank{}, false, v
 	}
 	if prior, err := s.store.Bank(ctx, b.ID); err == nil {
 		if prior.OrgID != b.OrgID {
@@ -163,29 +166,28 @@ func questionRefs(prefix string, q Question) []i18n.Ref {
 
 // CheckBank validates a bank: its languages, every question (see
 // CheckQuestion), unique question IDs, tags and difficulty, and that the
-// source language holds every text the questions name.
+// source language holds every text the questions name. A bank without
+// locales offers its default locale. A list longer than its limit is one
+// problem (its items are not looked at), and checking stops once the
+// error list is full.
 func CheckBank(b Bank) error {
+	if len(b.Locales) == 0 && b.DefaultLocale != "" {
+		b.Locales = []string{b.DefaultLocale}
+	}
 	v := &pathways.ValidationError{}
-	if !i18n.ValidLocale(b.DefaultLocale) {
-		v.Add("defaultLocale", i18n.CodeLocale, nil)
-	}
-	for i, l := range b.Locales {
-		if !i18n.ValidLocale(l) {
-			v.Add(fmt.Sprintf("locales/%d", i), i18n.CodeLocale, nil)
-		}
-	}
-	if !slices.Contains(b.Locales, b.DefaultLocale) {
-		v.Add("locales", i18n.CodeNotOffered, map[string]any{"Value": b.DefaultLocale})
-	}
+	i18n.CheckLocales(v, b.DefaultLocale, b.Locales)
 	if strings.TrimSpace(b.Name) == "" {
 		v.Add("name", pathways.CodeRequired, nil)
 	}
-	if len(b.Questions) > MaxQuestions {
-		v.Add("questions", pathways.CodeTooMany, map[string]any{"Count": MaxQuestions})
+	if !pathways.CheckCount(v, "questions", len(b.Questions), MaxQuestions) {
+		return v.Err()
 	}
 	var refs []i18n.Ref
 	seen := map[string]bool{}
 	for i, q := range b.Questions {
+		if v.Full() {
+			return v.Err()
+		}
 		qp := fmt.Sprintf("questions/%d/", i)
 		if err := v.Merge(qp, CheckQuestion(q.Question)); err != nil {
 			return err
@@ -197,9 +199,7 @@ func CheckBank(b Bank) error {
 		if q.Difficulty < 0 || q.Difficulty > 5 {
 			v.Add(qp+"difficulty", pathways.CodeRange, map[string]any{"Min": 0, "Max": 5})
 		}
-		if len(q.Tags) > MaxTagsPerItem {
-			v.Add(qp+"tags", pathways.CodeTooMany, map[string]any{"Count": MaxTagsPerItem})
-		}
+		pathways.CheckCount(v, qp+"tags", len(q.Tags), MaxTagsPerItem)
 		refs = append(refs, questionRefs(qp, q.Question)...)
 	}
 	if err := v.Merge("", i18n.CheckTexts(b.DefaultLocale, b.Locales, b.Messages, refs, false)); err != nil {

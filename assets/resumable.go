@@ -33,6 +33,12 @@ func (s *Service) StartUpload(ctx context.Context, actor accounts.Actor, m Meta,
 }
 
 func (s *Service) startUpload(ctx context.Context, actor accounts.Actor, m Meta, size int64, created *bool) (Upload, error) {
+	if !actor.IsAuthor() {
+		return Upload{}, fmt.Errorf("upload: %w", pathways.ErrForbidden)
+	}
+	if err := CheckUpload(m, size); err != nil {
+		return Upload{}, err
+	}
 	org, err := uploadOrg(actor, &m)
 	if err != nil {
 		return Upload{}, err
@@ -40,10 +46,7 @@ func (s *Service) startUpload(ctx context.Context, actor accounts.Actor, m Meta,
 	if err := s.checkOrg(ctx, actor, org); err != nil {
 		return Upload{}, err
 	}
-	switch {
-	case size <= 0:
-		return Upload{}, pathways.Invalid("size", CodeEmpty)
-	case size > s.maxLimit():
+	if size > s.maxLimit() {
 		return Upload{}, &TooLargeError{Limit: s.maxLimit()}
 	}
 	if k, ok := guessKind(m.DeclaredType, m.Name); ok && size > s.Limit(k) {

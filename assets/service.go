@@ -354,24 +354,26 @@ type Change struct {
 	Transcript *string
 }
 
+// meta is what ch sets, as the Meta of an upload.
+func (ch Change) meta() Meta {
+	deref := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	return Meta{Name: deref(ch.Name), Locale: deref(ch.Locale), AltText: deref(ch.AltText), Transcript: deref(ch.Transcript)}
+}
+
+// CheckChange checks what a change of an asset's description sets.
+func CheckChange(ch Change) error { return CheckMeta(ch.meta()) }
+
 // Update edits the description of an asset the actor may author.
 func (s *Service) Update(ctx context.Context, actor accounts.Actor, id string, ch Change) (Asset, error) {
 	if _, err := s.authored(ctx, actor, id); err != nil {
 		return Asset{}, err
 	}
-	m := Meta{}
-	if ch.Name != nil {
-		m.Name = *ch.Name
-	}
-	if ch.Locale != nil {
-		m.Locale = *ch.Locale
-	}
-	if ch.AltText != nil {
-		m.AltText = *ch.AltText
-	}
-	if ch.Transcript != nil {
-		m.Transcript = *ch.Transcript
-	}
+	m := ch.meta()
 	if err := checkMeta(&m); err != nil {
 		return Asset{}, err
 	}

@@ -196,7 +196,24 @@ func CleanName(s string) string {
 	return s
 }
 
-// checkMeta validates what a client says about a file, except the file.
+// CheckMeta checks what a client says about a file it uploads, except
+// the file: the ids, the name, locale, alt text and transcript. It
+// returns a *pathways.ValidationError listing every problem.
+func CheckMeta(m Meta) error { return checkMeta(&m) }
+
+// CheckUpload checks the announcement of a resumable upload: its Meta and
+// a positive size (the size limits are not validation: TooLargeError).
+func CheckUpload(m Meta, size int64) error {
+	v := &pathways.ValidationError{}
+	_ = v.Merge("", CheckMeta(m))
+	if size <= 0 {
+		v.Add("size", CodeEmpty, nil)
+	}
+	return v.Err()
+}
+
+// checkMeta validates what a client says about a file, except the file,
+// and cleans its name and locale.
 func checkMeta(m *Meta) error {
 	v := &pathways.ValidationError{}
 	if m.ID != "" && !accounts.ValidID(m.ID) {

@@ -206,7 +206,7 @@ const (
 	MaxModules   = 50
 	MaxLessons   = 50 // per module
 	MaxBlocks    = 100
-	MaxLocales   = 20
+	MaxLocales   = i18n.MaxLocales
 	MaxCatalogue = 5000 // courses in the installation
 	MaxMinutes   = 600
 )

@@ -112,7 +112,9 @@ func (s *Service) Create(ctx context.Context, actor accounts.Actor, c Course) (C
 	if c.ID == "" {
 		c.ID = uuid.Must(uuid.NewV7()).String()
 	} else if !accounts.ValidID(c.ID) {
-		return Course{}, false, pathways.Invalid("id", pathways.CodeInvalid)
+		v := (&pathways.ValidationError{}).Add("id", pathways.CodeInvalid, nil)
+		_ = v.Merge("", CheckDraft(c)) // every problem at once
+		return Course{}, false, v
 	}
 	if prior, err := s.store.Course(ctx, c.ID); err == nil {
 		if prior.OrgID != c.OrgID || mayEdit(actor, prior) != nil {
@@ -165,13 +167,7 @@ func (s *Service) checkOrg(ctx context.Context, orgID string) error {
 // check validates a draft: structure, texts (not strictly: a draft may
 // hold texts it no longer names) and media.
 func (s *Service) check(ctx context.Context, actor accounts.Actor, c Course) error {
-	all := &pathways.ValidationError{}
-	for _, err := range []error{CheckStructure(c), CheckMessages(c, false)} {
-		if err := all.Merge("", err); err != nil {
-			return err
-		}
-	}
-	if err := all.Err(); err != nil {
+	if err := CheckDraft(c); err != nil {
 		return err
 	}
 	_, err := s.checkMedia(ctx, actor, c)

@@ -34,43 +34,39 @@ const SlugMax = 64
 // settings, the fields each block kind uses, module prerequisites (no
 // unknown module, no cycle) and sizes. It does not look at the texts (see
 // CheckMessages) nor at media (the service checks those against the
-// library). It returns a *pathways.ValidationError listing every problem.
+// library). It returns a *pathways.ValidationError listing every problem,
+// up to pathways.MaxFieldErrors: a list longer than its limit is one
+// problem (its items are not looked at), and checking stops once the
+// error list is full.
 func CheckStructure(c Course) error {
 	v := &pathways.ValidationError{}
 	checkSlug(v, "slug", c.Slug)
-	checkLocale(v, "defaultLocale", c.DefaultLocale, true)
-	if len(c.Locales) > MaxLocales {
-		v.Add("locales", pathways.CodeTooMany, map[string]any{"Count": MaxLocales})
-	}
-	for i, l := range c.Locales {
-		checkLocale(v, pathways.Path("locales", i), l, true)
-		if slices.Index(c.Locales, l) < i {
-			v.Add(pathways.Path("locales", i), pathways.CodeDuplicate, nil)
-		}
-	}
-	if c.DefaultLocale != "" && !slices.Contains(c.Locales, c.DefaultLocale) {
-		v.Add("locales", i18n.CodeNotOffered, map[string]any{"Value": c.DefaultLocale})
-	}
+	i18n.CheckLocales(v, c.DefaultLocale, c.Locales)
 	pathways.CheckEnum(v, "topic", c.Topic, Topics)
 	if len(c.Audiences) == 0 {
 		v.Add("audiences", pathways.CodeRequired, nil)
 	}
-	for i, a := range c.Audiences {
-		pathways.CheckEnum(v, pathways.Path("audiences", i), a, Audiences)
-		if slices.Index(c.Audiences, a) < i {
-			v.Add(pathways.Path("audiences", i), pathways.CodeDuplicate, nil)
+	if pathways.CheckCount(v, "audiences", len(c.Audiences), len(Audiences)) {
+		for i, a := range c.Audiences {
+			pathways.CheckEnum(v, pathways.Path("audiences", i), a, Audiences)
+			if slices.Index(c.Audiences, a) < i {
+				v.Add(pathways.Path("audiences", i), pathways.CodeDuplicate, nil)
+			}
 		}
 	}
 	pathways.CheckEnum(v, "level", c.Level, Levels)
 	i18n.CheckMessageID(v, "title", c.Title, true)
 	i18n.CheckMessageID(v, "summary", c.Summary, false)
 
-	if len(c.Modules) > MaxModules {
-		v.Add("modules", pathways.CodeTooMany, map[string]any{"Count": MaxModules})
+	if !pathways.CheckCount(v, "modules", len(c.Modules), MaxModules) {
+		return v.Err()
 	}
 	modules := map[string]int{}
 	lessons := map[string]bool{}
 	for i, m := range c.Modules {
+		if v.Full() {
+			return v.Err()
+		}
 		mp := pathways.Path("modules", i)
 		if pathways.CheckKey(v, mp+"/id", m.ID) {
 			if _, dup := modules[m.ID]; dup {
@@ -80,10 +76,14 @@ func CheckStructure(c Course) error {
 		}
 		i18n.CheckMessageID(v, mp+"/title", m.Title, true)
 		i18n.CheckMessageID(v, mp+"/summary", m.Summary, false)
-		if len(m.Lessons) > MaxLessons {
-			v.Add(mp+"/lessons", pathways.CodeTooMany, map[string]any{"Count": MaxLessons})
+		pathways.CheckCount(v, mp+"/requires", len(m.Requires), MaxModules)
+		if !pathways.CheckCount(v, mp+"/lessons", len(m.Lessons), MaxLessons) {
+			continue
 		}
 		for j, l := range m.Lessons {
+			if v.Full() {
+				return v.Err()
+			}
 			lp := pathways.Path(mp, "lessons", j)
 			if pathways.CheckKey(v, lp+"/id", l.ID) {
 				if lessons[l.ID] {
@@ -95,11 +95,14 @@ func CheckStructure(c Course) error {
 			if l.Minutes < 1 || l.Minutes > MaxMinutes {
 				v.Add(lp+"/minutes", pathways.CodeRange, map[string]any{"Min": 1, "Max": MaxMinutes})
 			}
-			if len(l.Blocks) > MaxBlocks {
-				v.Add(lp+"/blocks", pathways.CodeTooMany, map[string]any{"Count": MaxBlocks})
+			if !pathways.CheckCount(v, lp+"/blocks", len(l.Blocks), MaxBlocks) {
+				continue
 			}
 			blocks := map[string]bool{}
 			for k, b := range l.Blocks {
+				if v.Full() {
+					return v.Err()
+				}
 				bp := pathways.Path(lp, "blocks", k)
 				if pathways.CheckKey(v, bp+"/id", b.ID) {
 					if blocks[b.ID] {
@@ -112,11 +115,17 @@ func CheckStructure(c Course) error {
 		}
 	}
 	for i, m := range c.Modules {
+		if len(m.Requires) > MaxModules {
+			continue // reported above
+		}
 		for j, r := range m.Requires {
+			if v.Full() {
+				return v.Err()
+			}
 			rp := pathways.Path("modules", i, "requires", j)
 			switch _, ok := modules[r]; {
 			case !ok:
-				v.Add(rp, CodeUnknownModule, map[string]any{"Value": r})
+				v.Add(rp, CodeUnknownModule, map[string]any{"Value": pathways.Clip(r)})
 			case r == m.ID:
 				v.Add(rp, CodeCycle, map[string]any{"Value": r})
 			case slices.Index(m.Requires, r) < j:
@@ -143,6 +152,9 @@ func CheckPublishable(c Course) error {
 			v.Add(pathways.Path("modules", i, "lessons"), CodeEmptyCourse, nil)
 		}
 		for j, l := range m.Lessons {
+			if v.Full() {
+				return v.Err()
+			}
 			if len(l.Blocks) == 0 {
 				v.Add(pathways.Path("modules", i, "lessons", j, "blocks"), CodeEmptyCourse, nil)
 			}
@@ -150,6 +162,27 @@ func CheckPublishable(c Course) error {
 	}
 	return v.Err()
 }
+
+// CheckDraft checks a draft as the service does before it looks at the
+// media library: its structure and, not strictly, its texts (a draft may
+// hold texts it no longer names). A draft without locales offers its
+// default locale. It returns a *pathways.ValidationError listing every
+// problem.
+func CheckDraft(c Course) error {
+	if len(c.Locales) == 0 && c.DefaultLocale != "" {
+		c.Locales = []string{c.DefaultLocale}
+	}
+	all := &pathways.ValidationError{}
+	for _, err := range []error{CheckStructure(c), CheckMessages(c, false)} {
+		if err := all.Merge("", err); err != nil {
+			return err
+		}
+	}
+	return all.Err()
+}
+
+// CheckSlug checks a course slug, adding what is wrong to v.
+func CheckSlug(v *pathways.ValidationError, field, s string) { checkSlug(v, field, s) }
 
 // blockFields says, per kind, which optional fields a block may use and
 // which it must; anything else is not allowed.
@@ -204,10 +237,14 @@ func checkBlock(v *pathways.ValidationError, bp string, b Block) {
 		name string
 		byLC map[string]string
 	}{{"mediaBy", b.MediaBy}, {"subtitles", b.Subtitles}} {
+		if !pathways.CheckCount(v, bp+"/"+m.name, len(m.byLC), MaxLocales) {
+			continue
+		}
 		for _, l := range slices.Sorted(maps.Keys(m.byLC)) {
-			checkLocale(v, bp+"/"+m.name+"/"+l, l, true)
+			lp := bp + "/" + m.name + "/" + pathways.EscapeToken(pathways.Clip(l))
+			checkLocale(v, lp, l, true)
 			if m.byLC[l] == "" {
-				v.Add(bp+"/"+m.name+"/"+l, pathways.CodeRequired, nil)
+				v.Add(lp, pathways.CodeRequired, nil)
 			}
 		}
 	}

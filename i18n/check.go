@@ -42,6 +42,7 @@ const (
 	MaxDescriptionLen = 500     // characters of a description for translators
 	MaxTextBytes      = 4 << 20 // all texts of all locales
 	MessageIDMax      = 128
+	MaxLocales        = 20 // languages one set of texts offers
 )
 
 var messageIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
@@ -54,6 +55,25 @@ type Ref struct {
 	Link bool
 	// Markdown is set for text blocks.
 	Markdown bool
+}
+
+// CheckLocales checks the languages a set of texts offers: at most
+// MaxLocales, each a ValidLocale once, the default locale def among them.
+// Field paths are "defaultLocale" and "locales/<i>".
+func CheckLocales(v *pathways.ValidationError, def string, locales []string) {
+	CheckLocale(v, "defaultLocale", def, true)
+	if !pathways.CheckCount(v, "locales", len(locales), MaxLocales) {
+		return
+	}
+	for i, l := range locales {
+		CheckLocale(v, pathways.Path("locales", i), l, true)
+		if slices.Index(locales, l) < i {
+			v.Add(pathways.Path("locales", i), pathways.CodeDuplicate, nil)
+		}
+	}
+	if def != "" && !slices.Contains(locales, def) {
+		v.Add("locales", CodeNotOffered, map[string]any{"Value": def})
+	}
 }
 
 // CheckTexts checks a set of texts against the places that name them:
@@ -73,11 +93,19 @@ func CheckTexts(def string, locales []string, messages Messages, refs []Ref, str
 		named[r.ID] = true
 		links[r.ID] = links[r.ID] || r.Link
 	}
+	// Messages hold only offered locales, at most MaxLocales: count them
+	// before sorting or looking at any.
+	if !pathways.CheckCount(v, "messages", len(messages), MaxLocales) {
+		return v.Err()
+	}
 	total := 0
 	for _, loc := range slices.Sorted(maps.Keys(messages)) {
-		lp := pathways.Path("messages", pathways.EscapeToken(loc))
+		if v.Full() {
+			return v.Err()
+		}
+		lp := pathways.Path("messages", pathways.EscapeToken(pathways.Clip(loc)))
 		if !slices.Contains(locales, loc) {
-			v.Add(lp, CodeNotOffered, map[string]any{"Value": loc})
+			v.Add(lp, CodeNotOffered, map[string]any{"Value": pathways.Clip(loc)})
 			continue
 		}
 		msgs := messages[loc]
@@ -86,14 +114,14 @@ func CheckTexts(def string, locales []string, messages Messages, refs []Ref, str
 		}
 		for _, id := range slices.Sorted(maps.Keys(msgs)) {
 			if v.Full() {
-				break
+				return v.Err()
 			}
 			m := msgs[id]
-			mp := lp + "/" + pathways.EscapeToken(id)
+			mp := lp + "/" + pathways.EscapeToken(pathways.Clip(id))
 			total += m.Size() + len(id)
 			CheckMessageID(v, mp, id, true)
 			if strict && !named[id] {
-				v.Add(mp, CodeUnusedMessage, map[string]any{"Value": id})
+				v.Add(mp, CodeUnusedMessage, map[string]any{"Value": pathways.Clip(id)})
 			}
 			checkMessage(v, mp, m, links[id])
 		}
@@ -103,6 +131,9 @@ func CheckTexts(def string, locales []string, messages Messages, refs []Ref, str
 	}
 	src := messages[def]
 	for _, r := range refs {
+		if v.Full() {
+			break
+		}
 		if _, ok := src[r.ID]; !ok {
 			v.Add(r.Field, CodeMissingText, map[string]any{"Value": r.ID, "Locale": def})
 		}

@@ -30,6 +30,8 @@ func (b bankJSON) bank() assessments.Bank {
 		Questions: b.Questions, Messages: toMessages(b.Messages)}
 }
 
+func (b bankJSON) check() error { return assessments.CheckBank(b.bank()) }
+
 func toBankJSON(b assessments.Bank) bankJSON {
 	return bankJSON{ID: b.ID, OrgID: b.OrgID, Revision: b.Revision, Name: b.Name, DefaultLocale: b.DefaultLocale,
 		Locales: nonNil(b.Locales), Questions: nonNil(b.Questions), Messages: fromMessages(b.Messages)}
@@ -104,6 +106,8 @@ func (q quizJSON) quiz() assessments.Quiz {
 	return out
 }
 
+func (q quizJSON) check() error { return assessments.CheckQuiz(q.quiz()) }
+
 func toQuizJSON(q assessments.Quiz) quizJSON {
 	out := quizJSON{
 		ID: q.ID, OrgID: q.OrgID, Revision: q.Revision, Kind: q.Kind, Shared: q.Shared, DefaultLocale: q.DefaultLocale,
@@ -149,12 +153,10 @@ func (s *Server) getBank(c *fiber.Ctx) error {
 }
 
 func (s *Server) updateBank(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
+	v := &pathways.ValidationError{}
+	id := pathIDInto(c, v)
 	var in bankJSON
-	if err := decodeJSON(c, &in); err != nil {
+	if err := decodeRequest(c, v, &in); err != nil {
 		return err
 	}
 	rev, err := revision(c, in.Revision)
@@ -194,12 +196,10 @@ func (s *Server) getQuiz(c *fiber.Ctx) error {
 }
 
 func (s *Server) updateQuiz(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
+	v := &pathways.ValidationError{}
+	id := pathIDInto(c, v)
 	var in quizJSON
-	if err := decodeJSON(c, &in); err != nil {
+	if err := decodeRequest(c, v, &in); err != nil {
 		return err
 	}
 	rev, err := revision(c, in.Revision)
@@ -214,17 +214,17 @@ func (s *Server) updateQuiz(c *fiber.Ctx) error {
 }
 
 func (s *Server) publishQuiz(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
+	pv := &pathways.ValidationError{}
+	id := pathIDInto(c, pv)
 	var in struct {
 		Revision int `json:"revision"`
 	}
 	if c.Request().Header.ContentLength() != 0 || c.Get(fiber.HeaderContentType) != "" {
-		if err := decodeJSON(c, &in); err != nil {
+		if err := decodeRequest(c, pv, &in); err != nil {
 			return err
 		}
+	} else if err := paramErr(pv); err != nil {
+		return err
 	}
 	rev, err := revision(c, in.Revision)
 	if err != nil {
@@ -239,15 +239,9 @@ func (s *Server) publishQuiz(c *fiber.Ctx) error {
 }
 
 func (s *Server) quizStats(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	n, err := versionParam(c)
-	if err != nil {
-		return err
-	}
 	v := &pathways.ValidationError{}
+	id := pathIDInto(c, v)
+	n := versionInto(c, v)
 	p := pageParams(c, v, pathways.DefaultPages)
 	org := orgParam(c, v)
 	if org == "" {
@@ -275,12 +269,8 @@ func (s *Server) quizStats(c *fiber.Ctx) error {
 	}), p, len(items))
 }
 
-// attemptAnswer sends an attempt as its learner may see it.
-func (s *Server) sendAttempt(c *fiber.Ctx, status int, id string) error {
-	langs, err := wanted(c)
-	if err != nil {
-		return err
-	}
+// sendAttempt sends an attempt as its learner may see it, in langs.
+func (s *Server) sendAttempt(c *fiber.Ctx, status int, id string, langs []string) error {
 	v, err := s.assess.View(c.UserContext(), actor(c), id, langs)
 	if err != nil {
 		return err
@@ -291,18 +281,13 @@ func (s *Server) sendAttempt(c *fiber.Ctx, status int, id string) error {
 }
 
 func (s *Server) startAttempt(c *fiber.Ctx) error {
-	quizID, err := pathID(c)
-	if err != nil {
-		return err
-	}
+	v := &pathways.ValidationError{}
+	quizID := pathIDInto(c, v)
+	langs := wantedInto(c, v)
 	var in struct {
 		ID string `json:"id"`
 	}
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	langs, err := wanted(c)
-	if err != nil {
+	if err := decodeRequest(c, v, &in); err != nil {
 		return err
 	}
 	a, created, err := s.assess.StartAttempt(c.UserContext(), actor(c), quizID, in.ID, langs)
@@ -310,47 +295,64 @@ func (s *Server) startAttempt(c *fiber.Ctx) error {
 		return err
 	}
 	c.Location("/api/v1/attempts/" + a.ID)
-	return s.sendAttempt(c, createdStatus(created), a.ID)
+	return s.sendAttempt(c, createdStatus(created), a.ID, langs)
+}
+
+// attemptParams reads the attempt id and the languages of an attempt
+// request, reporting both at once.
+func attemptParams(c *fiber.Ctx, v *pathways.ValidationError) (id string, langs []string) {
+	return pathIDInto(c, v), wantedInto(c, v)
 }
 
 func (s *Server) getAttempt(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
+	v := &pathways.ValidationError{}
+	id, langs := attemptParams(c, v)
+	if err := paramErr(v); err != nil {
 		return err
 	}
-	return s.sendAttempt(c, fiber.StatusOK, id)
+	return s.sendAttempt(c, fiber.StatusOK, id, langs)
+}
+
+type saveAnswerRequest struct {
+	AnswerID string          `json:"answerId"`
+	Answer   json.RawMessage `json:"answer"`
+}
+
+// check checks that there is an answer; what it holds depends on the
+// question (assessments.DecodeAnswer).
+func (r saveAnswerRequest) check() error {
+	if len(r.Answer) == 0 {
+		return pathways.Invalid("answer", pathways.CodeRequired)
+	}
+	return nil
 }
 
 func (s *Server) saveAnswer(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
+	v := &pathways.ValidationError{}
+	id, langs := attemptParams(c, v)
+	var in saveAnswerRequest
+	if err := decodeRequest(c, v, &in); err != nil {
 		return err
 	}
-	var in struct {
-		AnswerID string          `json:"answerId"`
-		Answer   json.RawMessage `json:"answer"`
-	}
-	if err := decodeJSON(c, &in); err != nil {
+	if err := in.check(); err != nil {
 		return err
-	}
-	if len(in.Answer) == 0 {
-		return pathways.Invalid("answer", pathways.CodeRequired)
 	}
 	if _, err := s.assess.SaveAnswer(c.UserContext(), actor(c), id, c.Params("key"), in.AnswerID, in.Answer); err != nil {
-		return err
+		return under("answer", err) // the answer's problems are relative to it
 	}
-	return s.sendAttempt(c, fiber.StatusOK, id)
+	return s.sendAttempt(c, fiber.StatusOK, id, langs)
 }
 
 func (s *Server) submitAttempt(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
+	v := &pathways.ValidationError{}
+	id, langs := attemptParams(c, v)
+	if err := paramErr(v); err != nil {
 		return err
 	}
 	if _, err := s.assess.SubmitAttempt(c.UserContext(), actor(c), id); err != nil {
 		return err
 	}
-	return s.sendAttempt(c, fiber.StatusOK, id)
+	return s.sendAttempt(c, fiber.StatusOK, id, langs)
 }
 
 func (s *Server) quizProgress(c *fiber.Ctx) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/pathways-lms/pathways"
+	"github.com/pathways-lms/pathways/accounts"
 	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/courses/coursefile"
@@ -31,6 +32,15 @@ func (s *Server) importCourse(c *fiber.Ctx) error {
 	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || (mt != mimeZip && mt != "application/x-zip-compressed") {
 		return errZipType
+	}
+	v := &pathways.ValidationError{}
+	for _, name := range []string{"id", "orgId"} {
+		if q := c.Query(name); q != "" && !accounts.ValidID(q) {
+			v.Add(name, pathways.CodeID, nil)
+		}
+	}
+	if err := paramErr(v); err != nil {
+		return err // before reading a byte
 	}
 	size := int64(c.Request().Header.ContentLength())
 	if size == -1 {
@@ -83,15 +93,14 @@ var errZipType = errors.New("request body is not application/zip")
 
 // exportCourse sends a course (its draft, or ?version=n) as a zip package.
 func (s *Server) exportCourse(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
+	v := &pathways.ValidationError{}
+	id := pathIDInto(c, v)
 	n := 0
 	if q := c.Query("version"); q != "" {
-		if n, err = strconv.Atoi(q); err != nil || n < 1 {
-			return paramError{(&pathways.ValidationError{}).Add("version", pathways.CodeInvalid, nil)}
-		}
+		n = positiveInto(v, "version", q)
+	}
+	if err := paramErr(v); err != nil {
+		return err
 	}
 	ctx, cancel := s.transferContext(c)
 	course, media, err := s.courses.Export(ctx, actor(c), id, n)

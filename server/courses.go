@@ -12,6 +12,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/pathways-lms/pathways"
+	"github.com/pathways-lms/pathways/accounts"
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/i18n"
 )
@@ -80,6 +81,9 @@ type messageObject struct {
 	Other       string `json:"other"`
 }
 
+// objectForm says that a message is a string or a messageObject.
+func (messageJSON) objectForm() any { return messageObject{} }
+
 func (m messageJSON) MarshalJSON() ([]byte, error) {
 	if m == (messageJSON{Other: m.Other}) {
 		return jsonMarshal(m.Other)
@@ -136,6 +140,15 @@ func (d draftJSON) course() courses.Course {
 		c.Modules = append(c.Modules, cm)
 	}
 	return c
+}
+
+func (d draftJSON) check() error {
+	v := &pathways.ValidationError{}
+	if d.ID != "" && !accounts.ValidID(d.ID) {
+		v.Add("id", pathways.CodeInvalid, nil)
+	}
+	_ = v.Merge("", courses.CheckDraft(d.course()))
+	return v.Err()
 }
 
 // courseJSON is a draft with what the server knows about it.
@@ -277,12 +290,10 @@ func (s *Server) getCourse(c *fiber.Ctx) error {
 }
 
 func (s *Server) updateCourse(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
+	v := &pathways.ValidationError{}
+	id := pathIDInto(c, v)
 	var in draftJSON
-	if err := decodeJSON(c, &in); err != nil {
+	if err := decodeRequest(c, v, &in); err != nil {
 		return err
 	}
 	rev, err := revision(c, in.Revision)
@@ -308,15 +319,17 @@ func (s *Server) deleteCourse(c *fiber.Ctx) error {
 }
 
 func (s *Server) setMessages(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
+	v := &pathways.ValidationError{}
+	id := pathIDInto(c, v)
+	locale := c.Params("locale")
+	if !i18n.ValidLocale(locale) {
+		v.Add("locale", i18n.CodeLocale, nil)
 	}
 	var in struct {
 		Revision int                     `json:"revision"`
 		Messages map[string]*messageJSON `json:"messages"`
 	}
-	if err := decodeJSON(c, &in); err != nil {
+	if err := decodeRequest(c, v, &in); err != nil {
 		return err
 	}
 	rev, err := revision(c, in.Revision)
@@ -327,19 +340,16 @@ func (s *Server) setMessages(c *fiber.Ctx) error {
 	for mid, m := range in.Messages {
 		changes[mid] = (*i18n.Message)(m)
 	}
-	course, err := s.courses.SetMessages(c.UserContext(), actor(c), id, rev, c.Params("locale"), changes)
+	course, err := s.courses.SetMessages(c.UserContext(), actor(c), id, rev, locale, changes)
 	if err != nil {
-		return err
+		return asParams(err, "locale")
 	}
 	return sendCourse(c, fiber.StatusOK, course)
 }
 
 func (s *Server) translationStatus(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
 	v := &pathways.ValidationError{}
+	id := pathIDInto(c, v)
 	p := pageParams(c, v, pathways.DefaultPages)
 	if err := paramErr(v); err != nil {
 		return err
@@ -352,18 +362,18 @@ func (s *Server) translationStatus(c *fiber.Ctx) error {
 }
 
 func (s *Server) publishCourse(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
+	pv := &pathways.ValidationError{}
+	id := pathIDInto(c, pv)
 	var in struct {
 		Revision int `json:"revision"`
 	}
 	// The body is optional: If-Match may carry the revision instead.
 	if c.Request().Header.ContentLength() != 0 || c.Get(fiber.HeaderContentType) != "" {
-		if err := decodeJSON(c, &in); err != nil {
+		if err := decodeRequest(c, pv, &in); err != nil {
 			return err
 		}
+	} else if err := paramErr(pv); err != nil {
+		return err
 	}
 	rev, err := revision(c, in.Revision)
 	if err != nil {
@@ -395,16 +405,25 @@ func (s *Server) archiveCourse(archived bool) fiber.Handler {
 	}
 }
 
+type duplicateRequest struct {
+	ID   string `json:"id"`
+	Slug string `json:"slug"`
+}
+
+func (r duplicateRequest) check() error {
+	v := &pathways.ValidationError{}
+	if r.ID != "" && !accounts.ValidID(r.ID) {
+		v.Add("id", pathways.CodeInvalid, nil)
+	}
+	courses.CheckSlug(v, "slug", r.Slug)
+	return v.Err()
+}
+
 func (s *Server) duplicateCourse(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	var in struct {
-		ID   string `json:"id"`
-		Slug string `json:"slug"`
-	}
-	if err := decodeJSON(c, &in); err != nil {
+	v := &pathways.ValidationError{}
+	id := pathIDInto(c, v)
+	var in duplicateRequest
+	if err := decodeRequest(c, v, &in); err != nil {
 		return err
 	}
 	course, created, err := s.courses.Duplicate(c.UserContext(), actor(c), id, in.ID, in.Slug)
@@ -415,21 +434,11 @@ func (s *Server) duplicateCourse(c *fiber.Ctx) error {
 	return sendCourse(c, createdStatus(created), course)
 }
 
-// wanted lists the caller's languages, most wanted first: the ?lang=
-// list (a learner's chosen language, then their others) if given, else
-// Accept-Language by preference. With ?lang= the URL alone decides the
-// answer, so it may be cached as immutable. Malformed entries are
-// refused, so a typo is not silently served in another language.
-func wanted(c *fiber.Ctx) ([]string, error) {
-	v := &pathways.ValidationError{}
-	langs := wantedInto(c, v)
-	return langs, paramErr(v)
-}
-
-// maxWanted bounds the ?lang= list.
-const maxWanted = 10
-
-// wantedInto is wanted, adding a malformed ?lang= to v.
+// wantedInto lists the caller's languages, most wanted first: the
+// ?lang= list (a learner's chosen language, then their others) if given,
+// else Accept-Language by preference. With ?lang= the URL alone decides
+// the answer, so it may be cached as immutable. A malformed entry is
+// added to v, so a typo is not silently served in another language.
 func wantedInto(c *fiber.Ctx, v *pathways.ValidationError) []string {
 	var out []string
 	if q := c.Query("lang"); q != "" {
@@ -455,13 +464,13 @@ func wantedInto(c *fiber.Ctx, v *pathways.ValidationError) []string {
 	return out
 }
 
+// maxWanted bounds the ?lang= list.
+const maxWanted = 10
+
 func (s *Server) previewLesson(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	langs, err := wanted(c)
-	if err != nil {
+	pv := &pathways.ValidationError{}
+	id, langs := pathIDInto(c, pv), wantedInto(c, pv)
+	if err := paramErr(pv); err != nil {
 		return err
 	}
 	v, err := s.courses.Preview(c.UserContext(), actor(c), id, c.Params("lesson"), langs)
@@ -473,13 +482,21 @@ func (s *Server) previewLesson(c *fiber.Ctx) error {
 	return c.JSON(v)
 }
 
-// versionParam reads :version, a positive version number.
-func versionParam(c *fiber.Ctx) (int, error) {
-	n, err := strconv.Atoi(c.Params("version"))
-	if err != nil || n < 1 || n > 1_000_000 {
-		return 0, paramError{(&pathways.ValidationError{}).Add("version", pathways.CodeInvalid, nil)}
+// versionInto reads :version, a positive version number, adding to v if
+// it is not one.
+func versionInto(c *fiber.Ctx, v *pathways.ValidationError) int {
+	return positiveInto(v, "version", c.Params("version"))
+}
+
+// positiveInto reads parameter name, of value raw, as a positive number
+// (at most maxOffset), adding to v if it is not one.
+func positiveInto(v *pathways.ValidationError, name, raw string) int {
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > maxOffset {
+		v.Add(name, pathways.CodeInvalid, nil)
+		return 0
 	}
-	return n, nil
+	return n
 }
 
 // sendRendered answers with published content from the cache. A URL that
@@ -530,18 +547,14 @@ func (s *Server) catalogue(c *fiber.Ctx) error {
 }
 
 func (s *Server) outline(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
+	v := &pathways.ValidationError{}
+	id := pathIDInto(c, v)
 	n := 0
 	if c.Params("version") != "" {
-		if n, err = versionParam(c); err != nil {
-			return err
-		}
+		n = versionInto(c, v)
 	}
-	langs, err := wanted(c)
-	if err != nil {
+	langs := wantedInto(c, v)
+	if err := paramErr(v); err != nil {
 		return err
 	}
 	r, err := s.courses.OutlineJSON(c.UserContext(), actor(c), id, n, langs)
@@ -552,16 +565,9 @@ func (s *Server) outline(c *fiber.Ctx) error {
 }
 
 func (s *Server) lesson(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	n, err := versionParam(c)
-	if err != nil {
-		return err
-	}
-	langs, err := wanted(c)
-	if err != nil {
+	v := &pathways.ValidationError{}
+	id, n, langs := pathIDInto(c, v), versionInto(c, v), wantedInto(c, v)
+	if err := paramErr(v); err != nil {
 		return err
 	}
 	r, err := s.courses.LessonJSON(c.UserContext(), actor(c), id, n, c.Params("lesson"), langs)

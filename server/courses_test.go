@@ -309,7 +309,7 @@ func TestCourseBadInput(t *testing.T) {
 		{"message for unknown locale", req{method: "PATCH", path: "/api/v1/courses/" + id + "/messages/de", token: trainer, body: map[string]any{"revision": 1, "messages": map[string]any{"course.title": "x"}}},
 			422, "validation", []string{"locale:not_offered"}},
 		{"malformed message", req{method: "PATCH", path: "/api/v1/courses/" + id + "/messages/fr", token: trainer, body: `{"revision":1,"messages":{"course.title":{"oter":"x"}}}`, header: map[string]string{"Content-Type": "application/json"}},
-			422, "validation", []string{"oter:unknown"}},
+			422, "validation", []string{"messages/course.title/oter:unknown"}},
 		{"bad version", req{method: "GET", path: "/api/v1/catalogue/" + id + "/versions/zero/lessons/a", token: trainer}, 422, "validation", []string{"version:invalid"}},
 		{"bad lang", req{method: "GET", path: "/api/v1/catalogue?lang=" + strings.Repeat("x", 40), token: trainer}, 422, "validation", []string{"lang:locale"}},
 		{"bad topic filter", req{method: "GET", path: "/api/v1/catalogue?topic=cooking", token: trainer}, 422, "validation", []string{"topic:enum"}},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,72 +22,35 @@ import (
 // pathways'.
 var FieldCodes = []string{codeAfterFile}
 
-// checkKeys refuses what encoding/json lets through in a top-level object:
-// keys that match a field only case-insensitively ("USERNAME") and keys
-// given twice (the last would silently win). Bodies that are not objects
-// are left to the decoder, which reports them.
-func checkKeys(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil
-	}
-	known := jsonFields(reflect.TypeOf(v))
-	seen := map[string]bool{}
-	ve := &pathways.ValidationError{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil // malformed: the decoder reports it with its offset
-		}
-		key, _ := tok.(string)
-		switch {
-		case seen[key]:
-			ve.Add(key, pathways.CodeDuplicateKey, nil)
-		case !known[key]:
-			ve.Add(key, pathways.CodeUnknown, nil)
-		}
-		seen[key] = true
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return nil
-		}
-	}
-	return ve.Err()
+// paramError is a validation error about a request whose first params
+// field errors are about its query, path or header parameters, so they
+// carry a parameter name instead of a JSON Pointer into the body; the
+// others point into the body.
+type paramError struct {
+	*pathways.ValidationError
+	params int
 }
-
-// jsonFields lists the exact JSON names of a struct's fields.
-func jsonFields(t reflect.Type) map[string]bool {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	out := map[string]bool{}
-	if t.Kind() != reflect.Struct {
-		return out
-	}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		switch {
-		case name == "-" || !f.IsExported():
-		case name == "":
-			out[f.Name] = true
-		default:
-			out[name] = true
-		}
-	}
-	return out
-}
-
-// paramError marks a validation error about query or path parameters, so
-// its field errors carry no JSON Pointer into the body.
-type paramError struct{ *pathways.ValidationError }
 
 func (e paramError) Unwrap() error { return e.ValidationError }
 
-// decodeJSON reads the request body into v strictly: the body must be
-// declared JSON, be one well-formed JSON value, and have no unknown fields
-// or values of the wrong type. Each failure is a 4xx problem.
-func decodeJSON(c *fiber.Ctx, v any) error {
+// checker is a request body that can say what the domain's rules find
+// wrong with it without acting on it (a pure check, no database), so that
+// a request with other problems gets them all in one answer.
+type checker interface{ check() error }
+
+// decodeJSON is decodeRequest for a request with no parameters to check.
+func decodeJSON(c *fiber.Ctx, dst any) error { return decodeRequest(c, nil, dst) }
+
+// decodeRequest reads the request body into dst strictly and answers for
+// the whole request: the body must be declared JSON (415), be one
+// well-formed JSON value (400) under the body limit (413), and have no
+// unknown fields, no key twice and no value of the wrong type, at any
+// depth (checkShape). If the body has such problems, or params (the
+// problems the handler found in the request's parameters, or nil) holds
+// any, the error lists them all, with what dst's own check finds in
+// what could be decoded, in one *pathways.ValidationError; the handler
+// then returns it and acts on nothing.
+func decodeRequest(c *fiber.Ctx, params *pathways.ValidationError, dst any) error {
 	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || mt != fiber.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json") {
 		return errMediaType
@@ -95,18 +59,99 @@ func decodeJSON(c *fiber.Ctx, v any) error {
 	if err != nil {
 		return err
 	}
-	if err := checkKeys(data, v); err != nil {
+	sh, err := checkShape(data, reflect.TypeOf(dst))
+	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err, int64(len(data)))
+	if sh.fine() && params.Err() == nil {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(dst); err != nil {
+			return jsonError(err, int64(len(data)))
+		}
+		return nil
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return &malformedJSONError{offset: dec.InputOffset(), err: errors.New("data after the JSON value")}
+	// encoding/json decodes what fits and skips what does not; without
+	// the cut items, what it builds is bounded.
+	_ = json.Unmarshal(sh.body(data), dst)
+	return requestProblems(params, sh, dst)
+}
+
+// requestProblems lists the problems of a request: its parameters', then
+// its body's shape's, then what the body's own check finds where the
+// shape found nothing (a value of the wrong type is not also "required"),
+// and a list cut at maxItems that the check did not report itself.
+func requestProblems(params *pathways.ValidationError, sh *shape, body any) error {
+	all := &pathways.ValidationError{}
+	_ = all.Merge("", params.Err())
+	n := len(all.Fields)
+	_ = all.Merge("", sh.problems.Err())
+	var ve *pathways.ValidationError
+	if ch, ok := body.(checker); ok && errors.As(ch.check(), &ve) {
+		for _, f := range ve.Fields {
+			if !sh.covers(f.Field) {
+				all.Add(f.Field, f.Code, f.Params)
+			}
+		}
+		all.Omitted += ve.Omitted
 	}
-	return nil
+	for _, c := range sh.cuts {
+		if !all.Full() && !slices.ContainsFunc(all.Fields, func(f pathways.FieldError) bool { return f.Field == c.path }) {
+			all.Add(c.path, pathways.CodeTooMany, map[string]any{"Count": c.limit})
+		}
+	}
+	if n > 0 {
+		return paramError{all, n}
+	}
+	return all.Err()
+}
+
+// asParams marks the field errors of err named names, if it is a
+// validation error, as parameters (a path parameter the domain judged).
+func asParams(err error, names ...string) error {
+	var ve *pathways.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	params, body := &pathways.ValidationError{Omitted: ve.Omitted}, []pathways.FieldError{}
+	for _, f := range ve.Fields {
+		if slices.Contains(names, f.Field) {
+			params.Add(f.Field, f.Code, f.Params)
+		} else {
+			body = append(body, f)
+		}
+	}
+	n := len(params.Fields)
+	for _, f := range body {
+		params.Add(f.Field, f.Code, f.Params)
+	}
+	return paramError{params, n}
+}
+
+// under puts the field errors of err, if it is a validation error about
+// a part of the body (an answer, decoded by its domain), under that
+// part's field path, so that they point into the body.
+func under(part string, err error) error {
+	var ve *pathways.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	out := &pathways.ValidationError{Omitted: ve.Omitted}
+	for _, f := range ve.Fields {
+		field := part + "/" + f.Field
+		if f.Field == "$" {
+			field = part
+		}
+		out.Add(field, f.Code, f.Params)
+	}
+	return out
+}
+
+// covers reports whether the shape found a problem at field or above it.
+func (s *shape) covers(field string) bool {
+	return slices.ContainsFunc(s.problems.Fields, func(f pathways.FieldError) bool {
+		return f.Field == "$" || f.Field == field || strings.HasPrefix(field, f.Field+"/")
+	})
 }
 
 // jsonError classifies a decoding error; end is the body's length, where
@@ -196,11 +241,11 @@ func pageParams(c *fiber.Ctx, v *pathways.ValidationError, l pathways.PageLimits
 	return p.Normalise(l)
 }
 
-// paramErr returns v as an error about query or path parameters, or nil
-// if it holds none.
+// paramErr returns v as an error about query, path or header parameters,
+// or nil if it holds none.
 func paramErr(v *pathways.ValidationError) error {
 	if v.Err() == nil {
 		return nil
 	}
-	return paramError{v}
+	return paramError{v, len(v.Fields)}
 }

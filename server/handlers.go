@@ -74,7 +74,7 @@ type refreshRequest struct {
 	RefreshToken string `json:"refreshToken"`
 }
 
-func (r refreshRequest) validate() error {
+func (r refreshRequest) check() error {
 	if r.RefreshToken == "" {
 		return pathways.Invalid("refreshToken", pathways.CodeRequired)
 	}
@@ -86,7 +86,7 @@ func (s *Server) refresh(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	if err := in.validate(); err != nil {
+	if err := in.check(); err != nil {
 		return err
 	}
 	sess, err := s.acc.Refresh(c.UserContext(), in.RefreshToken)
@@ -101,7 +101,7 @@ func (s *Server) logout(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	if err := in.validate(); err != nil {
+	if err := in.check(); err != nil {
 		return err
 	}
 	if err := s.acc.Logout(c.UserContext(), in.RefreshToken); err != nil {
@@ -137,6 +137,14 @@ type createOrganisationRequest struct {
 	Name string `json:"name"`
 }
 
+func (r createOrganisationRequest) organisation() accounts.NewOrganisation {
+	return accounts.NewOrganisation{ID: r.ID, Slug: r.Slug, Name: r.Name}
+}
+
+func (r createOrganisationRequest) check() error {
+	return accounts.CheckNewOrganisation(r.organisation())
+}
+
 // createdStatus is 201 for a new object and 200 for a retried create that
 // found the object made the first time.
 func createdStatus(created bool) int {
@@ -151,7 +159,7 @@ func (s *Server) createOrganisation(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	o, created, err := s.acc.CreateOrganisation(c.UserContext(), actor(c), accounts.NewOrganisation{ID: in.ID, Slug: in.Slug, Name: in.Name})
+	o, created, err := s.acc.CreateOrganisation(c.UserContext(), actor(c), in.organisation())
 	if err != nil {
 		return err
 	}
@@ -250,18 +258,31 @@ type createUserRequest struct {
 	PIN            string `json:"pin"`
 }
 
+func (r createUserRequest) user() accounts.NewUser {
+	return accounts.NewUser{
+		ID: r.ID, Username: r.Username, DisplayName: r.DisplayName, Role: accounts.Role(r.Role),
+		Locale: r.Locale, Password: r.Password, PIN: r.PIN,
+	}
+}
+
+func (r createUserRequest) check() error {
+	v := &pathways.ValidationError{}
+	if r.OrganisationID != "" && !accounts.ValidID(r.OrganisationID) {
+		v.Add("orgId", pathways.CodeID, nil)
+	}
+	_ = v.Merge("", accounts.CheckNewUser(r.OrganisationID, r.user()))
+	return v.Err()
+}
+
 func (s *Server) createUser(c *fiber.Ctx) error {
 	var in createUserRequest
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
 	if in.OrganisationID != "" && !accounts.ValidID(in.OrganisationID) {
-		return pathways.Invalid("orgId", pathways.CodeID)
+		return in.check() // with the body's other problems
 	}
-	u, created, err := s.acc.CreateUser(c.UserContext(), actor(c), in.OrganisationID, accounts.NewUser{
-		ID: in.ID, Username: in.Username, DisplayName: in.DisplayName, Role: accounts.Role(in.Role),
-		Locale: in.Locale, Password: in.Password, PIN: in.PIN,
-	})
+	u, created, err := s.acc.CreateUser(c.UserContext(), actor(c), in.OrganisationID, in.user())
 	if err != nil {
 		return err
 	}
@@ -287,18 +308,20 @@ type updateUserRequest struct {
 	Disabled    *bool   `json:"disabled"`
 }
 
+func (r updateUserRequest) update() accounts.UserUpdate {
+	return accounts.UserUpdate{DisplayName: r.DisplayName, Locale: r.Locale, Disabled: r.Disabled}
+}
+
+func (r updateUserRequest) check() error { return accounts.CheckUserUpdate(r.update()) }
+
 func (s *Server) updateUser(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
+	v := &pathways.ValidationError{}
+	id := pathIDInto(c, v)
 	var in updateUserRequest
-	if err := decodeJSON(c, &in); err != nil {
+	if err := decodeRequest(c, v, &in); err != nil {
 		return err
 	}
-	u, err := s.acc.UpdateUser(c.UserContext(), actor(c), id, accounts.UserUpdate{
-		DisplayName: in.DisplayName, Locale: in.Locale, Disabled: in.Disabled,
-	})
+	u, err := s.acc.UpdateUser(c.UserContext(), actor(c), id, in.update())
 	if err != nil {
 		return err
 	}
@@ -313,13 +336,15 @@ type credentialRequest struct {
 	PIN      string `json:"pin"`
 }
 
+// check checks the new secret; the current one is checked against the
+// user's.
+func (r credentialRequest) check() error { return accounts.CheckSecret(r.Password, r.PIN) }
+
 func (s *Server) setCredential(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
+	v := &pathways.ValidationError{}
+	id := pathIDInto(c, v)
 	var in credentialRequest
-	if err := decodeJSON(c, &in); err != nil {
+	if err := decodeRequest(c, v, &in); err != nil {
 		return err
 	}
 	change := accounts.CredentialChange{Current: in.Current, Password: in.Password, PIN: in.PIN}

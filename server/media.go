@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -34,6 +35,10 @@ const (
 	headerUploadOffset = "Upload-Offset"
 	headerUploadLength = "Upload-Length"
 )
+
+// maxFormFields bounds the fields before the file part of a multipart
+// upload (six are defined; each may come once).
+const maxFormFields = 20
 
 // maxFieldSize bounds one form field of a multipart upload (a transcript
 // of 100,000 characters fits).
@@ -119,13 +124,10 @@ var uploadQuery = map[string]bool{"id": true, "orgId": true, "name": true, "loca
 
 func (s *Server) uploadRaw(ctx context.Context, c *fiber.Ctx, ct string) (assets.Asset, bool, error) {
 	v := &pathways.ValidationError{}
-	for k := range c.Queries() {
+	for _, k := range slices.Sorted(maps.Keys(c.Queries())) {
 		if !uploadQuery[k] {
-			v.Add(k, pathways.CodeUnknown, nil)
+			v.Add(pathways.Clip(k), pathways.CodeUnknown, nil)
 		}
-	}
-	if v.Err() != nil {
-		return assets.Asset{}, false, paramError{v}
 	}
 	m := assets.Meta{
 		ID: c.Query("id"), OrgID: c.Query("orgId"), Name: c.Query("name"), DeclaredType: ct,
@@ -136,6 +138,10 @@ func (s *Server) uploadRaw(ctx context.Context, c *fiber.Ctx, ct string) (assets
 			m.Name = p["filename"]
 		}
 	}
+	if v.Err() != nil {
+		_ = v.Merge("", assets.CheckMeta(m)) // every bad parameter at once
+		return assets.Asset{}, false, paramErr(v)
+	}
 	size := int64(c.Request().Header.ContentLength())
 	if size < 0 {
 		size = -1 // chunked: the length shows at the end
@@ -145,7 +151,7 @@ func (s *Server) uploadRaw(ctx context.Context, c *fiber.Ctx, ct string) (assets
 	// body) and "name" from Content-Disposition are not parameters.
 	var ve *pathways.ValidationError
 	if errors.As(err, &ve) && !slices.ContainsFunc(ve.Fields, func(f pathways.FieldError) bool { return f.Field == "file" }) {
-		return a, created, paramError{ve}
+		return a, created, paramErr(ve)
 	}
 	return a, created, err
 }
@@ -162,30 +168,50 @@ func (s *Server) uploadMultipart(ctx context.Context, c *fiber.Ctx, boundary str
 		"id": &m.ID, "orgId": &m.OrgID, "name": &m.Name, "locale": &m.Locale,
 		"altText": &m.AltText, "transcript": &m.Transcript,
 	}
-	for {
+	// Problems of the fields are collected until the file part, and then
+	// answered all at once, with what the fields say, before any byte of
+	// the file is stored.
+	v := &pathways.ValidationError{}
+	seen := map[string]bool{}
+	for parts := 0; ; parts++ {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return assets.Asset{}, false, pathways.Invalid("file", pathways.CodeRequired)
+			v.Add("file", pathways.CodeRequired, nil)
+			_ = v.Merge("", assets.CheckMeta(m))
+			return assets.Asset{}, false, v
 		}
 		if err != nil {
 			return assets.Asset{}, false, fmt.Errorf("%w: %v", errMalformedMultipart, err)
 		}
 		name := part.FormName()
 		if name == "file" {
+			if v.Err() != nil {
+				_ = v.Merge("", assets.CheckMeta(m))
+				return assets.Asset{}, false, v
+			}
 			return s.uploadPart(ctx, c, mr, part, m)
 		}
-		dst, ok := fields[name]
-		if !ok {
-			return assets.Asset{}, false, pathways.Invalid(name, pathways.CodeUnknown)
+		field := pathways.EscapeToken(pathways.Clip(name))
+		dst, known := fields[name]
+		switch {
+		case parts >= maxFormFields:
+			return assets.Asset{}, false, v.Add("$", pathways.CodeTooMany, map[string]any{"Count": maxFormFields})
+		case !known:
+			v.Add(field, pathways.CodeUnknown, nil)
+		case seen[name]:
+			v.Add(field, pathways.CodeDuplicateKey, nil)
+			known = false // the first stands
 		}
+		seen[name] = true
 		val, err := io.ReadAll(io.LimitReader(part, maxFieldSize+1))
-		if err != nil {
+		switch {
+		case err != nil:
 			return assets.Asset{}, false, fmt.Errorf("%w: %v", assets.ErrIncomplete, err)
+		case len(val) > maxFieldSize:
+			v.Add(field, pathways.CodeTooLong, map[string]any{"Count": maxFieldSize})
+		case known:
+			*dst = string(val)
 		}
-		if len(val) > maxFieldSize {
-			return assets.Asset{}, false, (&pathways.ValidationError{}).Add(name, pathways.CodeTooLong, map[string]any{"Count": maxFieldSize})
-		}
-		*dst = string(val)
 	}
 }
 
@@ -234,13 +260,13 @@ type updateMediaRequest struct {
 	Transcript *string `json:"transcript"`
 }
 
+func (r updateMediaRequest) check() error { return assets.CheckChange(assets.Change(r)) }
+
 func (s *Server) updateMedia(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
+	v := &pathways.ValidationError{}
+	id := pathIDInto(c, v)
 	var in updateMediaRequest
-	if err := decodeJSON(c, &in); err != nil {
+	if err := decodeRequest(c, v, &in); err != nil {
 		return err
 	}
 	a, err := s.media.Update(c.UserContext(), actor(c), id, assets.Change(in))
@@ -387,15 +413,21 @@ func (s *Server) sendUpload(c *fiber.Ctx, status int, u assets.Upload) error {
 	return c.Status(status).JSON(uploadJSON{ID: u.ID, Size: u.Size, Offset: u.Offset, ChunkMin: lo, ChunkMax: hi, ExpiresAt: u.Expires, URL: url})
 }
 
+func (r startUploadRequest) meta() assets.Meta {
+	return assets.Meta{
+		ID: r.ID, OrgID: r.OrganisationID, Name: r.Name, DeclaredType: r.Type,
+		Locale: r.Locale, AltText: r.AltText, Transcript: r.Transcript,
+	}
+}
+
+func (r startUploadRequest) check() error { return assets.CheckUpload(r.meta(), r.Size) }
+
 func (s *Server) startUpload(c *fiber.Ctx) error {
 	var in startUploadRequest
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	u, created, err := s.media.StartUpload(c.UserContext(), actor(c), assets.Meta{
-		ID: in.ID, OrgID: in.OrganisationID, Name: in.Name, DeclaredType: in.Type,
-		Locale: in.Locale, AltText: in.AltText, Transcript: in.Transcript,
-	}, in.Size)
+	u, created, err := s.media.StartUpload(c.UserContext(), actor(c), in.meta(), in.Size)
 	if err != nil {
 		return err
 	}
@@ -424,17 +456,18 @@ var (
 // It answers 204 with the new offset, or 201 with the asset once the file
 // is complete.
 func (s *Server) putChunk(c *fiber.Ctx) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
 	mt, _, _ := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if mt != mediaTypeOffset && mt != fiber.MIMEOctetStream {
 		return errChunkType
 	}
+	v := &pathways.ValidationError{}
+	id := pathIDInto(c, v)
 	offset, err := strconv.ParseInt(c.Get(headerUploadOffset), 10, 64)
 	if err != nil || offset < 0 {
-		return paramError{(&pathways.ValidationError{}).Add(headerUploadOffset, pathways.CodeInvalid, nil)}
+		v.Add(headerUploadOffset, pathways.CodeInvalid, nil)
+	}
+	if err := paramErr(v); err != nil {
+		return err
 	}
 	n := int64(c.Request().Header.ContentLength())
 	if n < 0 {

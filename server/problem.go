@@ -294,9 +294,9 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		re *readinessError
 	)
 	if errors.As(err, &ve) {
-		param := errors.As(err, &pe)
-		for _, f := range ve.Fields {
-			p.Errors = append(p.Errors, fieldProblem(loc, f, param))
+		errors.As(err, &pe)
+		for i, f := range ve.Fields {
+			p.Errors = append(p.Errors, fieldProblem(loc, f, i < pe.params))
 		}
 		p.Omitted = ve.Omitted
 	}

@@ -344,15 +344,18 @@ func (r *reader) readLocales(c *courses.Course, courseOK bool) {
 // validate runs the checks of courses on the decoded course and checks its
 // media paths.
 func (r *reader) validate(c courses.Course) {
-	for _, fe := range fieldErrors(courses.CheckStructure(c)) {
+	structure, omitted := fieldErrors(courses.CheckStructure(c))
+	for _, fe := range structure {
 		r.fieldProblem(fe.Field, fe.Code, fe.Params)
 	}
-	for _, fe := range fieldErrors(courses.CheckMessages(c, true)) {
-		if fe.Code == i18n.CodeMissingText && r.noDefaultTexts {
-			continue // reported once, for the file
+	texts, more := fieldErrors(courses.CheckMessages(c, true))
+	for _, fe := range texts {
+		if fe.Code == i18n.CodeMissingText && r.noDefaultTexts || fe.Code == i18n.CodeNotOffered && r.bad["locales"] {
+			continue // reported once, for the file or the list of locales
 		}
 		r.fieldProblem(fe.Field, fe.Code, fe.Params)
 	}
+	r.probs.omitted += omitted + more // found by courses, not listed by it
 	used := map[string]bool{}
 	check := func(field, p string) {
 		switch {

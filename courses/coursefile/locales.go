@@ -62,9 +62,19 @@ func (j *jsonReader) decode() (msgs map[string]i18n.Message, ok bool) {
 		}
 		id, _ := tok.(string)
 		line := j.line()
+		if len(seen) == i18n.MaxMessages {
+			// A file longer than the limit is one problem, at the first
+			// message past it; the rest is not decoded.
+			j.pr.add(j.file, line, "", pathways.CodeTooMany, map[string]any{"Count": i18n.MaxMessages})
+			j.bad["messages/"+j.locale] = true
+			if j.skip() != nil || j.skipRest() != nil {
+				return nil, false
+			}
+			return msgs, true
+		}
 		field := pathways.EscapeToken(id)
 		if first, dup := seen[id]; dup {
-			j.problem(field, line, pathways.CodeDuplicate, map[string]any{"Line": first},
+			j.problem(field, line, pathways.CodeDuplicateKey, map[string]any{"Line": first},
 				fmt.Sprintf("message %s is given twice (first on line %d)", strconv.Quote(id), first))
 			if j.skip() != nil {
 				return nil, false
@@ -219,7 +229,7 @@ func (j *jsonReader) object(field string) (i18n.Message, error) {
 		}
 		switch first, dup := seen[key]; {
 		case dup:
-			j.problem(kf, line, pathways.CodeDuplicate, map[string]any{"Line": first},
+			j.problem(kf, line, pathways.CodeDuplicateKey, map[string]any{"Line": first},
 				fmt.Sprintf("%s is given twice (first on line %d)", strconv.Quote(key), first))
 		case dst == nil:
 			j.problem(kf, line, pathways.CodeUnknown, map[string]any{"Value": key},

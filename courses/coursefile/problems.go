@@ -193,17 +193,17 @@ func fileRank(file string) int {
 	return 4
 }
 
-// fieldErrors returns the field errors of a validation error; any other
-// error becomes one "invalid" field error.
-func fieldErrors(err error) []pathways.FieldError {
+// fieldErrors returns the field errors of a validation error and how many
+// more it counted; any other error becomes one "invalid" field error.
+func fieldErrors(err error) ([]pathways.FieldError, int) {
 	if err == nil {
-		return nil
+		return nil, 0
 	}
 	var ve *pathways.ValidationError
 	if errors.As(err, &ve) {
-		return ve.Fields
+		return ve.Fields, ve.Omitted
 	}
-	return []pathways.FieldError{{Code: pathways.CodeInvalid, Params: map[string]any{"Value": err.Error()}}}
+	return []pathways.FieldError{{Code: pathways.CodeInvalid, Params: map[string]any{"Value": err.Error()}}}, 0
 }
 
 // describe says in English what a code means, for command-line output.
@@ -229,6 +229,8 @@ func describe(code string, p map[string]any) string {
 		return "not a valid message ID: use letters, digits, '.', '_' and '-', starting with a letter or digit"
 	case pathways.CodeDuplicate:
 		return "appears more than once"
+	case pathways.CodeDuplicateKey:
+		return "given twice"
 	case pathways.CodeEnum:
 		return "must be one of: " + v("Value")
 	case pathways.CodeRange:

@@ -293,9 +293,41 @@ func TestReadErrors(t *testing.T) {
 				"title: speaking.title", "title: *t")
 			edit(t, f, en, `  "speaking.title": "Speaking up",`+"\n", "")
 		}, []want{
-			{file: y, at: "level: advanced", field: "level", code: pathways.CodeDuplicate},
+			{file: y, at: "level: advanced", field: "level", code: pathways.CodeDuplicateKey},
 			{file: y, at: "title: *t", field: "modules/1/title", code: coursefile.CodeAlias},
 		}},
+
+		{"duplicate keys at every depth", func(t *testing.T, f fstest.MapFS) {
+			edit(t, f, y, "        minutes: 8\n", "        minutes: 8\n        minutes: 9\n",
+				"            kind: text\n", "            kind: text\n            kind: note\n",
+				"            media: media/two-people.png\n", "            media: media/two-people.png\n            mediaBy: {fr: media/two-people.png, fr: media/unused.png}\n")
+			edit(t, f, en, `  "speaking.title": "Speaking up",`, `  "speaking.title": "Speaking up",`+"\n"+`  "speaking.title": "Speak up",`)
+			edit(t, f, fr, `    "other": "Écouter"`, `    "other": "Écouter",`+"\n"+`    "other": "Entendre"`)
+		}, []want{
+			{file: y, at: "minutes: 9", field: "modules/0/lessons/0/minutes", code: pathways.CodeDuplicateKey},
+			{file: y, at: "kind: note", field: "modules/0/lessons/0/blocks/0/kind", code: pathways.CodeDuplicateKey},
+			{file: y, at: "mediaBy:", field: "modules/0/lessons/0/blocks/1/mediaBy/fr", code: pathways.CodeDuplicateKey},
+			{file: en, at: `"speaking.title": "Speak up"`, field: "speaking.title", code: pathways.CodeDuplicateKey},
+			{file: fr, at: `"other": "Entendre"`, field: "listening.title/other", code: pathways.CodeDuplicateKey},
+		}},
+
+		{"lists longer than their limits", func(t *testing.T, f fstest.MapFS) {
+			edit(t, f, y, "locales: [en, fr]", "locales: [en, fr"+strings.Repeat(", fr", courses.MaxLocales)+"]",
+				"    requires: [listening]\n", "    requires: [listening]\n    lessons: ["+strings.Repeat("{}, ", courses.MaxLessons)+"{}]\n    colour: blue\n")
+		}, []want{
+			{file: y, at: "locales:", field: "locales", code: pathways.CodeTooMany},
+			{file: y, at: "lessons: [{}", field: "modules/1/lessons", code: pathways.CodeTooMany},
+			{file: y, at: "colour: blue", field: "modules/1/colour", code: pathways.CodeUnknown},
+			{file: y, at: "    lessons:\n      - id: asking", field: "modules/1/lessons", code: pathways.CodeDuplicateKey},
+		}},
+
+		{"a locale file longer than its limit", func(t *testing.T, f fstest.MapFS) {
+			var more strings.Builder
+			for i := range i18n.MaxMessages {
+				fmt.Fprintf(&more, "\n  \"extra.%d\": \"x\",", i)
+			}
+			edit(t, f, fr, `"Communiquer au travail",`, `"Communiquer au travail",`+more.String())
+		}, []want{{file: fr, at: fmt.Sprintf(`"extra.%d"`, i18n.MaxMessages-1), code: pathways.CodeTooMany}}},
 
 		{"not UTF-8", func(t *testing.T, f fstest.MapFS) {
 			edit(t, f, fr, "Écouter", "\xc9couter")

@@ -91,9 +91,9 @@ func (y *yamlReader) decode(data []byte) (c courses.Course, ok bool) {
 		"format":        func(*yaml.Node, string) {}, // checked above
 		"slug":          y.str(&c.Slug),
 		"defaultLocale": y.str(&c.DefaultLocale),
-		"locales":       y.strList(&c.Locales),
+		"locales":       y.strList(&c.Locales, courses.MaxLocales),
 		"topic":         y.str(&topic),
-		"audiences":     y.strList(&audiences),
+		"audiences":     y.strList(&audiences, len(courses.Audiences)),
 		"level":         y.str(&level),
 		"shared":        y.boolean(&c.Shared),
 		"title":         y.str(&c.Title),
@@ -147,7 +147,7 @@ func (y *yamlReader) mapping(n *yaml.Node, p string, field func(name string) fie
 		}
 		kp := join(p, pathways.EscapeToken(k.Value))
 		if first, dup := seen[k.Value]; dup {
-			y.problem(kp, k.Line, pathways.CodeDuplicate, map[string]any{"Line": first},
+			y.problem(kp, k.Line, pathways.CodeDuplicateKey, map[string]any{"Line": first},
 				fmt.Sprintf("%s is given twice (first on line %d)", strconv.Quote(k.Value), first))
 			continue
 		}
@@ -238,12 +238,17 @@ func (y *yamlReader) boolean(dst *bool) fieldFunc {
 
 // seq returns the items of a list (none for null), with their lines
 // recorded.
-func (y *yamlReader) seq(n *yaml.Node, p string) []*yaml.Node {
+// A list longer than max is one problem, and its items are not decoded.
+func (y *yamlReader) seq(n *yaml.Node, p string, max int) []*yaml.Node {
 	if isNull(n) {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
 		y.typeError(n, p, "list")
+		return nil
+	}
+	if len(n.Content) > max {
+		y.problem(p, n.Line, pathways.CodeTooMany, map[string]any{"Count": max})
 		return nil
 	}
 	for i, item := range n.Content {
@@ -266,9 +271,9 @@ func (y *yamlReader) isMapping(n *yaml.Node, p string) bool {
 
 // strList decodes a list of strings; an item of the wrong type keeps its
 // place (empty) so that later paths stay right.
-func (y *yamlReader) strList(dst *[]string) fieldFunc {
+func (y *yamlReader) strList(dst *[]string, max int) fieldFunc {
 	return func(n *yaml.Node, p string) {
-		for i, item := range y.seq(n, p) {
+		for i, item := range y.seq(n, p, max) {
 			s, _ := y.scalar(item, join(p, strconv.Itoa(i)))
 			*dst = append(*dst, s)
 		}
@@ -279,6 +284,10 @@ func (y *yamlReader) strList(dst *[]string) fieldFunc {
 func (y *yamlReader) strMap(dst *map[string]string) fieldFunc {
 	return func(n *yaml.Node, p string) {
 		if isNull(n) || !y.isMapping(n, p) {
+			return
+		}
+		if len(n.Content)/2 > courses.MaxLocales {
+			y.problem(p, n.Line, pathways.CodeTooMany, map[string]any{"Count": courses.MaxLocales})
 			return
 		}
 		m := map[string]string{}
@@ -293,7 +302,7 @@ func (y *yamlReader) strMap(dst *map[string]string) fieldFunc {
 
 func (y *yamlReader) modules(dst *[]courses.Module) fieldFunc {
 	return func(n *yaml.Node, p string) {
-		for i, item := range y.seq(n, p) {
+		for i, item := range y.seq(n, p, courses.MaxModules) {
 			ip := join(p, strconv.Itoa(i))
 			var m courses.Module
 			if y.isMapping(item, ip) {
@@ -301,7 +310,7 @@ func (y *yamlReader) modules(dst *[]courses.Module) fieldFunc {
 					"id":       y.str(&m.ID),
 					"title":    y.str(&m.Title),
 					"summary":  y.str(&m.Summary),
-					"requires": y.strList(&m.Requires),
+					"requires": y.strList(&m.Requires, courses.MaxModules),
 					"lessons":  y.lessons(&m.Lessons),
 				}.get)
 			}
@@ -312,7 +321,7 @@ func (y *yamlReader) modules(dst *[]courses.Module) fieldFunc {
 
 func (y *yamlReader) lessons(dst *[]courses.Lesson) fieldFunc {
 	return func(n *yaml.Node, p string) {
-		for i, item := range y.seq(n, p) {
+		for i, item := range y.seq(n, p, courses.MaxLessons) {
 			ip := join(p, strconv.Itoa(i))
 			var l courses.Lesson
 			if y.isMapping(item, ip) {
@@ -330,7 +339,7 @@ func (y *yamlReader) lessons(dst *[]courses.Lesson) fieldFunc {
 
 func (y *yamlReader) blocks(dst *[]courses.Block) fieldFunc {
 	return func(n *yaml.Node, p string) {
-		for i, item := range y.seq(n, p) {
+		for i, item := range y.seq(n, p, courses.MaxBlocks) {
 			ip := join(p, strconv.Itoa(i))
 			var b courses.Block
 			var kind string
