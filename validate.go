@@ -22,6 +22,9 @@ const (
 	CodeNotAllowed = "not_allowed"
 	CodeKey        = "key"
 	CodeID         = "id"
+	// CodeReadOnly is a field the server keeps (an id, a timestamp, a
+	// version number) sent with a value other than the stored one.
+	CodeReadOnly = "read_only"
 	// The codes of structured input (JSON bodies, answers, course
 	// packages): a key the format does not define, a value of the wrong
 	// type (Params: Expected), a key given twice.
@@ -33,7 +36,7 @@ const (
 // FieldCodes lists the codes above, for the catalogue test.
 var FieldCodes = []string{
 	CodeRequired, CodeInvalid, CodeTooShort, CodeTooLong, CodeTooMany, CodeRange, CodeEnum,
-	CodeDuplicate, CodeNotAllowed, CodeKey, CodeID, CodeUnknown, CodeType, CodeDuplicateKey,
+	CodeDuplicate, CodeNotAllowed, CodeKey, CodeID, CodeReadOnly, CodeUnknown, CodeType, CodeDuplicateKey,
 }
 
 // KeyMax is the longest stable key (module, lesson, block, question and

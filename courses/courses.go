@@ -215,8 +215,6 @@ const (
 var (
 	// ErrStale: the draft changed since the revision the edit was made on.
 	ErrStale = fmt.Errorf("%w: the draft changed since you loaded it", pathways.ErrConflict)
-	// ErrImmutable: published versions cannot be changed.
-	ErrImmutable = fmt.Errorf("%w: a published version cannot be changed", pathways.ErrConflict)
 	// ErrArchived: the course is archived and cannot be edited or published.
 	ErrArchived = fmt.Errorf("%w: the course is archived", pathways.ErrConflict)
 	// ErrSlugTaken: another course of the organisation has the slug.

@@ -55,8 +55,6 @@ const (
 
 	ProblemStaleTitle      = "problem.stale.title"
 	ProblemStaleDetail     = "problem.stale.detail"
-	ProblemImmutableTitle  = "problem.immutable.title"
-	ProblemImmutableDetail = "problem.immutable.detail"
 	ProblemArchivedTitle   = "problem.archived.title"
 	ProblemArchivedDetail  = "problem.archived.detail"
 	ProblemSlugTakenTitle  = "problem.slug_taken.title"

@@ -137,6 +137,7 @@ func (s *Server) createBank(c *fiber.Ctx) error {
 		return err
 	}
 	c.Location("/api/v1/banks/" + b.ID)
+	setDraftETag(c, b.Revision)
 	return c.Status(createdStatus(created)).JSON(toBankJSON(b))
 }
 
@@ -149,6 +150,7 @@ func (s *Server) getBank(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	setDraftETag(c, b.Revision)
 	return c.JSON(toBankJSON(b))
 }
 
@@ -159,14 +161,27 @@ func (s *Server) updateBank(c *fiber.Ctx) error {
 	if err := decodeRequest(c, v, &in); err != nil {
 		return err
 	}
-	rev, err := revision(c, in.Revision)
+	rev, err := revision(c, in.Revision, in)
 	if err != nil {
 		return err
+	}
+	if in.ID != "" || in.OrgID != "" {
+		cur, err := s.assess.Bank(c.UserContext(), actor(c), id)
+		if err != nil {
+			return err
+		}
+		var r readOnly
+		r.id("id", in.ID, cur.ID)
+		r.id("orgId", in.OrgID, cur.OrgID)
+		if err := r.err(); err != nil {
+			return err
+		}
 	}
 	b, err := s.assess.UpdateBank(c.UserContext(), actor(c), id, rev, in.bank())
 	if err != nil {
 		return err
 	}
+	setDraftETag(c, b.Revision)
 	return c.JSON(toBankJSON(b))
 }
 
@@ -180,6 +195,7 @@ func (s *Server) createQuiz(c *fiber.Ctx) error {
 		return err
 	}
 	c.Location("/api/v1/quizzes/" + q.ID)
+	setDraftETag(c, q.Revision)
 	return c.Status(createdStatus(created)).JSON(toQuizJSON(q))
 }
 
@@ -192,6 +208,7 @@ func (s *Server) getQuiz(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	setDraftETag(c, q.Revision)
 	return c.JSON(toQuizJSON(q))
 }
 
@@ -202,14 +219,30 @@ func (s *Server) updateQuiz(c *fiber.Ctx) error {
 	if err := decodeRequest(c, v, &in); err != nil {
 		return err
 	}
-	rev, err := revision(c, in.Revision)
+	rev, err := revision(c, in.Revision, in)
 	if err != nil {
 		return err
+	}
+	if in.ID != "" || in.OrgID != "" || in.Published != 0 {
+		// Published only rises, without a new revision: a number read
+		// before a later publication is accepted.
+		cur, err := s.assess.Quiz(c.UserContext(), actor(c), id)
+		if err != nil {
+			return err
+		}
+		var r readOnly
+		r.id("id", in.ID, cur.ID)
+		r.id("orgId", in.OrgID, cur.OrgID)
+		r.published(&in.Published, cur.Published)
+		if err := r.err(); err != nil {
+			return err
+		}
 	}
 	q, err := s.assess.UpdateQuiz(c.UserContext(), actor(c), id, rev, in.quiz())
 	if err != nil {
 		return err
 	}
+	setDraftETag(c, q.Revision)
 	return c.JSON(toQuizJSON(q))
 }
 
@@ -226,7 +259,7 @@ func (s *Server) publishQuiz(c *fiber.Ctx) error {
 	} else if err := paramErr(pv); err != nil {
 		return err
 	}
-	rev, err := revision(c, in.Revision)
+	rev, err := revision(c, in.Revision, nil)
 	if err != nil {
 		return err
 	}

@@ -214,25 +214,44 @@ func toCourseJSON(c courses.Course) courseJSON {
 		UpdatedAt: c.Updated, Translations: toStatusJSON(courses.TranslationStatus(c))}
 }
 
-// sendCourse answers with a draft, its revision as a weak ETag (the
-// representation is rebuilt, the revision is what matters).
+// sendCourse answers with a draft and its ETag.
 func sendCourse(c *fiber.Ctx, status int, course courses.Course) error {
-	c.Set(fiber.HeaderETag, `W/"`+strconv.Itoa(course.Revision)+`"`)
-	c.Set(fiber.HeaderCacheControl, "no-store")
+	setDraftETag(c, course.Revision)
 	return c.Status(status).JSON(toCourseJSON(course))
 }
 
-// revision reads the revision an edit was made on: the body's "revision",
-// or else If-Match ("3" or W/"3").
-func revision(c *fiber.Ctx, body int) (int, error) {
-	if body > 0 {
-		return body, nil
+// courseEditJSON is the body of PUT /courses/{id}: a draft, and the
+// fields the server keeps, which a client may send back as it read them.
+type courseEditJSON struct {
+	draftJSON
+	Published    *int               `json:"published,omitempty"`
+	Archived     *bool              `json:"archived,omitempty"`
+	CreatedAt    *time.Time         `json:"createdAt,omitempty"`
+	UpdatedAt    *time.Time         `json:"updatedAt,omitempty"`
+	Translations []localeStatusJSON `json:"translations,omitempty"`
+}
+
+func (e courseEditJSON) sendsReadOnly() bool {
+	return e.ID != "" || e.OrgID != "" || e.Published != nil || e.Archived != nil || e.CreatedAt != nil ||
+		e.UpdatedAt != nil || e.Translations != nil
+}
+
+// readOnly compares the fields the server keeps with the course as
+// stored (cur), whose id is the path's.
+func (e courseEditJSON) readOnly(cur courses.Course) error {
+	var r readOnly
+	r.id("id", e.ID, cur.ID)
+	r.id("orgId", e.OrgID, cur.OrgID)
+	r.published(e.Published, cur.Published)
+	if e.Archived != nil {
+		r.same("archived", *e.Archived, cur.Archived)
 	}
-	tag := strings.TrimPrefix(strings.TrimSpace(c.Get(fiber.HeaderIfMatch)), "W/")
-	if n, err := strconv.Atoi(strings.Trim(tag, `"`)); err == nil && n > 0 {
-		return n, nil
+	r.time("createdAt", e.CreatedAt, cur.Created)
+	r.time("updatedAt", e.UpdatedAt, cur.Updated)
+	if e.Translations != nil {
+		r.same("translations", e.Translations, toStatusJSON(courses.TranslationStatus(cur)))
 	}
-	return 0, pathways.Invalid("revision", pathways.CodeRequired)
+	return r.err()
 }
 
 func (s *Server) createCourse(c *fiber.Ctx) error {
@@ -292,13 +311,27 @@ func (s *Server) getCourse(c *fiber.Ctx) error {
 func (s *Server) updateCourse(c *fiber.Ctx) error {
 	v := &pathways.ValidationError{}
 	id := pathIDInto(c, v)
-	var in draftJSON
+	var in courseEditJSON
 	if err := decodeRequest(c, v, &in); err != nil {
 		return err
 	}
-	rev, err := revision(c, in.Revision)
+	rev, err := revision(c, in.Revision, in)
 	if err != nil {
 		return err
+	}
+	if in.sendsReadOnly() {
+		// Read-only fields change only with the revision (or, for
+		// published, only upwards): if the draft moved on, Update answers
+		// 409 whatever they hold.
+		cur, err := s.courses.Draft(c.UserContext(), actor(c), id)
+		if err != nil {
+			return err
+		}
+		if cur.Revision == rev {
+			if err := in.readOnly(cur); err != nil {
+				return err
+			}
+		}
 	}
 	course, err := s.courses.Update(c.UserContext(), actor(c), id, rev, in.course())
 	if err != nil {
@@ -332,7 +365,7 @@ func (s *Server) setMessages(c *fiber.Ctx) error {
 	if err := decodeRequest(c, v, &in); err != nil {
 		return err
 	}
-	rev, err := revision(c, in.Revision)
+	rev, err := revision(c, in.Revision, nil)
 	if err != nil {
 		return err
 	}
@@ -375,7 +408,7 @@ func (s *Server) publishCourse(c *fiber.Ctx) error {
 	} else if err := paramErr(pv); err != nil {
 		return err
 	}
-	rev, err := revision(c, in.Revision)
+	rev, err := revision(c, in.Revision, nil)
 	if err != nil {
 		return err
 	}
@@ -575,12 +608,6 @@ func (s *Server) lesson(c *fiber.Ctx) error {
 		return err
 	}
 	return sendRendered(c, r, true)
-}
-
-// immutableVersion answers any attempt to change a published version.
-func immutableVersion(c *fiber.Ctx) error {
-	c.Set(fiber.HeaderAllow, "GET, HEAD")
-	return courses.ErrImmutable
 }
 
 func dirOf(locale string) string {

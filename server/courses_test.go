@@ -185,10 +185,15 @@ func TestCourseAuthoringAndDelivery(t *testing.T) {
 		t.Errorf("org B reads org A's media: %d", m.status)
 	}
 
-	// A published version cannot be changed.
+	// A published version cannot be changed: there is no such operation.
 	for _, m := range []string{"PUT", "PATCH", "DELETE"} {
-		p := wantProblem(t, e.do(req{method: m, path: "/api/v1/catalogue/" + id + "/versions/1", token: trainer, body: map[string]any{}}), 409, "immutable")
-		_ = p
+		for _, path := range []string{"/api/v1/catalogue/" + id + "/versions/1", "/api/v1/catalogue/" + id + "/versions/1/lessons/greet"} {
+			r := e.do(req{method: m, path: path, token: trainer, body: map[string]any{}})
+			wantProblem(t, r, 405, "method-not-allowed")
+			if got := r.header.Get("Allow"); got != "GET, HEAD" {
+				t.Errorf("%s %s: Allow %q, want GET, HEAD", m, path, got)
+			}
+		}
 	}
 
 	// Version 2, shared: version 1 stays as it was; org B now sees it.

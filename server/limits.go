@@ -1,6 +1,7 @@
 package server
 
 import (
+	"maps"
 	"reflect"
 
 	"github.com/pathways-lms/pathways/assessments"
@@ -28,10 +29,21 @@ var listLimits = map[reflect.Type]map[string]int{
 	reflect.TypeFor[assessments.Likert](): {"labels": assessments.ScalePointsMax},
 	reflect.TypeFor[quizJSON]():           {"picks": assessments.MaxPicks, "locales": i18n.MaxLocales, "messages": i18n.MaxLocales},
 	reflect.TypeFor[pickJSON]():           {"questions": assessments.MaxDrawn, "tags": assessments.MaxTagsPerItem},
-	reflect.TypeFor[draftJSON](): {
-		"modules": courses.MaxModules, "locales": courses.MaxLocales, "audiences": len(courses.Audiences), "messages": courses.MaxLocales,
-	},
-	reflect.TypeFor[moduleJSON](): {"lessons": courses.MaxLessons, "requires": courses.MaxModules},
-	reflect.TypeFor[lessonJSON](): {"blocks": courses.MaxBlocks},
-	reflect.TypeFor[blockJSON]():  {"mediaBy": courses.MaxLocales, "subtitles": courses.MaxLocales},
+	reflect.TypeFor[draftJSON]():          draftLimits,
+	reflect.TypeFor[courseEditJSON]():     withLimits(draftLimits, map[string]int{"translations": courses.MaxLocales}),
+	reflect.TypeFor[moduleJSON]():         {"lessons": courses.MaxLessons, "requires": courses.MaxModules},
+	reflect.TypeFor[lessonJSON]():         {"blocks": courses.MaxBlocks},
+	reflect.TypeFor[blockJSON]():          {"mediaBy": courses.MaxLocales, "subtitles": courses.MaxLocales},
+}
+
+var draftLimits = map[string]int{
+	"modules": courses.MaxModules, "locales": courses.MaxLocales, "audiences": len(courses.Audiences), "messages": courses.MaxLocales,
+}
+
+// withLimits is the limits of a body that embeds another and adds fields:
+// fieldsOf promotes the embedded fields, listLimits must name them again.
+func withLimits(embedded, own map[string]int) map[string]int {
+	out := maps.Clone(embedded)
+	maps.Copy(out, own)
+	return out
 }

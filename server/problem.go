@@ -114,7 +114,6 @@ var (
 	kindLengthRequired     = kind{fiber.StatusLengthRequired, "length-required", i18n.ProblemLengthRequiredTitle, i18n.ProblemLengthRequiredDetail}
 	kindChunkType          = kind{fiber.StatusUnsupportedMediaType, "unsupported-media-type", i18n.ProblemMediaTypeTitle, i18n.ProblemChunkTypeDetail}
 	kindStale              = kind{fiber.StatusConflict, "stale-revision", i18n.ProblemStaleTitle, i18n.ProblemStaleDetail}
-	kindImmutable          = kind{fiber.StatusConflict, "immutable", i18n.ProblemImmutableTitle, i18n.ProblemImmutableDetail}
 	kindArchived           = kind{fiber.StatusConflict, "archived", i18n.ProblemArchivedTitle, i18n.ProblemArchivedDetail}
 	kindSlugTaken          = kind{fiber.StatusConflict, "slug-taken", i18n.ProblemSlugTakenTitle, i18n.ProblemSlugTakenDetail}
 	kindPublished          = kind{fiber.StatusConflict, "published", i18n.ProblemPublishedTitle, i18n.ProblemPublishedDetail}
@@ -199,8 +198,6 @@ func classify(err error) (k kind, data map[string]any) {
 		return kindTimeUp, nil
 	case errors.Is(err, assessments.ErrAttemptLimit):
 		return kindAttemptLimit, nil
-	case errors.Is(err, courses.ErrImmutable):
-		return kindImmutable, nil
 	case errors.Is(err, courses.ErrArchived):
 		return kindArchived, nil
 	case errors.Is(err, courses.ErrSlugTaken):
@@ -275,6 +272,10 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	data["RequestID"] = rid
 	if _, ok := data["Limit"]; !ok {
 		data["Limit"] = s.cfg.BodyLimit
+	}
+	if k.status == fiber.StatusMethodNotAllowed {
+		data["Allow"] = s.allowed.allow(c.Path())
+		c.Set(fiber.HeaderAllow, data["Allow"].(string))
 	}
 	if mk, ok := data["Kind"].(assets.Kind); ok {
 		data["Kind"] = loc.T(kindMessages[mk], nil)

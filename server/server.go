@@ -91,6 +91,7 @@ type Server struct {
 	metrics *httpMetrics
 	reg     *prometheus.Registry
 	proxies proxies
+	allowed allowTable // the methods of each path, for 405's Allow
 }
 
 // New builds the app and registers every route.
@@ -149,6 +150,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	})
 	s.app.Server().Handler = s.checkFraming(s.app.Server().Handler)
 	s.routes()
+	s.allowed = newAllowTable(s.app)
 	return s, nil
 }
 
@@ -236,11 +238,6 @@ func (s *Server) routes() {
 	api.Get("/catalogue/:id", a, s.outline)
 	api.Get("/catalogue/:id/versions/:version", a, s.outline)
 	api.Get("/catalogue/:id/versions/:version/lessons/:lesson", a, s.lesson)
-	for _, p := range []string{"/catalogue/:id/versions/:version", "/catalogue/:id/versions/:version/lessons/:lesson"} {
-		api.Put(p, a, immutableVersion)
-		api.Patch(p, a, immutableVersion)
-		api.Delete(p, a, immutableVersion)
-	}
 
 	api.Get("/banks", a, s.listBanks)
 	api.Post("/banks", a, s.createBank)
