@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -221,7 +222,13 @@ func TestConcurrentRetries(t *testing.T) {
 				t.Error(err)
 				return
 			}
+			b, err := io.ReadAll(resp.Body)
 			resp.Body.Close()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			checkContract(t, exchangeSeen{method: "POST", path: "/api/v1/users", request: hr.Header, status: resp.StatusCode, header: resp.Header, body: b})
 			statuses <- resp.StatusCode
 		})
 	}
