@@ -269,8 +269,8 @@ func (s *Service) Banks(ctx context.Context, actor accounts.Actor, orgID string,
 	return s.store.Banks(ctx, orgID, p.Normalise(BankPages))
 }
 
-// Quizzes lists a page of an organisation's quizzes (settings and picks,
-// not texts) for its authors.
+// Quizzes lists a page of an organisation's quizzes (settings, not picks
+// nor texts) for its authors.
 func (s *Service) Quizzes(ctx context.Context, actor accounts.Actor, orgID string, p pathways.Page) ([]Quiz, error) {
 	orgID, err := listOrg(actor, orgID)
 	if err != nil {
