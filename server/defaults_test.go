@@ -195,14 +195,14 @@ func TestDocumentedDefaultsAccepted(t *testing.T) {
 	quizID := e.publishedQuiz(trainer, nil)
 	admin, root, learner := e.token("a-admin"), e.token("root"), e.token("a-learner")
 	concrete := map[string]struct{ path, token string }{
-		"/api/v1/organisations":                          {"/api/v1/organisations", root},
-		"/api/v1/organisations/{id}/users":               {"/api/v1/organisations/" + e.orgA.ID + "/users", admin},
-		"/api/v1/media":                                  {"/api/v1/media", trainer},
-		"/api/v1/courses":                                {"/api/v1/courses", trainer},
-		"/api/v1/courses/{id}/translations":              {"/api/v1/courses/" + courseID + "/translations", trainer},
-		"/api/v1/catalogue":                              {"/api/v1/catalogue", learner},
-		"/api/v1/banks":                                  {"/api/v1/banks", trainer},
-		"/api/v1/quizzes":                                {"/api/v1/quizzes", trainer},
+		"/api/v1/organisations":                         {"/api/v1/organisations", root},
+		"/api/v1/organisations/{id}/users":              {"/api/v1/organisations/" + e.orgA.ID + "/users", admin},
+		"/api/v1/media":                                 {"/api/v1/media", trainer},
+		"/api/v1/courses":                               {"/api/v1/courses", trainer},
+		"/api/v1/courses/{id}/translations":             {"/api/v1/courses/" + courseID + "/translations", trainer},
+		"/api/v1/catalogue":                             {"/api/v1/catalogue", learner},
+		"/api/v1/banks":                                 {"/api/v1/banks", trainer},
+		"/api/v1/quizzes":                               {"/api/v1/quizzes", trainer},
 		"/api/v1/quizzes/{id}/versions/{version}/stats": {"/api/v1/quizzes/" + quizID + "/versions/1/stats", trainer},
 	}
 	doc := openAPIDoc(t)
