@@ -23,6 +23,9 @@ const (
 	RoleAdmin    Role = "admin"
 )
 
+// Roles lists every role, from least to most privileged.
+var Roles = []Role{RoleLearner, RoleEducator, RoleTrainer, RoleAdmin}
+
 // Valid reports whether r is one of the four roles.
 func (r Role) Valid() bool {
 	switch r {

@@ -73,9 +73,11 @@ func CheckNewUser(orgID string, in NewUser) error {
 	checkUsername(v, "username", NormaliseUsername(in.Username))
 	checkText(v, "displayName", strings.TrimSpace(in.DisplayName), false, DisplayNameMax)
 	checkLocale(v, "locale", in.Locale)
+	// An unknown role is one of a list of values (enum, as every such
+	// field); a known one may still not fit where the user lives (role).
 	switch {
 	case !in.Role.Valid():
-		v.Add("role", CodeRole, nil)
+		pathways.CheckEnum(v, "role", in.Role, Roles)
 	case orgID == "" && in.Role != RoleAdmin:
 		v.Add("role", CodeRole, nil) // only admins live outside organisations
 	}

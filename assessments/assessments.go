@@ -208,8 +208,8 @@ var (
 type Store interface {
 	Bank(ctx context.Context, id string) (Bank, error)
 	// Banks and Quizzes list a page of an organisation's banks and
-	// quizzes, in ID order, without their questions and texts, for authors
-	// (a scan, off the learners' path).
+	// quizzes, in ID order, without their questions, picks and texts, for
+	// authors (a scan, off the learners' path).
 	Banks(ctx context.Context, orgID string, p pathways.Page) ([]Bank, error)
 	Quizzes(ctx context.Context, orgID string, p pathways.Page) ([]Quiz, error)
 	InsertBank(ctx context.Context, b Bank) error

@@ -248,13 +248,15 @@ var typeFields = map[Type]struct{ required, optional []string }{
 }
 
 // present lists the type-specific fields q sets, by their names in field
-// paths.
+// paths. A field set to its documented default is not set: "partial":
+// "none" is what every question without partial credit does, so any type
+// takes it.
 func (q Question) present() map[string]bool {
 	return map[string]bool{
 		"options": len(q.Options) > 0, "matches": len(q.Matches) > 0, "pairs": len(q.Pairs) > 0,
 		"accepted": len(q.Accepted) > 0, "caseSensitive": q.CaseSensitive,
 		"diacriticSensitive": q.DiacriticSensitive, "numeric": q.Numeric != nil,
-		"blanks": len(q.Blanks) > 0, "partial": q.Partial != "", "scale": q.Scale != nil,
+		"blanks": len(q.Blanks) > 0, "partial": q.Partial != "" && q.Partial != PartialNone, "scale": q.Scale != nil,
 		"maxLength": q.MaxLength != 0, "points": q.Points != 0,
 	}
 }

@@ -117,6 +117,19 @@ func TestCheckQuestionAcceptsSamples(t *testing.T) {
 	}
 }
 
+// TestCheckQuestionTakesPartialNone: "none", the documented default of
+// partial, is what a type without partial credit does, so every type
+// takes it (it was not_for_type on single, true/false, short, numeric,
+// likert and free).
+func TestCheckQuestionTakesPartialNone(t *testing.T) {
+	for typ, q := range sampleQuestions() {
+		q.Partial = assessments.PartialNone
+		if err := assessments.CheckQuestion(q); err != nil {
+			t.Errorf("%s with partial none: %v", typ, err)
+		}
+	}
+}
+
 func TestCheckQuestionRefuses(t *testing.T) {
 	type Q = assessments.Question
 	tests := []struct {

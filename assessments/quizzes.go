@@ -149,7 +149,7 @@ func (s *Service) checkPretest(ctx context.Context, q Quiz) error {
 // CreateQuiz stores a new quiz draft (idempotent with q.ID).
 func (s *Service) CreateQuiz(ctx context.Context, actor accounts.Actor, q Quiz) (Quiz, bool, error) {
 	var err error
-	if q.OrgID, err = owner(actor, q.OrgID); err != nil {
+	if q.OrgID, err = s.owner(ctx, actor, q.OrgID); err != nil {
 		return Quiz{}, false, err
 	}
 	if q.ID, err = newID(q.ID); err != nil {

@@ -2,6 +2,7 @@ package assessments
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -28,6 +29,8 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	versions *lru.Cache[string, *published]
+	// orgExists finds an organisation a global admin names (nil: any).
+	orgExists func(ctx context.Context, id string) error
 }
 
 // published is a quiz version made ready to render.
@@ -53,6 +56,29 @@ func NewService(store Store, lib Library, cacheBytes int64, now func() time.Time
 	return &Service{store: store, lib: lib, now: now, log: log, versions: lru.New[string, *published](cacheBytes)}
 }
 
+// CheckOrganisations makes the service refuse a bank or quiz that a global
+// admin creates for an organisation exists does not find (code invalid on
+// orgId, as for courses), instead of storing content nobody can reach.
+func (s *Service) CheckOrganisations(exists func(ctx context.Context, id string) error) {
+	s.orgExists = exists
+}
+
+// owner is the organisation new content of actor's belongs to (see the
+// package function owner), which must exist.
+func (s *Service) owner(ctx context.Context, actor accounts.Actor, orgID string) (string, error) {
+	orgID, err := owner(actor, orgID)
+	if err != nil || !actor.IsGlobalAdmin() || s.orgExists == nil {
+		return orgID, err
+	}
+	if err := s.orgExists(ctx, orgID); err != nil {
+		if errors.Is(err, pathways.ErrNotFound) {
+			return "", pathways.Invalid("orgId", pathways.CodeInvalid)
+		}
+		return "", fmt.Errorf("organisation %s: %w", orgID, err)
+	}
+	return orgID, nil
+}
+
 func newID(id string) (string, error) {
 	if id == "" {
 		return uuid.Must(uuid.NewV7()).String(), nil
@@ -66,7 +92,7 @@ func newID(id string) (string, error) {
 // CreateBank stores a new question bank (idempotent with b.ID).
 func (s *Service) CreateBank(ctx context.Context, actor accounts.Actor, b Bank) (Bank, bool, error) {
 	var err error
-	if b.OrgID, err = owner(actor, b.OrgID); err != nil {
+	if b.OrgID, err = s.owner(ctx, actor, b.OrgID); err != nil {
 		return Bank{}, false, err
 	}
 	if b.ID, err = newID(b.ID); err != nil {
@@ -243,8 +269,8 @@ func (s *Service) Banks(ctx context.Context, actor accounts.Actor, orgID string,
 	return s.store.Banks(ctx, orgID, p.Normalise(BankPages))
 }
 
-// Quizzes lists a page of an organisation's quizzes (settings and picks,
-// not texts) for its authors.
+// Quizzes lists a page of an organisation's quizzes (settings, not picks
+// nor texts) for its authors.
 func (s *Service) Quizzes(ctx context.Context, actor accounts.Actor, orgID string, p pathways.Page) ([]Quiz, error) {
 	orgID, err := listOrg(actor, orgID)
 	if err != nil {

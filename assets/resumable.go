@@ -43,7 +43,7 @@ func (s *Service) startUpload(ctx context.Context, actor accounts.Actor, m Meta,
 	if err != nil {
 		return Upload{}, err
 	}
-	if err := s.checkOrg(ctx, actor, org); err != nil {
+	if err := s.checkUploadOrg(ctx, actor, org); err != nil {
 		return Upload{}, err
 	}
 	if size > s.maxLimit() {

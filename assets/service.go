@@ -97,9 +97,10 @@ func (s *Service) showsOf(ref string) UseChecker {
 	return nil
 }
 
-// CheckOrganisations makes the service refuse, with ErrNotFound, an
-// organisation that does not exist when a global admin names one (others
-// can only name their own). The accounts store provides the check.
+// CheckOrganisations makes the service refuse an organisation that does
+// not exist when a global admin names one (others can only name their
+// own): a library of none is ErrNotFound, an upload to none a validation
+// error on orgId. The accounts store provides the check.
 func (s *Service) CheckOrganisations(exists func(ctx context.Context, id string) error) {
 	s.orgs = exists
 }
@@ -206,6 +207,17 @@ func (s *Service) checkOrg(ctx context.Context, actor accounts.Actor, orgID stri
 	return nil
 }
 
+// checkUploadOrg checks the organisation an upload names, as checkOrg; one
+// that does not exist is a field of the upload that is not valid (code
+// invalid on orgId, as for every other create), not a missing object.
+func (s *Service) checkUploadOrg(ctx context.Context, actor accounts.Actor, orgID string) error {
+	err := s.checkOrg(ctx, actor, orgID)
+	if errors.Is(err, pathways.ErrNotFound) {
+		return pathways.Invalid("orgId", pathways.CodeInvalid)
+	}
+	return err
+}
+
 // Upload stores a file streamed from body (size bytes, or -1 if unknown)
 // as a new asset in the caller's library. The type is decided from the
 // content; the checksum is computed while streaming; content stored
@@ -221,7 +233,7 @@ func (s *Service) Upload(ctx context.Context, actor accounts.Actor, m Meta, body
 	if err != nil {
 		return Asset{}, false, err
 	}
-	if err := s.checkOrg(ctx, actor, org); err != nil {
+	if err := s.checkUploadOrg(ctx, actor, org); err != nil {
 		return Asset{}, false, err
 	}
 	if m.ID != "" {

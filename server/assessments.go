@@ -32,6 +32,23 @@ func (b bankJSON) bank() assessments.Bank {
 
 func (b bankJSON) check() error { return assessments.CheckBank(b.bank()) }
 
+// bankSummaryJSON is a bank as its organisation's listing shows it: what
+// the listing reads, without the questions and texts (read the bank by id
+// for them), so that a client never mistakes a summary for an empty bank.
+type bankSummaryJSON struct {
+	ID            string   `json:"id"`
+	OrgID         string   `json:"orgId"`
+	Revision      int      `json:"revision"`
+	Name          string   `json:"name"`
+	DefaultLocale string   `json:"defaultLocale"`
+	Locales       []string `json:"locales"`
+}
+
+func toBankSummary(b assessments.Bank) bankSummaryJSON {
+	return bankSummaryJSON{ID: b.ID, OrgID: b.OrgID, Revision: b.Revision, Name: b.Name,
+		DefaultLocale: b.DefaultLocale, Locales: nonNil(b.Locales)}
+}
+
 func toBankJSON(b assessments.Bank) bankJSON {
 	return bankJSON{ID: b.ID, OrgID: b.OrgID, Revision: b.Revision, Name: b.Name, DefaultLocale: b.DefaultLocale,
 		Locales: nonNil(b.Locales), Questions: nonNil(b.Questions), Messages: fromMessages(b.Messages)}
@@ -107,6 +124,42 @@ func (q quizJSON) quiz() assessments.Quiz {
 }
 
 func (q quizJSON) check() error { return assessments.CheckQuiz(q.quiz()) }
+
+// quizSummaryJSON is a quiz as its organisation's listing shows it: its
+// settings, without its texts and picks (read the quiz by id for them).
+type quizSummaryJSON struct {
+	ID               string                     `json:"id"`
+	OrgID            string                     `json:"orgId"`
+	Revision         int                        `json:"revision"`
+	Kind             assessments.Kind           `json:"kind"`
+	Shared           bool                       `json:"shared"`
+	DefaultLocale    string                     `json:"defaultLocale"`
+	Locales          []string                   `json:"locales"`
+	Title            string                     `json:"title"`
+	Intro            string                     `json:"intro,omitempty"`
+	ShuffleQuestions bool                       `json:"shuffleQuestions"`
+	ShuffleOptions   bool                       `json:"shuffleOptions"`
+	PassMark         float64                    `json:"passMark"`
+	AttemptLimit     int                        `json:"attemptLimit"`
+	TimeLimitSeconds int                        `json:"timeLimitSeconds"`
+	Feedback         assessments.FeedbackPolicy `json:"feedback"`
+	Due              *time.Time                 `json:"due,omitempty"`
+	Grade            assessments.GradeMethod    `json:"grade"`
+	Mastery          *masteryJSON               `json:"mastery,omitempty"`
+	Pretest          string                     `json:"pretest,omitempty"`
+	Published        int                        `json:"published"`
+}
+
+func toQuizSummary(q assessments.Quiz) quizSummaryJSON {
+	full := toQuizJSON(q)
+	return quizSummaryJSON{
+		ID: full.ID, OrgID: full.OrgID, Revision: full.Revision, Kind: full.Kind, Shared: full.Shared,
+		DefaultLocale: full.DefaultLocale, Locales: full.Locales, Title: full.Title, Intro: full.Intro,
+		ShuffleQuestions: full.ShuffleQuestions, ShuffleOptions: full.ShuffleOptions, PassMark: full.PassMark,
+		AttemptLimit: full.AttemptLimit, TimeLimitSeconds: full.TimeLimitSeconds, Feedback: full.Feedback,
+		Due: full.Due, Grade: full.Grade, Mastery: full.Mastery, Pretest: full.Pretest, Published: full.Published,
+	}
+}
 
 func toQuizJSON(q assessments.Quiz) quizJSON {
 	out := quizJSON{
@@ -412,7 +465,7 @@ func (s *Server) listBanks(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return sendList(c, listOf(banks, toBankJSON), p, -1)
+	return sendList(c, listOf(banks, toBankSummary), p, -1)
 }
 
 func (s *Server) listQuizzes(c *fiber.Ctx) error {
@@ -426,7 +479,7 @@ func (s *Server) listQuizzes(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return sendList(c, listOf(quizzes, toQuizJSON), p, -1)
+	return sendList(c, listOf(quizzes, toQuizSummary), p, -1)
 }
 
 // orgParam reads ?orgId=, an organisation a global admin names (others

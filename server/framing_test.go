@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -55,7 +56,7 @@ func exchange(t *testing.T, base, raw string) (first response, closes bool, rest
 		t.Fatal(err)
 	}
 	br := bufio.NewReader(conn)
-	first, closes = readAnswer(t, br, "")
+	first, closes = readAnswer(t, br, raw)
 	rest, err = io.ReadAll(br)
 	if err != nil && !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("the connection stayed open after the answer (%v); then read %q", err, rest)
@@ -63,10 +64,20 @@ func exchange(t *testing.T, base, raw string) (first response, closes bool, rest
 	return first, closes, rest
 }
 
-// readAnswer reads one answer to a request with method from br, and
-// whether it says the connection closes after it.
-func readAnswer(t *testing.T, br *bufio.Reader, method string) (r response, closes bool) {
+// readAnswer reads from br one answer to the raw request sent (at least
+// its request line), and whether it says the connection closes after it.
+// The answer is checked against the document (see contract_test.go): a
+// request line too broken to name an operation can only be a problem.
+func readAnswer(t *testing.T, br *bufio.Reader, raw string) (r response, closes bool) {
 	t.Helper()
+	method, path := "", ""
+	line, _, _ := strings.Cut(strings.TrimLeft(raw, "\r\n"), "\r\n")
+	if f := strings.Split(line, " "); len(f) == 3 && strings.HasPrefix(f[1], "/") {
+		method = f[0]
+		if u, err := url.ParseRequestURI(f[1]); err == nil {
+			path = u.EscapedPath()
+		}
+	}
 	resp, err := http.ReadResponse(br, &http.Request{Method: method})
 	if err != nil {
 		t.Fatalf("read an answer: %v", err)
@@ -76,7 +87,9 @@ func readAnswer(t *testing.T, br *bufio.Reader, method string) (r response, clos
 	if err != nil {
 		t.Fatal(err)
 	}
-	return response{status: resp.StatusCode, header: resp.Header, body: b}, resp.Close
+	r = response{status: resp.StatusCode, header: resp.Header, body: b}
+	checkContract(t, exchangeSeen{method: method, path: path, request: http.Header{}, status: r.status, header: r.header, body: r.body})
+	return r, resp.Close
 }
 
 // wantRefused checks that raw was answered 400 bad-request and the
@@ -265,9 +278,9 @@ func TestFramingAccepted(t *testing.T) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(60 * time.Second)) // see exchange
 	br := bufio.NewReader(conn)
-	read := func(want int, method string) {
+	read := func(want int, request string) {
 		t.Helper()
-		if r, closes := readAnswer(t, br, method); r.status != want || closes {
+		if r, closes := readAnswer(t, br, request); r.status != want || closes {
 			t.Fatalf("status %d, want %d and the connection kept: %s %v", r.status, want, r.body, r.header)
 		}
 	}
@@ -280,7 +293,7 @@ func TestFramingAccepted(t *testing.T) {
 	// Keep-alive: one request after the other.
 	for range 3 {
 		send(logout(contentLength) + logoutBody)
-		read(204, "POST")
+		read(204, logout(contentLength))
 	}
 	// Pipelined, in one write.
 	pipeline := []string{
@@ -297,10 +310,11 @@ func TestFramingAccepted(t *testing.T) {
 	}
 	send(strings.Join(pipeline, ""))
 	for i, want := range []int{200, 204, 204, 204, 204, 204, 204, 404, 200, 204} {
-		read(want, strings.Fields(strings.TrimLeft(pipeline[i], "\r\n"))[0])
+		read(want, pipeline[i])
 	}
-	send("GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
-	read(200, "GET")
+	const healthz = "GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n"
+	send(healthz)
+	read(200, healthz)
 
 	// Media uploads through Go's client, over its kept-alive connections.
 	tok := e.token("a-trainer")

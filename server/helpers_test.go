@@ -165,6 +165,10 @@ func (e *env) build(opts ...option) {
 	})
 	deps.Courses = e.courses
 	e.assess = assessments.NewService(e.db.Assessments(), e.media, 0, e.clock.Now, logger)
+	e.assess.CheckOrganisations(func(ctx context.Context, id string) error {
+		_, err := e.db.Accounts().Organisation(ctx, id)
+		return err
+	})
 	deps.Assess = e.assess
 	e.courses.CheckQuizzes(e.assess.QuizUsable)
 	deps.Ready = append(deps.Ready, server.Check{Name: "media", Check: e.media.Ping})
@@ -296,7 +300,15 @@ func (e *env) readResponse(resp *http.Response) response {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
+	r := response{status: resp.StatusCode, header: resp.Header, body: b}
+	if resp.Request == nil || resp.Request.URL == nil {
+		e.t.Fatal("readResponse: the answer does not say which request it answers; give http.ReadResponse the request")
+	}
+	checkContract(e.t, exchangeSeen{
+		method: resp.Request.Method, path: resp.Request.URL.EscapedPath(), request: resp.Request.Header,
+		status: r.status, header: r.header, body: r.body,
+	})
+	return r
 }
 
 // login signs in and returns the session JSON.
@@ -384,7 +396,7 @@ func (e *env) doRaw(base, path string, contentLength int, header map[string]stri
 	if _, err := conn.Write([]byte(head + "\r\n" + prefix)); err != nil {
 		e.t.Fatal(err)
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), httptest.NewRequest("POST", path, nil))
 	if err != nil {
 		e.t.Fatalf("read answer: %v", err)
 	}

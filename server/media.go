@@ -308,7 +308,7 @@ func (s *Server) listMedia(c *fiber.Ctx) error {
 	org := mediaOrg(c, v)
 	f := assets.Filter{Kind: assets.Kind(c.Query("kind")), Locale: c.Query("locale"), OwnerID: c.Query("ownerId"), Query: c.Query("q")}
 	if f.Kind != "" && !f.Kind.Valid() {
-		v.Add("kind", pathways.CodeInvalid, nil)
+		v.Add("kind", pathways.CodeEnum, map[string]any{"Value": pathways.JoinValues(assets.Kinds)})
 	}
 	if f.OwnerID != "" && !accounts.ValidID(f.OwnerID) {
 		v.Add("ownerId", pathways.CodeID, nil)

@@ -345,7 +345,10 @@ func TestMediaAccess(t *testing.T) {
 	}
 	wantProblem(t, e.upload(root, nil, formFile{"a.png", "", img}), 422, "validation") // a global admin names the organisation
 	nowhere := "0194f7d2-0000-7000-8000-0000000000ee"
-	wantProblem(t, e.upload(root, [][2]string{{"orgId", nowhere}}, formFile{"a.png", "", img}), 404, "not-found")
+	// An organisation that does not exist is a field not valid, as in every create.
+	if p := wantProblem(t, e.upload(root, [][2]string{{"orgId", nowhere}}, formFile{"a.png", "", img}), 422, "validation"); !slices.Equal(fieldCodes(p), []string{"orgId:invalid"}) {
+		t.Errorf("upload to no organisation: %v", fieldCodes(p))
+	}
 	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/media?orgId=" + nowhere, token: root}), 404, "not-found")
 	wantProblem(t, e.upload(trainer, [][2]string{{"orgId", e.orgB.ID}}, formFile{"a.png", "", img}), 404, "not-found")
 	a := e.mustUpload(trainer, formFile{"draft.png", "", img})

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -144,6 +145,19 @@ func TestCreateUserValidation(t *testing.T) {
 			}
 		})
 	}
+	// A global admin: an unknown role is enum, a known one that does not
+	// fit where the user lives (a learner outside any organisation) role.
+	root := e.token("root")
+	for want, body := range map[string]map[string]any{
+		"role:enum":     {"orgId": e.orgA.ID, "username": "new-one", "role": "teacher", "pin": "7391"},
+		"role:role":     {"username": "new-one", "role": "learner", "pin": "7391"},
+		"role:required": {"orgId": e.orgA.ID, "username": "new-one", "pin": "7391"},
+	} {
+		r := e.do(req{method: "POST", path: "/api/v1/users", token: root, body: body})
+		if got := fieldCodes(wantProblem(t, r, 422, "validation")); !slices.Equal(got, []string{want}) {
+			t.Errorf("field errors %v, want %s", got, want)
+		}
+	}
 	t.Run("Arabic-script username", func(t *testing.T) {
 		r := e.do(req{method: "POST", path: "/api/v1/users", token: edu, body: map[string]any{"orgId": e.orgA.ID, "username": "أميرة", "role": "learner", "pin": "7391"}})
 		if r.status != http.StatusCreated {
@@ -221,7 +235,13 @@ func TestConcurrentRetries(t *testing.T) {
 				t.Error(err)
 				return
 			}
+			b, err := io.ReadAll(resp.Body)
 			resp.Body.Close()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			checkContract(t, exchangeSeen{method: "POST", path: "/api/v1/users", request: hr.Header, status: resp.StatusCode, header: resp.Header, body: b})
 			statuses <- resp.StatusCode
 		})
 	}

@@ -180,7 +180,7 @@ func TestEveryProblemAtOnce(t *testing.T) {
 			[]string{"/username:type", "/pin:pin_weak"}},
 		{"a bad orgId with the rest", req{method: "POST", path: "/api/v1/users", token: root,
 			body: `{"orgId":"nope","username":"ab","role":"chief","pin":"2468"}`},
-			[]string{"/orgId:id", "/username:too_short", "/role:role"}},
+			[]string{"/orgId:id", "/username:too_short", "/role:enum"}},
 		{"path and body", req{method: "PATCH", path: "/api/v1/users/not-an-id", token: root, body: `{"displayName":" ","colour":1}`},
 			[]string{"?id:id", "/colour:unknown", "/displayName:required"}},
 		{"path and secret", req{method: "PUT", path: "/api/v1/users/not-an-id/credential", token: root, body: `{"pin":"1234"}`},

@@ -362,6 +362,7 @@ func openContent(cfg config, db *mongodb.DB, lib *assets.Service, log *slog.Logg
 	crs := courses.NewService(db.Courses(), lib, ccfg, time.Now, log)
 	crs.CheckOrganisations(orgExists(db))
 	assess := assessments.NewService(db.Assessments(), lib, cfg.CourseCache/2, time.Now, log)
+	assess.CheckOrganisations(orgExists(db))
 	crs.CheckQuizzes(assess.QuizUsable)
 	return crs, assess
 }

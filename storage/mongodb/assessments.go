@@ -851,12 +851,13 @@ func (s *AssessmentsStore) replace(ctx context.Context, collection, id string, d
 }
 
 // orgScan decodes, for the authors' listings, one page of the documents of
-// an organisation in col, in _id order, without the heavy fields: a scan,
+// an organisation in col, in _id order, without the heavy fields (a bank's
+// questions, a quiz's picks, the texts of both): a scan,
 // off the learners' path (DESIGN: scans only for listings and reports);
 // real MongoDB uses the org_id index.
 func orgScan[D any](ctx context.Context, c *mongo.Collection, orgID string, p pathways.Page, fn func(D)) error {
 	cur, err := c.Find(ctx, bson.D{{Key: "org_id", Value: orgID}},
-		options.Find().SetProjection(bson.D{{Key: "questions", Value: 0}, {Key: "messages", Value: 0}}).
+		options.Find().SetProjection(bson.D{{Key: "questions", Value: 0}, {Key: "picks", Value: 0}, {Key: "messages", Value: 0}}).
 			SetSort(bson.D{{Key: "_id", Value: 1}}).SetSkip(int64(p.Offset)).SetLimit(int64(p.Limit)).SetBatchSize(500))
 	if err != nil {
 		return fmt.Errorf("scan %s of %s: %w", c.Name(), orgID, translate(err))
@@ -883,7 +884,8 @@ func (s *AssessmentsStore) Banks(ctx context.Context, orgID string, p pathways.P
 	return out, err
 }
 
-// Quizzes lists a page of an organisation's quizzes, without their texts.
+// Quizzes lists a page of an organisation's quizzes, without their picks
+// and texts.
 func (s *AssessmentsStore) Quizzes(ctx context.Context, orgID string, p pathways.Page) ([]assessments.Quiz, error) {
 	out := []assessments.Quiz{}
 	err := orgScan(ctx, s.col(colQuizzes), orgID, p, func(d quizDoc) { out = append(out, d.toDomain()) })
