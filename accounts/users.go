@@ -86,7 +86,7 @@ func (l *idLocks) lock(id string) func() {
 // checkClientID validates an optional client-supplied id.
 func checkClientID(v *pathways.ValidationError, id string) {
 	if id != "" && !ValidID(id) {
-		v.Add("id", pathways.CodeInvalid, nil)
+		v.Add("id", pathways.CodeID, nil)
 	}
 }
 

@@ -87,7 +87,7 @@ func CheckQuiz(q Quiz) error {
 		pathways.CheckCount(v, pp+"questions", len(p.Questions), MaxDrawn)
 		pathways.CheckCount(v, pp+"tags", len(p.Tags), MaxTagsPerItem)
 		if !accounts.ValidID(p.Bank) {
-			v.Add(pp+"bank", pathways.CodeInvalid, nil)
+			v.Add(pp+"bank", pathways.CodeID, nil)
 		}
 		switch {
 		case len(p.Questions) > 0 && (p.Count != 0 || len(p.Tags) > 0 || p.Difficulty != 0):

@@ -84,7 +84,7 @@ func newID(id string) (string, error) {
 		return uuid.Must(uuid.NewV7()).String(), nil
 	}
 	if !accounts.ValidID(id) {
-		return "", pathways.Invalid("id", pathways.CodeInvalid)
+		return "", pathways.Invalid("id", pathways.CodeID)
 	}
 	return id, nil
 }

@@ -112,7 +112,7 @@ func (s *Service) Create(ctx context.Context, actor accounts.Actor, c Course) (C
 	if c.ID == "" {
 		c.ID = uuid.Must(uuid.NewV7()).String()
 	} else if !accounts.ValidID(c.ID) {
-		v := (&pathways.ValidationError{}).Add("id", pathways.CodeInvalid, nil)
+		v := (&pathways.ValidationError{}).Add("id", pathways.CodeID, nil)
 		_ = v.Merge("", CheckDraft(c)) // every problem at once
 		return Course{}, false, v
 	}

@@ -145,7 +145,7 @@ func (d draftJSON) course() courses.Course {
 func (d draftJSON) check() error {
 	v := &pathways.ValidationError{}
 	if d.ID != "" && !accounts.ValidID(d.ID) {
-		v.Add("id", pathways.CodeInvalid, nil)
+		v.Add("id", pathways.CodeID, nil)
 	}
 	_ = v.Merge("", courses.CheckDraft(d.course()))
 	return v.Err()
@@ -446,7 +446,7 @@ type duplicateRequest struct {
 func (r duplicateRequest) check() error {
 	v := &pathways.ValidationError{}
 	if r.ID != "" && !accounts.ValidID(r.ID) {
-		v.Add("id", pathways.CodeInvalid, nil)
+		v.Add("id", pathways.CodeID, nil)
 	}
 	courses.CheckSlug(v, "slug", r.Slug)
 	return v.Err()
