@@ -200,7 +200,7 @@ func (r *reader) readItems(c courses.Course) ([]Quiz, []Bank) {
 	if r.format < 2 {
 		for _, top := range []string{quizzesDir, banksDir} {
 			if len(r.items[top]) > 0 {
-				r.probs.add(r.file(top+"/"), 0, "", CodeStrayFile, map[string]any{"Value": top + "/"},
+				r.probs.add(r.file(top+"/"), 0, "", CodeNeedsFormat, map[string]any{"Value": top + "/", "Format": 2},
 					"a format 1 package holds no "+top+"/: write \"format: 2\" in course.yaml")
 			}
 		}

@@ -277,7 +277,7 @@ func TestReadQuizErrors(t *testing.T) {
 	}{
 		{"format 1 holds no quizzes", func(t *testing.T, f fstest.MapFS) {
 			edit(t, f, y, "format: 2", "format: 1")
-		}, []want{{file: "quizzes/", code: coursefile.CodeStrayFile}, {file: "banks/", code: coursefile.CodeStrayFile}}},
+		}, []want{{file: "quizzes/", code: coursefile.CodeNeedsFormat}, {file: "banks/", code: coursefile.CodeNeedsFormat}}},
 
 		{"question fields and types", func(t *testing.T, f fstest.MapFS) {
 			edit(t, f, b, "    type: single\n", "    type: single\n    colour: red\n    points: many\n",

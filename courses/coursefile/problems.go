@@ -64,6 +64,10 @@ const (
 	// CodeTextTooLarge: the files under quizzes/ and banks/ hold more
 	// than Params["Count"] MiB in all (MaxItemText).
 	CodeTextTooLarge = "text_too_large"
+	// CodeNeedsFormat: a folder of a later format (Params["Value"],
+	// quizzes/ or banks/) in a package whose course.yaml names an older
+	// one (Params["Format"] is the one it needs).
+	CodeNeedsFormat = "needs_format"
 	// CodeOutline: a quiz without keys (keys: false) sets a field an
 	// outline does not have (Params["Value"]).
 	CodeOutline = "outline"
@@ -75,7 +79,7 @@ const (
 var FieldCodes = []string{
 	CodeSyntax, CodeAlias, CodeFormatVersion, CodeMissingFile, CodePath,
 	CodeLocaleFile, CodeStrayFile, CodeFileTooLarge, CodeUnreadable, CodeZipInvalid, CodeZipUnsafe,
-	CodeZipTooLarge, CodeTooManyFiles, CodeTextTooLarge, CodeOutline,
+	CodeZipTooLarge, CodeTooManyFiles, CodeTextTooLarge, CodeNeedsFormat, CodeOutline,
 }
 
 // MaxProblems is how many problems an Error lists at most.
@@ -302,7 +306,7 @@ func describe(code string, p map[string]any) string {
 	case CodeLocaleFile:
 		return "a locale file must be named after one of the course's locales, like fr.json or fa-AF.json"
 	case CodeStrayFile:
-		return "not part of the format: a package holds only course.yaml, locales/ and media/"
+		return "not part of the format: a package holds only course.yaml, locales/, media/, quizzes/ and banks/"
 	case CodeFileTooLarge:
 		return "too large: at most " + v("Count") + " MiB"
 	case CodeUnreadable:
@@ -317,6 +321,8 @@ func describe(code string, p map[string]any) string {
 		return "more than " + v("Count") + " files"
 	case CodeTextTooLarge:
 		return "the quizzes and banks hold more than " + v("Count") + " MiB of files in all"
+	case CodeNeedsFormat:
+		return v("Value") + " needs format " + v("Format") + ": write \"format: " + v("Format") + "\" in course.yaml"
 	case CodeOutline:
 		return "a quiz without keys (keys: false) is an outline: kind, shared, defaultLocale, locales, title and intro only; " + v("Value") + " is not one of them"
 	case assessments.CodeUnknownQuestion:
