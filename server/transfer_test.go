@@ -430,6 +430,15 @@ func TestImportBounds(t *testing.T) {
 	if !found {
 		t.Errorf("errors %v, want too_many at quizzes/", p["errors"])
 	}
+
+	// The organisation is checked before anything is stored.
+	pkg := e.export(trainer, courseID)
+	p = wantProblem(t, e.importZip(e.token("root"), pkg, "?orgId=0190f1e2-0000-7000-8000-00000000beef"), 422, "validation")
+	if got := fieldCodes(p); !slices.Equal(got, []string{"orgId:invalid"}) {
+		t.Errorf("errors %v", got)
+	}
+	wantProblem(t, e.importZip(trainer, pkg, "?slug=elsewhere&orgId="+e.orgB.ID), 404, "not-found")
+	wantProblem(t, e.importZip(e.token("a-edu"), pkg, "?slug=by-educator"), 403, "forbidden")
 }
 
 func mapKeys[V any](m map[string]V) func(yield func(string) bool) {
