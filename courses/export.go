@@ -3,7 +3,6 @@ package courses
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
@@ -68,9 +67,4 @@ func (s *Service) Export(ctx context.Context, actor accounts.Actor, id string, v
 		media[a.ID] = a
 	}
 	return c.Clone(), media, nil
-}
-
-// OpenMedia reads a media file an export listed.
-func (s *Service) OpenMedia(ctx context.Context, a assets.Asset) (io.ReadCloser, error) {
-	return s.lib.Open(ctx, a, 0, -1)
 }
