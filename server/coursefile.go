@@ -41,8 +41,8 @@ func (s *Server) importCourse(c *fiber.Ctx) error {
 			v.Add(name, pathways.CodeID, nil)
 		}
 	}
-	slug := c.Query("slug")
-	if _, given := c.Queries()["slug"]; given {
+	slug := c.Query("slug") // empty: the package's
+	if slug != "" {
 		courses.CheckSlug(v, "slug", slug)
 	}
 	if err := paramErr(v); err != nil {
