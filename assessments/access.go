@@ -85,3 +85,10 @@ func usableIn(q Quiz, orgID string, shared bool) bool {
 func pretestOf(q, pre Quiz) bool {
 	return pre.OrgID == q.OrgID && pre.Kind == KindPretest && pre.ID != q.ID
 }
+
+// mayExportKeys says whether a course package that actor exports may
+// carry quiz q whole: its settings, the banks it draws from and their
+// answer keys. Only its authors may, as only they may read its banks;
+// anyone else who may take it gets what a learner sees of it before
+// starting (see ExportQuiz).
+func mayExportKeys(actor accounts.Actor, q Quiz) bool { return mayAuthor(actor, q.OrgID) }

@@ -220,6 +220,13 @@ type Store interface {
 	UpdateQuiz(ctx context.Context, id string, change func(*Quiz) error) (Quiz, error)
 	InsertVersion(ctx context.Context, v Version) error // ErrConflict if the number exists
 	Version(ctx context.Context, quizID string, n int) (Version, error)
+	// DeleteBank, DeleteQuiz and DeleteVersion remove one document, or
+	// return ErrNotFound. Only the undoing of an import that failed calls
+	// them (Service.Discard): a bank or quiz anyone may have used is never
+	// deleted, since attempts and versions keep naming it.
+	DeleteBank(ctx context.Context, id string) error
+	DeleteQuiz(ctx context.Context, id string) error
+	DeleteVersion(ctx context.Context, quizID string, n int) error
 
 	Attempt(ctx context.Context, id string) (Attempt, error)
 	// StartAttempt stores a new attempt and lists it in the learner's

@@ -14,8 +14,10 @@ import (
 	"github.com/pathways-lms/pathways/i18n"
 )
 
+// Kinds lists every quiz kind.
+var Kinds = []Kind{KindQuiz, KindPractice, KindSurvey, KindPretest, KindPosttest}
+
 var (
-	kinds    = []Kind{KindQuiz, KindPractice, KindSurvey, KindPretest, KindPosttest}
 	policies = []FeedbackPolicy{FeedbackImmediate, FeedbackAfterSubmit, FeedbackAfterDue, FeedbackNever}
 	methods  = []GradeMethod{GradeHighest, GradeLatest, GradeAverage, GradeFirst}
 )
@@ -28,7 +30,7 @@ func CheckQuiz(q Quiz) error {
 		q.Locales = []string{q.DefaultLocale}
 	}
 	v := &pathways.ValidationError{}
-	pathways.CheckEnum(v, "kind", q.Kind, kinds)
+	pathways.CheckEnum(v, "kind", q.Kind, Kinds)
 	pathways.CheckEnum(v, "feedback", q.Feedback, policies)
 	pathways.CheckEnum(v, "grade", q.Grade, methods)
 	if !i18n.ValidLocale(q.DefaultLocale) {

@@ -193,6 +193,10 @@ type Store interface {
 	// is left it deletes the record and returns last = true: the caller
 	// then deletes the bytes.
 	ReleaseBlob(ctx context.Context, sha256, assetID string) (b Blob, last bool, err error)
+	// Blob returns the record of content sha256 (hex), or ErrNotFound:
+	// which assets hold that content, for reusing one instead of storing
+	// the content again under a new asset.
+	Blob(ctx context.Context, sha256 string) (Blob, error)
 
 	// InsertUpload, Upload, UpdateUpload and DeleteUpload keep resumable
 	// upload sessions.

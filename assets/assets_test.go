@@ -292,3 +292,73 @@ func TestCleanRefusesEmptyStore(t *testing.T) {
 		t.Errorf("metadata deleted: %v", lib)
 	}
 }
+
+// TestUploadOnce: content the library holds already is reused, not stored
+// again (no second record, no second blob); the same content in another
+// library, new content and a retry by id behave as uploads do; a file is
+// checked the same way whether it is found or stored.
+func TestUploadOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	open := func(data []byte) func() (io.ReadCloser, error) {
+		return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	}
+	once := func(who accounts.Actor, m assets.Meta, data []byte) (assets.Asset, bool) {
+		t.Helper()
+		a, created, err := f.svc.UploadOnce(ctx, who, m, int64(len(data)), open(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, created
+	}
+	first, created := once(f.who, assets.Meta{Name: "dot.gif"}, gif("one"))
+	if !created {
+		t.Fatal("first upload not created")
+	}
+	again, created := once(f.who, assets.Meta{Name: "other-name.gif", AltText: "new"}, gif("one"))
+	if created || again.ID != first.ID || again.Name != "dot.gif" {
+		t.Fatalf("identical content: created %v, %s %q; want %s reused as it was", created, again.ID, again.Name, first.ID)
+	}
+	if lib, keys := f.library(), f.keys(); len(lib) != 1 || len(keys) != 1 {
+		t.Fatalf("after reuse: library %v, blobs %v", lib, keys)
+	}
+
+	// Another organisation's library gets its own record of the content
+	// (whose bytes are still stored once).
+	otherOrg := "0194f7d2-0000-7000-8000-00000000000c"
+	other := accounts.Actor{UserID: "0194f7d2-0000-7000-8000-0000000000b2", OrgID: otherOrg, Role: accounts.RoleTrainer}
+	theirs, created := once(other, assets.Meta{Name: "dot.gif"}, gif("one"))
+	if !created || theirs.ID == first.ID || theirs.OrgID != otherOrg {
+		t.Fatalf("other library: created %v, %+v", created, theirs)
+	}
+	if keys := f.keys(); len(keys) != 1 {
+		t.Fatalf("identical content stored twice: %v", keys)
+	}
+
+	// New content, and a retry by id.
+	id := "0194f7d2-0000-7000-8000-0000000000e1"
+	fresh, created := once(f.who, assets.Meta{ID: id, Name: "two.gif"}, gif("two"))
+	if !created || fresh.ID != id {
+		t.Fatalf("new content: created %v, %s", created, fresh.ID)
+	}
+	retry, created := once(f.who, assets.Meta{ID: id, Name: "two.gif"}, gif("two"))
+	if created || retry.ID != id {
+		t.Fatalf("retry: created %v, %s", created, retry.ID)
+	}
+	if lib := f.library(); len(lib) != 2 {
+		t.Fatalf("library %v, want 2 assets", lib)
+	}
+
+	// Checked as an upload, found or not: a name that lies about the type
+	// is refused even though the content is there.
+	_, _, err := f.svc.UploadOnce(ctx, f.who, assets.Meta{Name: "dot.pdf"}, int64(len(gif("one"))), open(gif("one")))
+	var ve *pathways.ValidationError
+	if !errors.As(err, &ve) || ve.Fields[0].Code != assets.CodeExtensionMismatch {
+		t.Fatalf("wrong extension: %v", err)
+	}
+	// Learners upload nothing.
+	learner := accounts.Actor{UserID: "0194f7d2-0000-7000-8000-0000000000b3", OrgID: f.org, Role: accounts.RoleLearner}
+	if _, _, err := f.svc.UploadOnce(ctx, learner, assets.Meta{Name: "dot.gif"}, int64(len(gif("one"))), open(gif("one"))); !errors.Is(err, pathways.ErrForbidden) {
+		t.Fatalf("learner: %v", err)
+	}
+}

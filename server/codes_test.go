@@ -104,6 +104,8 @@ func TestParameterCodesAsDocumented(t *testing.T) {
 			return "e!", true
 		case "not_offered":
 			return "de", true
+		case "slug":
+			return "Not_A_Slug", true
 		case "invalid":
 			switch name {
 			case "orgId":

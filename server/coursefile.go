@@ -14,17 +14,19 @@ import (
 
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
-	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/courses/coursefile"
+	"github.com/pathways-lms/pathways/courses/transfer"
 )
 
 const mimeZip = "application/zip"
 
 // importCourse takes a course package as a zip body, spools it to a
 // temporary file (a zip is read from its end), checks all of it and
-// imports it as a new draft. A package with problems gets one 422 listing
-// each with its file, line and field; nothing is stored.
+// imports it as a new draft, under ?slug= if given, with its media, banks
+// and quizzes. A package with problems gets one 422 listing each with its
+// file, line and field; nothing is stored. A taken slug is a 409 naming
+// the slug (the parameter, or course.yaml's field).
 func (s *Server) importCourse(c *fiber.Ctx) error {
 	if !actor(c).IsAuthor() {
 		return fmt.Errorf("import course: %w", pathways.ErrForbidden) // before reading a byte
@@ -38,6 +40,10 @@ func (s *Server) importCourse(c *fiber.Ctx) error {
 		if q := c.Query(name); q != "" && !accounts.ValidID(q) {
 			v.Add(name, pathways.CodeID, nil)
 		}
+	}
+	slug := c.Query("slug") // empty: the package's
+	if slug != "" {
+		courses.CheckSlug(v, "slug", slug)
 	}
 	if err := paramErr(v); err != nil {
 		return err // before reading a byte
@@ -76,22 +82,79 @@ func (s *Server) importCourse(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p.Course.ID, p.Course.OrgID = c.Query("id"), c.Query("orgId")
-	files := make([]courses.MediaFile, len(p.Media))
-	for i, f := range p.Media {
-		files[i] = courses.MediaFile{Path: f.Path, Size: f.Size, Open: f.Open}
+	res, err := s.transfer.Import(ctx, actor(c), p, transfer.Options{ID: c.Query("id"), OrgID: c.Query("orgId"), Slug: slug})
+	if errors.Is(err, courses.ErrSlugTaken) {
+		return &slugTakenError{err: err, param: slug != ""}
 	}
-	course, created, err := s.courses.Import(ctx, actor(c), p.Course, files)
 	if err != nil {
 		return err
 	}
-	c.Location("/api/v1/courses/" + course.ID)
-	return sendCourse(c, createdStatus(created), course)
+	c.Location("/api/v1/courses/" + res.Course.ID)
+	c.Set(fiber.HeaderETag, `W/"`+strconv.Itoa(res.Course.Revision)+`"`)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(createdStatus(res.Created)).JSON(toImportJSON(res))
+}
+
+// slugTakenError says where the slug a slug-taken problem names came
+// from: the query parameter (param), or else the package's course.yaml.
+type slugTakenError struct {
+	err   error
+	param bool
+}
+
+func (e *slugTakenError) Error() string { return e.err.Error() }
+func (e *slugTakenError) Unwrap() error { return e.err }
+
+// importJSON is the answer to an import: the course, the slug it took
+// and what became of each media file, quiz and bank of the package.
+type importJSON struct {
+	Course  courseJSON       `json:"course"`
+	Slug    string           `json:"slug"`
+	Media   importMediaJSON  `json:"media"`
+	Quizzes []importItemJSON `json:"quizzes"`
+	Banks   []importItemJSON `json:"banks"`
+}
+
+type importMediaJSON struct {
+	Created int              `json:"created"`
+	Reused  int              `json:"reused"`
+	Items   []importItemJSON `json:"items"`
+}
+
+// importItemJSON is one media file (path) or quiz or bank (key).
+type importItemJSON struct {
+	Path      string          `json:"path,omitempty"`
+	Key       string          `json:"key,omitempty"`
+	ID        string          `json:"id"`
+	Status    transfer.Status `json:"status"`
+	Published *bool           `json:"published,omitempty"`
+}
+
+func toImportJSON(r transfer.Result) importJSON {
+	out := importJSON{Course: toCourseJSON(r.Course), Slug: r.Course.Slug,
+		Media: importMediaJSON{Items: []importItemJSON{}}, Quizzes: []importItemJSON{}, Banks: []importItemJSON{}}
+	for _, m := range r.Media {
+		out.Media.Items = append(out.Media.Items, importItemJSON{Path: m.Key, ID: m.ID, Status: m.Status})
+		if m.Status == transfer.Created {
+			out.Media.Created++
+		} else {
+			out.Media.Reused++
+		}
+	}
+	for _, q := range r.Quizzes {
+		out.Quizzes = append(out.Quizzes, importItemJSON{Key: q.Key, ID: q.ID, Status: q.Status, Published: new(q.Published)})
+	}
+	for _, b := range r.Banks {
+		out.Banks = append(out.Banks, importItemJSON{Key: b.Key, ID: b.ID, Status: b.Status})
+	}
+	return out
 }
 
 var errZipType = errors.New("request body is not application/zip")
 
-// exportCourse sends a course (its draft, or ?version=n) as a zip package.
+// exportCourse sends a course (its draft, or ?version=n) as a zip
+// package, with its quizzes (whole to their editors, as outlines to other
+// authors of the course) and their banks.
 func (s *Server) exportCourse(c *fiber.Ctx) error {
 	v := &pathways.ValidationError{}
 	id := pathIDInto(c, v)
@@ -103,15 +166,12 @@ func (s *Server) exportCourse(c *fiber.Ctx) error {
 		return err
 	}
 	ctx, cancel := s.transferContext(c)
-	course, media, err := s.courses.Export(ctx, actor(c), id, n)
+	p, err := s.transfer.Export(ctx, actor(c), id, n)
 	if err != nil {
 		cancel()
 		return err
 	}
-	p := coursefile.Build(course, media, func(a assets.Asset) func() (io.ReadCloser, error) {
-		return func() (io.ReadCloser, error) { return s.courses.OpenMedia(ctx, a) }
-	})
-	name := course.Slug
+	name := p.Course.Slug
 	if n > 0 {
 		name += "-v" + strconv.Itoa(n)
 	}

@@ -59,7 +59,8 @@ func TestCourseExportImportRoundTrip(t *testing.T) {
 		t.Fatalf("import: %d %s", r2.status, r2.body)
 	}
 	orig := e.do(req{method: "GET", path: "/api/v1/courses/" + id, token: trainer}).json(t)
-	copied := r2.json(t)
+	copied := r2.json(t)["course"].(map[string]any)
+	copiedID := copied["id"].(string)
 	if copied["orgId"] != e.orgB.ID {
 		t.Errorf("imported into %v", copied["orgId"])
 	}
@@ -79,7 +80,7 @@ func TestCourseExportImportRoundTrip(t *testing.T) {
 		t.Errorf("media bytes differ: %d", b.status)
 	}
 	// A retry with the same client id returns the course made first.
-	r3 := e.importZip(root, r.body, "?orgId="+e.orgB.ID+"&id="+r2.json(t)["id"].(string))
+	r3 := e.importZip(root, r.body, "?orgId="+e.orgB.ID+"&id="+copiedID)
 	if r3.status != 200 {
 		t.Errorf("retried import: %d %s", r3.status, r3.body)
 	}

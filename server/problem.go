@@ -304,6 +304,9 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if errors.As(err, &re) {
 		p.Checks = re.checks
 	}
+	if k == kindSlugTaken {
+		p.Errors = append(p.Errors, slugTaken(loc, err))
+	}
 	var pkg *coursefile.Error
 	if errors.As(err, &pkg) {
 		for _, pr := range pkg.Problems {
@@ -344,6 +347,23 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	}
 	c.Set(fiber.HeaderContentType, ProblemContentType+"; charset=utf-8")
 	return c.Send(body)
+}
+
+// slugTaken names the slug of a slug-taken problem: the field of the
+// JSON body, or for an import the slug parameter or course.yaml's field,
+// with code taken (as a taken username or organisation slug has).
+func slugTaken(loc *i18n.Localizer, err error) FieldProblem {
+	fp := FieldProblem{Field: "slug", Code: accounts.CodeTaken, Detail: loc.T(i18n.FieldMessageID(accounts.CodeTaken), nil)}
+	var st *slugTakenError
+	switch {
+	case !errors.As(err, &st):
+		fp.Pointer = new("/slug")
+	case st.param:
+		fp.Parameter = "slug"
+	default:
+		fp.File = "course.yaml"
+	}
+	return fp
 }
 
 // humanSize writes a byte count the way people read file sizes (10 MB).

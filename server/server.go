@@ -23,6 +23,7 @@ import (
 	"github.com/pathways-lms/pathways/assessments"
 	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/courses/transfer"
 	"github.com/pathways-lms/pathways/i18n"
 )
 
@@ -85,13 +86,16 @@ type Server struct {
 	media   *assets.Service
 	courses *courses.Service
 	assess  *assessments.Service
-	catalog *i18n.Catalog
-	log     *slog.Logger
-	ready   []Check
-	metrics *httpMetrics
-	reg     *prometheus.Registry
-	proxies proxies
-	allowed allowTable // the methods of each path, for 405's Allow
+	// transfer imports and exports course packages across courses,
+	// assessments and the media library.
+	transfer *transfer.Service
+	catalog  *i18n.Catalog
+	log      *slog.Logger
+	ready    []Check
+	metrics  *httpMetrics
+	reg      *prometheus.Registry
+	proxies  proxies
+	allowed  allowTable // the methods of each path, for 405's Allow
 }
 
 // New builds the app and registers every route.
@@ -123,7 +127,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: cfg, acc: deps.Accounts, media: deps.Media, courses: deps.Courses, assess: deps.Assess, catalog: deps.Catalog, log: deps.Logger,
+		cfg: cfg, acc: deps.Accounts, media: deps.Media, courses: deps.Courses, assess: deps.Assess,
+		transfer: transfer.New(deps.Courses, deps.Assess, deps.Media, deps.Logger), catalog: deps.Catalog, log: deps.Logger,
 		ready: deps.Ready, metrics: m, reg: deps.Metrics, proxies: trusted,
 	}
 	s.app = fiber.New(fiber.Config{

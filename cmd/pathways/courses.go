@@ -11,51 +11,53 @@ import (
 	"os"
 	"strings"
 
-	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/courses/coursefile"
+	"github.com/pathways-lms/pathways/courses/transfer"
 )
 
 // courseBackend opens the database, media and courses for a command.
 // With the embedded database, run commands while the server is stopped:
 // both would open the same files.
-func courseBackend(ctx context.Context, cfg config, stderr io.Writer) (*backend, *courses.Service, func() error, error) {
+func courseBackend(ctx context.Context, cfg config, stderr io.Writer) (*backend, *courses.Service, *transfer.Service, func() error, error) {
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	b, closeAll, err := open(ctx, cfg, log)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	lib, err := openMedia(ctx, cfg, b.db, log)
 	if err != nil {
-		return nil, nil, nil, errors.Join(err, closeAll())
+		return nil, nil, nil, nil, errors.Join(err, closeAll())
 	}
-	crs, _ := openContent(cfg, b.db, lib, log)
-	return b, crs, closeAll, nil
+	crs, _, xfer := openContent(cfg, b.db, lib, log)
+	return b, crs, xfer, closeAll, nil
 }
 
 // seedCommand runs `pathways seed`: the demo curriculum, as at first start.
 func seedCommand(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) {
-	b, crs, closeAll, err := courseBackend(ctx, cfg, stderr)
+	b, crs, xfer, closeAll, err := courseBackend(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, closeAll()) }()
 	log := slog.New(slog.NewTextHandler(stdout, nil))
-	return seedDemo(ctx, b.acc, crs, log)
+	return seedDemo(ctx, b.acc, crs, xfer, log)
 }
 
-// importCommand runs `pathways import [-org ID] [-publish] PATH`: a course
-// package from a folder or a zip file, as a new draft.
+// importCommand runs `pathways import [-org ID] [-slug SLUG] [-publish]
+// PATH`: a course package from a folder or a zip file, as a new draft,
+// with its quizzes and banks.
 func importCommand(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) (err error) {
 	fl := flag.NewFlagSet("import", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	org := fl.String("org", demoOrgID, "organisation `ID` that will own the course")
+	slug := fl.String("slug", "", "`slug` of the new course, instead of the package's")
 	publish := fl.Bool("publish", false, "publish the imported draft as version 1")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
 	if fl.NArg() != 1 {
-		return errors.New("usage: pathways import [-org ID] [-publish] FOLDER|FILE.zip")
+		return errors.New("usage: pathways import [-org ID] [-slug SLUG] [-publish] FOLDER|FILE.zip")
 	}
 	fsys, closeZip, err := openPackage(fl.Arg(0))
 	if err != nil {
@@ -66,22 +68,30 @@ func importCommand(ctx context.Context, cfg config, args []string, stdout, stder
 	if err != nil {
 		return err // a *coursefile.Error prints one problem a line
 	}
-	b, crs, closeAll, err := courseBackend(ctx, cfg, stderr)
+	b, crs, xfer, closeAll, err := courseBackend(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, closeAll()) }()
 	if *org == demoOrgID {
-		if err := seedDemo(ctx, b.acc, crs, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		if err := seedDemo(ctx, b.acc, crs, xfer, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 			return err
 		}
 	}
-	p.Course.OrgID = *org
-	c, _, err := crs.Import(ctx, system, p.Course, mediaFiles(p))
+	res, err := xfer.Import(ctx, system, p, transfer.Options{OrgID: *org, Slug: *slug})
 	if err != nil {
 		return err
 	}
+	c := res.Course
 	fmt.Fprintf(stdout, "imported %s as course %s (revision %d)\n", c.Slug, c.ID, c.Revision)
+	counts := map[transfer.Status]int{}
+	for _, m := range res.Media {
+		counts[m.Status]++
+	}
+	fmt.Fprintf(stdout, "media: %d created, %d reused\n", counts[transfer.Created], counts[transfer.Reused])
+	for _, q := range res.Quizzes {
+		fmt.Fprintf(stdout, "quiz %s: %s as %s\n", q.Key, q.Status, q.ID)
+	}
 	if *publish {
 		v, err := crs.Publish(ctx, system, c.ID, c.Revision)
 		if err != nil {
@@ -125,18 +135,15 @@ func exportCommand(ctx context.Context, cfg config, args []string, stdout, stder
 	if fl.NArg() != 2 {
 		return errors.New("usage: pathways export [-version N] COURSE-ID FOLDER|FILE.zip")
 	}
-	_, crs, closeAll, err := courseBackend(ctx, cfg, stderr)
+	_, _, xfer, closeAll, err := courseBackend(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, closeAll()) }()
-	c, media, err := crs.Export(ctx, system, fl.Arg(0), *version)
+	p, err := xfer.Export(ctx, system, fl.Arg(0), *version)
 	if err != nil {
 		return err
 	}
-	p := coursefile.Build(c, media, func(a assets.Asset) func() (io.ReadCloser, error) {
-		return func() (io.ReadCloser, error) { return crs.OpenMedia(ctx, a) }
-	})
 	out := fl.Arg(1)
 	if strings.HasSuffix(strings.ToLower(out), ".zip") {
 		f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
@@ -154,6 +161,6 @@ func exportCommand(ctx context.Context, cfg config, args []string, stdout, stder
 	} else if err := coursefile.WriteDir(out, p); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "exported %s to %s\n", c.Slug, out)
+	_, err = fmt.Fprintf(stdout, "exported %s to %s\n", p.Course.Slug, out)
 	return err
 }

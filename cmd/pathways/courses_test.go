@@ -153,6 +153,11 @@ func TestExportImportCommands(t *testing.T) {
 	copy1 := imported(exec("import", "-org", org["id"].(string), first))
 	exec("export", copy1, second)
 	copy2 := imported(exec("import", "-org", org2["id"].(string), "-publish", second))
+	// The same package again beside its copy: another slug, the media reused.
+	again := exec("import", "-org", org2["id"].(string), "-slug", "coping-again", second)
+	if !strings.HasPrefix(again, "imported coping-again ") || !strings.Contains(again, "media: 0 created, ") || strings.Contains(again, " 0 reused") {
+		t.Errorf("import -slug said %q", again)
+	}
 	exec("export", "-version", "1", copy2, third)
 	want := readTree(t, first)
 	if len(want) < 10 || want["course.yaml"] == "" || want["locales/ar.json"] == "" {

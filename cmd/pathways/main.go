@@ -30,6 +30,7 @@ import (
 	"github.com/pathways-lms/pathways/assessments"
 	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/courses/transfer"
 	"github.com/pathways-lms/pathways/i18n"
 	"github.com/pathways-lms/pathways/server"
 	"github.com/pathways-lms/pathways/storage/media"
@@ -205,11 +206,11 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 	if err != nil {
 		return err
 	}
-	crs, assess := openContent(cfg, db, lib, log)
+	crs, assess, xfer := openContent(cfg, db, lib, log)
 	lib.CheckUses(courses.UseRefPrefix, crs.ShowsMedia)
 	lib.CheckUses(assessments.UseRefPrefix, assess.ShowsMedia)
 	if cfg.Demo {
-		if err := seedDemo(ctx, acc, crs, log); err != nil {
+		if err := seedDemo(ctx, acc, crs, xfer, log); err != nil {
 			return fmt.Errorf("demo curriculum: %w", err)
 		}
 	}
@@ -355,8 +356,9 @@ func openMedia(ctx context.Context, cfg config, db *mongodb.DB, log *slog.Logger
 }
 
 // openContent builds the courses and assessments services on the
-// database and library; publishing a course checks its quizzes.
-func openContent(cfg config, db *mongodb.DB, lib *assets.Service, log *slog.Logger) (*courses.Service, *assessments.Service) {
+// database and library, and course packages' transfer across them;
+// publishing a course checks its quizzes.
+func openContent(cfg config, db *mongodb.DB, lib *assets.Service, log *slog.Logger) (*courses.Service, *assessments.Service, *transfer.Service) {
 	ccfg := courses.DefaultConfig
 	ccfg.CacheBytes = cfg.CourseCache
 	crs := courses.NewService(db.Courses(), lib, ccfg, time.Now, log)
@@ -364,7 +366,7 @@ func openContent(cfg config, db *mongodb.DB, lib *assets.Service, log *slog.Logg
 	assess := assessments.NewService(db.Assessments(), lib, cfg.CourseCache/2, time.Now, log)
 	assess.CheckOrganisations(orgExists(db))
 	crs.CheckQuizzes(assess.QuizUsable)
-	return crs, assess
+	return crs, assess, transfer.New(crs, assess, lib, log)
 }
 
 // orgExists checks an organisation id against the accounts store.

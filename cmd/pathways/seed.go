@@ -14,6 +14,7 @@ import (
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/courses/coursefile"
 	"github.com/pathways-lms/pathways/courses/demo"
+	"github.com/pathways-lms/pathways/courses/transfer"
 )
 
 // The demo organisation owns the demo curriculum; its courses are shared
@@ -29,7 +30,7 @@ var system = accounts.Actor{UserID: "system", Role: accounts.RoleAdmin}
 // seedDemo imports and publishes every demo course that is not there yet.
 // It is safe to run at every start and after an interrupted run: what
 // exists is left alone, what is missing is added.
-func seedDemo(ctx context.Context, acc *accounts.Service, crs *courses.Service, log *slog.Logger) error {
+func seedDemo(ctx context.Context, acc *accounts.Service, crs *courses.Service, xfer *transfer.Service, log *slog.Logger) error {
 	if _, _, err := acc.CreateOrganisation(ctx, system, accounts.NewOrganisation{
 		ID: demoOrgID, Slug: "pathways-demo", Name: "Pathways demo",
 	}); err != nil {
@@ -40,7 +41,7 @@ func seedDemo(ctx context.Context, acc *accounts.Service, crs *courses.Service, 
 		return err
 	}
 	for i, name := range names {
-		id, created, err := seedCourse(ctx, crs, name, pkgs[i])
+		id, created, err := seedCourse(ctx, crs, xfer, name, pkgs[i])
 		if err != nil {
 			return fmt.Errorf("demo course %s: %w", name, err)
 		}
@@ -51,7 +52,7 @@ func seedDemo(ctx context.Context, acc *accounts.Service, crs *courses.Service, 
 	return nil
 }
 
-func seedCourse(ctx context.Context, crs *courses.Service, name string, pkg fs.FS) (id string, created bool, err error) {
+func seedCourse(ctx context.Context, crs *courses.Service, xfer *transfer.Service, name string, pkg fs.FS) (id string, created bool, err error) {
 	id = uuid.NewSHA1(demoNamespace, []byte(name)).String()
 	c, err := crs.Draft(ctx, system, id)
 	switch {
@@ -60,10 +61,11 @@ func seedCourse(ctx context.Context, crs *courses.Service, name string, pkg fs.F
 		if err != nil {
 			return id, false, err
 		}
-		p.Course.ID, p.Course.OrgID = id, demoOrgID
-		if c, _, err = crs.Import(ctx, system, p.Course, mediaFiles(p)); err != nil {
+		res, err := xfer.Import(ctx, system, p, transfer.Options{ID: id, OrgID: demoOrgID})
+		if err != nil {
 			return id, false, err
 		}
+		c = res.Course
 	case err != nil:
 		return id, false, err
 	}
@@ -74,14 +76,4 @@ func seedCourse(ctx context.Context, crs *courses.Service, name string, pkg fs.F
 		return id, false, err
 	}
 	return id, true, nil
-}
-
-// mediaFiles lists a package's media files as the courses service takes
-// them.
-func mediaFiles(p *coursefile.Package) []courses.MediaFile {
-	out := make([]courses.MediaFile, len(p.Media))
-	for i, f := range p.Media {
-		out[i] = courses.MediaFile{Path: f.Path, Size: f.Size, Open: f.Open}
-	}
-	return out
 }

@@ -3,18 +3,25 @@ package coursefile
 import (
 	"io"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/pathways-lms/pathways/assessments"
 	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/courses"
 )
 
-// Build turns a course whose blocks name assets by ID into a package
-// whose blocks name files under media/: each asset under its own cleaned
-// name, made unique with a counter where two share one.
-func Build(c courses.Course, media map[string]assets.Asset, open func(assets.Asset) func() (io.ReadCloser, error)) *Package {
-	c = c.Clone() // the caller's course keeps its asset IDs
+// Build turns what an export gathered into a package: p's course blocks
+// and its banks' questions name assets by ID, and media holds those
+// assets; the package names each asset's file under media/ by its own
+// cleaned name, made unique with a counter where two share one, and open
+// gives each file's content. p's quizzes and banks keep their keys (an
+// export uses their IDs). Build does not change p, and leaves out what a
+// package does not carry: IDs, owners, revisions, times.
+func Build(p Package, media map[string]assets.Asset, open func(assets.Asset) func() (io.ReadCloser, error)) *Package {
+	c := p.Course.Clone() // the caller's course keeps its asset IDs
 	paths := map[string]string{}
 	taken := map[string]bool{}
 	var files []File
@@ -51,11 +58,29 @@ func Build(c courses.Course, media map[string]assets.Asset, open func(assets.Ass
 			}
 		}
 	}
+	out := &Package{}
+	for _, q := range p.Quizzes {
+		qq := q.Quiz
+		qq.Locales, qq.Picks, qq.Messages = slices.Clone(qq.Locales), slices.Clone(qq.Picks), qq.Messages.Clone()
+		qq.ID, qq.OrgID, qq.Revision, qq.Published, qq.Archived = "", "", 0, 0, false
+		qq.Created, qq.Updated = time.Time{}, time.Time{}
+		q.Quiz = qq
+		out.Quizzes = append(out.Quizzes, q)
+	}
+	for _, b := range p.Banks {
+		bb := assessments.Bank{Name: b.Bank.Name, DefaultLocale: b.Bank.DefaultLocale, Locales: slices.Clone(b.Bank.Locales),
+			Messages: b.Bank.Messages.Clone(), Questions: slices.Clone(b.Bank.Questions)}
+		for i := range bb.Questions {
+			EachMedia(&bb.Questions[i].Question, func(p *string) { *p = name(*p) })
+		}
+		out.Banks = append(out.Banks, Bank{Key: b.Key, Bank: bb})
+	}
 	// A package carries the course, not its life on this server.
-	c = courses.Course{
+	out.Course = courses.Course{
 		Slug: c.Slug, Shared: c.Shared, Topic: c.Topic, Audiences: c.Audiences, Level: c.Level,
 		DefaultLocale: c.DefaultLocale, Locales: c.Locales, Title: c.Title, Summary: c.Summary,
 		Modules: c.Modules, Messages: c.Messages,
 	}
-	return &Package{Course: c, Media: files}
+	out.Media = files
+	return out
 }

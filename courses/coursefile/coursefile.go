@@ -1,7 +1,8 @@
 // Package coursefile reads and writes course packages, the folder (or zip)
 // of plain files that docs/COURSE-FORMAT.md specifies: course.yaml for the
 // structure, locales/<locale>.json for the texts, media/ for the files the
-// structure names.
+// structure names and, from format 2, quizzes/ and banks/ for the quizzes
+// the course shows and the question banks they draw from.
 //
 // Read checks a package whole and reports every problem with its file, line
 // and field, or returns the package; it never returns a part of one.
@@ -11,7 +12,8 @@
 //
 // The package knows neither the media library nor the database: media
 // fields hold package paths ("media/market.png"), and the caller turns
-// them into asset IDs (on import) or asset IDs into paths (on export).
+// them into asset IDs (on import) or asset IDs into paths (on export);
+// quizzes and banks are named by their keys (on export, their IDs).
 package coursefile
 
 import (
@@ -20,6 +22,7 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,9 +34,11 @@ import (
 	"github.com/pathways-lms/pathways/i18n"
 )
 
-// FormatVersion is the version of docs/COURSE-FORMAT.md this package reads
-// and writes (course.yaml's "format").
-const FormatVersion = 1
+// FormatVersion is the latest version of docs/COURSE-FORMAT.md (course.yaml's
+// "format"): Read reads every version from 1; a package is written in
+// format 1 while it has no quizzes and banks (which format 2 added), so
+// that servers reading only format 1 still read it.
+const FormatVersion = 2
 
 // Limits on the text files of a package, which Read holds in memory. A
 // course's texts are at most i18n.MaxTextBytes in all; the margin is
@@ -59,11 +64,19 @@ const (
 // Messages. ID, OrgID, Revision, Published, Archived, CreatedBy and the
 // times are zero. Empty lists and maps of the structure are nil; Messages
 // has a map for each locale file, empty if the file holds no message.
+//
+// A quiz block names a quiz of Quizzes by its key, or (as in format 1) a
+// quiz outside the package by its ID.
 type Package struct {
 	Course courses.Course
-	// Media holds every file under media/ that the structure names, each
-	// once, sorted by path. Files under media/ that nothing names are
-	// left out.
+	// Quizzes are the quizzes the course's quiz blocks name, and the
+	// pretests of those, sorted by key; Banks the banks their picks draw
+	// from. Quizzes and banks the course does not reach are left out.
+	Quizzes []Quiz
+	Banks   []Bank
+	// Media holds every file under media/ that the structure or a bank
+	// taken names, each once, sorted by path. Files under media/ that
+	// nothing names are left out.
 	Media []File
 }
 
@@ -97,12 +110,11 @@ type File struct {
 // read: the caller checks each file's type and size when storing it.
 func Read(fsys fs.FS) (*Package, error) {
 	r := &reader{
-		fsys:      fsys,
-		locales:   map[string]string{},
-		media:     map[string]bool{},
-		yamlLines: map[string]int{},
-		jsonLines: map[string]int{},
-		bad:       map[string]bool{},
+		fsys:   fsys,
+		media:  map[string]bool{},
+		used:   map[string]bool{},
+		course: newPlace("", courseFile),
+		items:  map[string]map[string]*place{quizzesDir: {}, banksDir: {}},
 	}
 	if err := r.findRoot(); err != nil {
 		return nil, err
@@ -114,11 +126,14 @@ func Read(fsys fs.FS) (*Package, error) {
 	if ok {
 		r.validate(c)
 	}
+	p := &Package{Course: c}
+	if ok {
+		p.Quizzes, p.Banks = r.readItems(c)
+	}
 	if !r.probs.empty() {
 		return nil, r.probs.err()
 	}
-	p := &Package{Course: c}
-	for _, name := range r.used {
+	for _, name := range slices.Sorted(maps.Keys(r.used)) {
 		st, err := fs.Stat(r.fsys, name)
 		if err != nil {
 			r.probs.add(r.file(name), 0, "", CodeUnreadable, nil, "cannot be read: "+err.Error())
@@ -143,15 +158,37 @@ type reader struct {
 	probs  collector
 
 	hasCourse bool
-	locales   map[string]string // locale → file path, for well-named locale files
-	media     map[string]bool   // regular files under media/
-	used      []string          // media paths the structure names, sorted
+	media     map[string]bool // regular files under media/
+	used      map[string]bool // media paths the structure (or a bank taken) names
 
-	yamlLines map[string]int  // course field path → line in course.yaml
+	course place
+	// items are the quizzes and banks of the package (format 2): folder
+	// (quizzes, banks) → key → its files.
+	items     map[string]map[string]*place
+	textBytes int64 // read from the items' files so far (MaxItemText)
+	format    int   // course.yaml's
+}
+
+// place is a YAML file of structure and the locale files of its texts:
+// the course's (course.yaml, locales/), or a quiz's or bank's of a format
+// 2 package (quizzes/<key>/quiz.yaml, quizzes/<key>/locales/), with what
+// problems need to find their lines.
+type place struct {
+	dir     string            // "" for the course, "quizzes/<key>/" for an item
+	main    string            // dir + course.yaml, quiz.yaml or bank.yaml
+	locales map[string]string // locale → file path, for well-named locale files
+	hasMain bool
+
+	yamlLines map[string]int  // field path → line in the YAML file
 	jsonLines map[string]int  // "messages/<locale>/<escaped id>[/<key>]" → line in its file
-	bad       map[string]bool // field paths (as courses names them) already reported while decoding
+	bad       map[string]bool // field paths (as the domain names them) already reported while decoding
 
 	noDefaultTexts bool // the default locale's file is missing or unreadable
+}
+
+func newPlace(dir, main string) place {
+	return place{dir: dir, main: dir + main, locales: map[string]string{},
+		yamlLines: map[string]int{}, jsonLines: map[string]int{}, bad: map[string]bool{}}
 }
 
 // file names a package path in problems.
@@ -220,8 +257,14 @@ func (r *reader) walk() {
 			r.hasCourse = true
 		case top == localesDir && d.IsDir() && rest == "":
 		case top == localesDir && rest != "":
-			r.localeFile(p, rest, d.IsDir())
+			if loc, ok := r.localeFile(p, rest, d.IsDir()); ok {
+				r.course.locales[loc] = p
+			}
 			if d.IsDir() {
+				return fs.SkipDir
+			}
+		case (top == quizzesDir || top == banksDir) && (d.IsDir() || rest != ""):
+			if rest != "" && !r.itemFile(top, p, rest, d.IsDir()) && d.IsDir() {
 				return fs.SkipDir
 			}
 		case top == mediaDir && (d.IsDir() || rest != ""):
@@ -249,8 +292,9 @@ func (r *reader) walk() {
 	}
 }
 
-// localeFile checks the name of a file in locales/.
-func (r *reader) localeFile(p, name string, dir bool) {
+// localeFile checks the name of a file in a locales/ folder and returns
+// its locale.
+func (r *reader) localeFile(p, name string, dir bool) (string, bool) {
 	base, isJSON := strings.CutSuffix(name, ".json")
 	switch {
 	case dir:
@@ -266,25 +310,44 @@ func (r *reader) localeFile(p, name string, dir bool) {
 		}
 		r.probs.add(r.file(p), 0, "", CodeLocaleFile, params, msg)
 	default:
-		r.locales[base] = p
+		return base, true
 	}
+	return "", false
 }
 
-// readFile reads one text file whole, up to max bytes.
+// readFile reads one text file whole, up to max bytes. The files of
+// quizzes and banks also count against MaxItemText together: past it,
+// one problem is reported and no more of them is read.
 func (r *reader) readFile(p string, max int64) ([]byte, bool) {
+	top, _, _ := strings.Cut(p, "/")
+	item := top == quizzesDir || top == banksDir
+	limit := max
+	if item {
+		if r.textBytes > MaxItemText {
+			return nil, false // reported
+		}
+		limit = min(max, MaxItemText-r.textBytes)
+	}
 	f, err := r.fsys.Open(p)
 	if err != nil {
 		r.probs.add(r.file(p), 0, "", CodeUnreadable, nil, "cannot be read: "+err.Error())
 		return nil, false
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if item {
+		r.textBytes += int64(len(data))
+	}
 	switch {
 	case err != nil:
 		r.probs.add(r.file(p), 0, "", CodeUnreadable, nil, "cannot be read: "+err.Error())
 		return nil, false
 	case int64(len(data)) > max:
 		r.probs.add(r.file(p), 0, "", CodeFileTooLarge, map[string]any{"Count": max >> 20})
+		return nil, false
+	case int64(len(data)) > limit:
+		r.probs.add("", 0, "", CodeTextTooLarge, map[string]any{"Count": MaxItemText >> 20},
+			fmt.Sprintf("the files of quizzes/ and banks/ hold more than %d MiB in all", MaxItemText>>20))
 		return nil, false
 	}
 	return data, true
@@ -300,74 +363,69 @@ func (r *reader) readCourse() (courses.Course, bool) {
 	if !ok {
 		return courses.Course{}, false
 	}
-	y := &yamlReader{file: r.file(courseFile), pr: &r.probs, lines: r.yamlLines, bad: r.bad}
-	return y.decode(data)
+	y := r.yamlOf(&r.course)
+	c, ok := y.decode(data)
+	r.format = y.format
+	return c, ok
+}
+
+// yamlOf is the YAML reader of a place's structure file.
+func (r *reader) yamlOf(pl *place) *yamlReader {
+	return &yamlReader{file: r.file(pl.main), pr: &r.probs, lines: pl.yamlLines, bad: pl.bad}
 }
 
 // readLocales reads the locale files of the locales the course offers (of
 // every well-named one if course.yaml could not be read, to report their
 // syntax errors too).
 func (r *reader) readLocales(c *courses.Course, courseOK bool) {
-	checkOffered := courseOK && !r.bad["locales"]
-	for _, loc := range slices.Sorted(maps.Keys(r.locales)) {
-		p := r.locales[loc]
-		if checkOffered && !slices.Contains(c.Locales, loc) && loc != c.DefaultLocale {
+	c.Messages = r.readTexts(&r.course, c.DefaultLocale, c.Locales, courseOK, MaxLocaleFile, "the course's locales (locales in course.yaml)")
+}
+
+// readTexts reads the locale files of a place: of the locales offered
+// (when known, the structure could be read), each up to max bytes. It
+// returns nil if no file could be read.
+func (r *reader) readTexts(pl *place, defaultLocale string, offered []string, known bool, max int64, whose string) i18n.Messages {
+	var out i18n.Messages
+	checkOffered := known && !pl.bad["locales"]
+	for _, loc := range slices.Sorted(maps.Keys(pl.locales)) {
+		p := pl.locales[loc]
+		if checkOffered && !slices.Contains(offered, loc) && loc != defaultLocale {
 			r.probs.add(r.file(p), 0, "", i18n.CodeNotOffered, map[string]any{"Value": loc},
-				loc+" is not one of the course's locales (locales in course.yaml)")
+				loc+" is not one of "+whose)
 			continue
 		}
-		data, ok := r.readFile(p, MaxLocaleFile)
+		data, ok := r.readFile(p, max)
 		var msgs map[string]i18n.Message
 		if ok {
-			j := &jsonReader{file: r.file(p), locale: loc, data: data, pr: &r.probs, lines: r.jsonLines, bad: r.bad}
+			j := &jsonReader{file: r.file(p), locale: loc, data: data, pr: &r.probs, lines: pl.jsonLines, bad: pl.bad}
 			msgs, ok = j.decode()
 		}
 		if !ok {
-			if loc == c.DefaultLocale {
-				r.noDefaultTexts = true
+			if loc == defaultLocale {
+				pl.noDefaultTexts = true
 			}
 			continue
 		}
-		if c.Messages == nil {
-			c.Messages = i18n.Messages{}
+		if out == nil {
+			out = i18n.Messages{}
 		}
-		c.Messages[loc] = msgs
+		out[loc] = msgs
 	}
-	if courseOK && i18n.ValidLocale(c.DefaultLocale) && r.locales[c.DefaultLocale] == "" {
-		name := localesDir + "/" + c.DefaultLocale + ".json"
+	if known && i18n.ValidLocale(defaultLocale) && pl.locales[defaultLocale] == "" {
+		name := pl.dir + localesDir + "/" + defaultLocale + ".json"
 		r.probs.add(r.file(name), 0, "", CodeMissingFile, map[string]any{"Value": name},
-			"no file for the default locale: it must hold every text course.yaml names")
-		r.noDefaultTexts = true
+			"no file for the default locale: it must hold every text "+path.Base(pl.main)+" names")
+		pl.noDefaultTexts = true
 	}
+	return out
 }
 
 // validate runs the checks of courses on the decoded course and checks its
 // media paths.
 func (r *reader) validate(c courses.Course) {
-	structure, omitted := fieldErrors(courses.CheckStructure(c))
-	for _, fe := range structure {
-		r.fieldProblem(fe.Field, fe.Code, fe.Params)
-	}
-	texts, more := fieldErrors(courses.CheckMessages(c, true))
-	for _, fe := range texts {
-		if fe.Code == i18n.CodeMissingText && r.noDefaultTexts || fe.Code == i18n.CodeNotOffered && r.bad["locales"] {
-			continue // reported once, for the file or the list of locales
-		}
-		r.fieldProblem(fe.Field, fe.Code, fe.Params)
-	}
-	r.probs.omitted += omitted + more // found by courses, not listed by it
-	used := map[string]bool{}
-	check := func(field, p string) {
-		switch {
-		case p == "" || r.isBad(field):
-		case !validMediaPath(p):
-			r.fieldProblem(field, CodePath, map[string]any{"Value": p})
-		case !r.media[p]:
-			r.fieldProblem(field, CodeMissingFile, map[string]any{"Value": p})
-		default:
-			used[p] = true
-		}
-	}
+	r.report(&r.course, courses.CheckStructure(c))
+	r.report(&r.course, courses.CheckMessages(c, true))
+	check := func(field, p string) { r.checkMedia(&r.course, field, p, r.used) }
 	for i, m := range c.Modules {
 		for j, l := range m.Lessons {
 			for k, b := range l.Blocks {
@@ -382,14 +440,39 @@ func (r *reader) validate(c courses.Course) {
 			}
 		}
 	}
-	r.used = slices.Sorted(maps.Keys(used))
+}
+
+// report records the problems a domain check found in a place's files.
+func (r *reader) report(pl *place, err error) {
+	found, omitted := fieldErrors(err)
+	for _, fe := range found {
+		if fe.Code == i18n.CodeMissingText && pl.noDefaultTexts || fe.Code == i18n.CodeNotOffered && pl.bad["locales"] {
+			continue // reported once, for the file or the list of locales
+		}
+		r.fieldProblem(pl, fe.Field, fe.Code, fe.Params)
+	}
+	r.probs.omitted += omitted // found by the domain, not listed by it
+}
+
+// checkMedia checks a media path the structure of pl names at field: a
+// clean path under media/ of a file in the package; used collects it.
+func (r *reader) checkMedia(pl *place, field, p string, used map[string]bool) {
+	switch {
+	case p == "" || pl.isBad(field):
+	case !validMediaPath(p):
+		r.fieldProblem(pl, field, CodePath, map[string]any{"Value": p})
+	case !r.media[p]:
+		r.fieldProblem(pl, field, CodeMissingFile, map[string]any{"Value": p})
+	default:
+		used[p] = true
+	}
 }
 
 // isBad reports whether field, or a field holding it, was reported while
 // decoding (so a check of its zero value would only repeat it).
-func (r *reader) isBad(field string) bool {
+func (pl *place) isBad(field string) bool {
 	for p := field; ; {
-		if r.bad[p] {
+		if pl.bad[p] {
 			return true
 		}
 		i := strings.LastIndexByte(p, '/')
@@ -400,30 +483,30 @@ func (r *reader) isBad(field string) bool {
 	}
 }
 
-// fieldProblem records a problem with a field path as courses names it,
-// in the file and at the line it comes from: "messages/<locale>/…" in
-// locales/<locale>.json, everything else in course.yaml.
-func (r *reader) fieldProblem(field, code string, params map[string]any) {
-	if r.isBad(field) {
+// fieldProblem records a problem with a field path as the domain names
+// it, in the file of pl and at the line it comes from: "messages/<locale>/…"
+// in its locales/<locale>.json, everything else in its YAML file.
+func (r *reader) fieldProblem(pl *place, field, code string, params map[string]any) {
+	if pl.isBad(field) {
 		return
 	}
 	rest, isMsg := strings.CutPrefix(field, "messages")
 	if !isMsg || (rest != "" && rest[0] != '/') {
-		r.probs.add(r.file(courseFile), lookupLine(r.yamlLines, field), field, code, params)
+		r.probs.add(r.file(pl.main), lookupLine(pl.yamlLines, field), field, code, params)
 		return
 	}
 	loc, inFile, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
 	if loc == "" {
-		r.probs.add(r.file(localesDir+"/"), 0, "", code, params)
+		r.probs.add(r.file(pl.dir+localesDir+"/"), 0, "", code, params)
 		return
 	}
-	file := localesDir + "/" + loc + ".json"
-	if p, ok := r.locales[loc]; ok {
+	file := pl.dir + localesDir + "/" + loc + ".json"
+	if p, ok := pl.locales[loc]; ok {
 		file = p
 	}
 	line := 0
 	if inFile != "" {
-		line = lookupLine(r.jsonLines, field)
+		line = lookupLine(pl.jsonLines, field)
 	}
 	r.probs.add(r.file(file), line, inFile, code, params)
 }

@@ -8,13 +8,14 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/pathways-lms/pathways/assessments"
 	"github.com/pathways-lms/pathways/courses"
 )
 
 // TestCodesDescribed: every code has an English message of its own, and
 // this package's codes are distinct from each other.
 func TestCodesDescribed(t *testing.T) {
-	for _, code := range slices.Concat(FieldCodes, courses.FieldCodes) {
+	for _, code := range slices.Concat(FieldCodes, courses.FieldCodes, assessments.FieldCodes) {
 		if msg := describe(code, map[string]any{}); msg == code || msg == "" {
 			t.Errorf("code %q has no message", code)
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pathways-lms/pathways"
+	"github.com/pathways-lms/pathways/assessments"
 	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/i18n"
@@ -60,6 +61,16 @@ const (
 	CodeZipTooLarge = "zip_too_large"
 	// CodeTooManyFiles: the archive holds more than Limits.Files entries.
 	CodeTooManyFiles = "too_many_files"
+	// CodeTextTooLarge: the files under quizzes/ and banks/ hold more
+	// than Params["Count"] MiB in all (MaxItemText).
+	CodeTextTooLarge = "text_too_large"
+	// CodeNeedsFormat: a folder of a later format (Params["Value"],
+	// quizzes/ or banks/) in a package whose course.yaml names an older
+	// one (Params["Format"] is the one it needs).
+	CodeNeedsFormat = "needs_format"
+	// CodeOutline: a quiz without keys (keys: false) sets a field an
+	// outline does not have (Params["Value"]).
+	CodeOutline = "outline"
 )
 
 // FieldCodes lists every problem code this package produces itself, for
@@ -68,7 +79,7 @@ const (
 var FieldCodes = []string{
 	CodeSyntax, CodeAlias, CodeFormatVersion, CodeMissingFile, CodePath,
 	CodeLocaleFile, CodeStrayFile, CodeFileTooLarge, CodeUnreadable, CodeZipInvalid, CodeZipUnsafe,
-	CodeZipTooLarge, CodeTooManyFiles,
+	CodeZipTooLarge, CodeTooManyFiles, CodeTextTooLarge, CodeNeedsFormat, CodeOutline,
 }
 
 // MaxProblems is how many problems an Error lists at most.
@@ -180,17 +191,26 @@ func (c *collector) err() error {
 }
 
 func fileRank(file string) int {
-	switch {
-	case file == "":
+	if file == "" {
 		return 0
-	case file == courseFile || strings.HasSuffix(file, "/"+courseFile):
-		return 1
-	case strings.HasPrefix(file, "locales"), strings.Contains(file, "/locales/"):
-		return 2
-	case strings.HasPrefix(file, "media/"), strings.Contains(file, "/media/"):
-		return 3
 	}
-	return 4
+	parts := strings.Split(file, "/")
+	// The first name the format knows, past a folder the package sits in.
+	for i, part := range parts {
+		switch {
+		case part == courseFile && i == len(parts)-1:
+			return 1
+		case part == localesDir:
+			return 2
+		case part == quizzesDir:
+			return 3
+		case part == banksDir:
+			return 4
+		case part == mediaDir:
+			return 5
+		}
+	}
+	return 6
 }
 
 // fieldErrors returns the field errors of a validation error and how many
@@ -286,7 +306,7 @@ func describe(code string, p map[string]any) string {
 	case CodeLocaleFile:
 		return "a locale file must be named after one of the course's locales, like fr.json or fa-AF.json"
 	case CodeStrayFile:
-		return "not part of the format: a package holds only course.yaml, locales/ and media/"
+		return "not part of the format: a package holds only course.yaml, locales/, media/, quizzes/ and banks/"
 	case CodeFileTooLarge:
 		return "too large: at most " + v("Count") + " MiB"
 	case CodeUnreadable:
@@ -299,6 +319,42 @@ func describe(code string, p map[string]any) string {
 		return "unpacks to more than " + v("Count") + " MiB"
 	case CodeTooManyFiles:
 		return "more than " + v("Count") + " files"
+	case CodeTextTooLarge:
+		return "the quizzes and banks hold more than " + v("Count") + " MiB of files in all"
+	case CodeNeedsFormat:
+		return v("Value") + " needs format " + v("Format") + ": write \"format: " + v("Format") + "\" in course.yaml"
+	case CodeOutline:
+		return "a quiz without keys (keys: false) is an outline: kind, shared, defaultLocale, locales, title and intro only; " + v("Value") + " is not one of them"
+	case assessments.CodeUnknownQuestion:
+		return "the bank has no question " + strconv.Quote(v("Value"))
+	case assessments.CodeNoQuestions:
+		return "no question of the bank matches this pick"
+	case assessments.CodeUnknownPretest:
+		return "no pretest " + strconv.Quote(v("Value")) + " in the package"
+	case assessments.CodeUnknownBank:
+		return "no bank " + strconv.Quote(v("Value"))
+	case assessments.CodeTooFew:
+		return "too few: at least " + v("Count")
+	case assessments.CodeNegative:
+		return "must not be below zero"
+	case assessments.CodeNotForType:
+		return "a question of type " + v("Value") + " does not use this field"
+	case assessments.CodeOneCorrect:
+		return "exactly one option must be correct"
+	case assessments.CodeNoCorrect:
+		return "at least one option must be correct"
+	case assessments.CodeUnknownOption:
+		return "no option " + strconv.Quote(v("Value"))
+	case assessments.CodeUnknownMatch:
+		return "no match " + strconv.Quote(v("Value"))
+	case assessments.CodeUnknownBlank:
+		return "no blank " + strconv.Quote(v("Value"))
+	case assessments.CodeMalformed, assessments.CodeEncoding, assessments.CodeNumber, assessments.CodeNotPermutation:
+		return "not a valid answer"
+	case pathways.CodeTooShort:
+		return "too short: at least " + v("Count") + " characters"
+	case pathways.CodeID:
+		return "not a valid ID"
 	}
 	return code
 }

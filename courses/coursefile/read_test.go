@@ -285,8 +285,8 @@ func TestReadErrors(t *testing.T) {
 		}},
 
 		{"unknown format", func(t *testing.T, f fstest.MapFS) {
-			edit(t, f, y, "format: 1", "format: 2", "minutes: 8", "minutes: eight")
-		}, []want{{file: y, at: "format: 2", field: "format", code: coursefile.CodeFormatVersion}}},
+			edit(t, f, y, "format: 1", "format: 3", "minutes: 8", "minutes: eight")
+		}, []want{{file: y, at: "format: 3", field: "format", code: coursefile.CodeFormatVersion}}},
 
 		{"duplicate key and alias", func(t *testing.T, f fstest.MapFS) {
 			edit(t, f, y, "level: beginner", "level: beginner\nlevel: advanced", "title: listening.title", "title: &t listening.title",

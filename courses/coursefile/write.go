@@ -46,8 +46,9 @@ func (f outFile) writeTo(w io.Writer) error {
 }
 
 // prepare checks what writing needs (safe media paths, each once, with
-// content; locales that make valid file names) and encodes course.yaml and
-// the locale files. It does not check the course itself: Read reports
+// content; locales that make valid file names; quiz and bank keys that
+// make valid folder names, each once) and encodes course.yaml, the
+// quizzes, the banks and the locale files. It does not check the course itself: Read reports
 // what is wrong with the written package.
 func prepare(p *Package) ([]outFile, error) {
 	if p == nil {
@@ -82,12 +83,16 @@ func prepare(p *Package) ([]outFile, error) {
 			}
 		}
 	}
+	items, err := itemFiles(p, &pr)
+	if err != nil {
+		return nil, err
+	}
 	if !pr.empty() {
 		return nil, pr.err()
 	}
-	yml, err := encodeCourse(p.Course)
+	yml, err := encodeCourse(p.Course, p.format())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encode course.yaml: %w", err)
 	}
 	files := []outFile{{path: courseFile, data: yml}}
 	for _, loc := range slices.Sorted(maps.Keys(p.Course.Messages)) {
@@ -97,6 +102,7 @@ func prepare(p *Package) ([]outFile, error) {
 		}
 		files = append(files, outFile{path: localesDir + "/" + loc + ".json", data: data})
 	}
+	files = append(files, items...)
 	media := make(map[string]File, len(p.Media))
 	for _, m := range p.Media {
 		media[m.Path] = m
@@ -118,11 +124,12 @@ var storedExts = map[string]bool{
 }
 
 // WriteZip writes p to w as a zip package: course.yaml, then the locale
-// files, then the media files, each sorted, with a fixed time, so the same
-// package always gives the same bytes. Media paths are written as p gives
+// files, the quizzes, the banks and the media files, each sorted, with a
+// fixed time, so the same package always gives the same bytes. Media paths are written as p gives
 // them. It returns an *Error if a media path is not a clean path under
-// media/ or given twice, a media file has no Open, or a locale of the
-// messages is not a valid locale; otherwise the error of encoding, of
+// media/ or given twice, a media file has no Open, a locale of the
+// messages is not a valid locale, or a quiz or bank key is not a key or
+// given twice; otherwise the error of encoding, of
 // opening or copying a media file, or of w. It does not check the course:
 // Read reports what is wrong with it.
 func WriteZip(w io.Writer, p *Package) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -21,10 +22,11 @@ import (
 // problem is reported (not only the first) with its line, and records the
 // line of every field for the problems courses finds later.
 type yamlReader struct {
-	file  string
-	pr    *collector
-	lines map[string]int  // field path → line
-	bad   map[string]bool // field paths reported here
+	file   string
+	pr     *collector
+	lines  map[string]int  // field path → line
+	bad    map[string]bool // field paths reported here
+	format int             // course.yaml's format, once read
 }
 
 // fieldFunc decodes the value n of the field at path p.
@@ -50,28 +52,28 @@ func (y *yamlReader) syntax(err error) {
 	y.problem("", line, CodeSyntax, nil, "YAML syntax error: "+msg)
 }
 
-// decode decodes course.yaml; ok is false if nothing could be decoded (a
-// syntax error, no mapping at the top, an unknown format).
-func (y *yamlReader) decode(data []byte) (c courses.Course, ok bool) {
+// document parses a YAML file that holds one mapping; ok is false after
+// a syntax error or if the file holds anything else.
+func (y *yamlReader) document(data []byte, what string) (*yaml.Node, bool) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			y.problem("", 0, pathways.CodeType, map[string]any{"Expected": "mapping"}, "course.yaml is empty")
+			y.problem("", 0, pathways.CodeType, map[string]any{"Expected": "mapping"}, y.base()+" is empty")
 		} else {
 			y.syntax(err)
 		}
-		return c, false
+		return nil, false
 	}
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
 		y.syntax(err)
-		return c, false
+		return nil, false
 	default:
-		y.problem("", extra.Line, CodeSyntax, nil, "a second YAML document: course.yaml holds one")
-		return c, false
+		y.problem("", extra.Line, CodeSyntax, nil, "a second YAML document: "+y.base()+" holds one")
+		return nil, false
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
@@ -79,10 +81,23 @@ func (y *yamlReader) decode(data []byte) (c courses.Course, ok bool) {
 	}
 	if root.Kind != yaml.MappingNode {
 		y.problem("", root.Line, pathways.CodeType, map[string]any{"Expected": "mapping"},
-			"course.yaml must hold a mapping of fields (format, slug, …)")
+			y.base()+" must hold a mapping of fields ("+what+")")
+		return nil, false
+	}
+	return root, true
+}
+
+// base is the file's name without its folders.
+func (y *yamlReader) base() string { return path.Base(y.file) }
+
+// decode decodes course.yaml; ok is false if nothing could be decoded (a
+// syntax error, no mapping at the top, an unknown format).
+func (y *yamlReader) decode(data []byte) (c courses.Course, ok bool) {
+	root, ok := y.document(data, "format, slug, …")
+	if !ok {
 		return c, false
 	}
-	if !y.format(root) {
+	if !y.readFormat(root) {
 		return c, false
 	}
 	var topic, level string
@@ -107,9 +122,10 @@ func (y *yamlReader) decode(data []byte) (c courses.Course, ok bool) {
 	return c, true
 }
 
-// format checks the format version; a package of another version is not
-// read further.
-func (y *yamlReader) format(root *yaml.Node) bool {
+// readFormat checks the format version, from 1 to FormatVersion; a
+// package of another version is not read further. A missing format is
+// reported and the rest read as the latest format.
+func (y *yamlReader) readFormat(root *yaml.Node) bool {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		if k.Kind != yaml.ScalarNode || k.Value != "format" {
@@ -117,15 +133,17 @@ func (y *yamlReader) format(root *yaml.Node) bool {
 		}
 		y.lines["format"] = k.Line
 		var n int
-		if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" || v.Decode(&n) != nil || n != FormatVersion {
+		if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" || v.Decode(&n) != nil || n < 1 || n > FormatVersion {
 			y.problem("format", k.Line, CodeFormatVersion, map[string]any{"Value": FormatVersion},
-				fmt.Sprintf("format %s is not supported: this version reads format %d", strconv.Quote(v.Value), FormatVersion))
+				fmt.Sprintf("format %s is not supported: this version reads formats 1 to %d", strconv.Quote(v.Value), FormatVersion))
 			return false
 		}
+		y.format = n
 		return true
 	}
 	y.problem("format", root.Line, pathways.CodeRequired, nil,
 		fmt.Sprintf("format is missing: start course.yaml with \"format: %d\"", FormatVersion))
+	y.format = FormatVersion
 	return true
 }
 
@@ -428,9 +446,9 @@ var (
 
 // encodeCourse writes course.yaml: keys in the order of the format's
 // documentation, empty optional fields left out, two-space indent.
-func encodeCourse(c courses.Course) ([]byte, error) {
+func encodeCourse(c courses.Course, format int) ([]byte, error) {
 	root := newMap()
-	root.add("format", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(FormatVersion)})
+	root.add("format", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(format)})
 	root.str("slug", c.Slug, true)
 	root.str("defaultLocale", c.DefaultLocale, true)
 	root.flowList("locales", c.Locales, true)
@@ -453,14 +471,19 @@ func encodeCourse(c courses.Course) ([]byte, error) {
 		}
 		root.add("modules", mods)
 	}
+	return encodeYAML(root.n)
+}
+
+// encodeYAML writes one document with a two-space indent.
+func encodeYAML(root *yaml.Node) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
-	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root.n}}); err != nil {
-		return nil, fmt.Errorf("encode course.yaml: %w", err)
+	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
+		return nil, fmt.Errorf("encode YAML: %w", err)
 	}
 	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("encode course.yaml: %w", err)
+		return nil, fmt.Errorf("encode YAML: %w", err)
 	}
 	return buf.Bytes(), nil
 }

@@ -689,6 +689,37 @@ func (s *AssessmentsStore) Version(ctx context.Context, quizID string, n int) (a
 	return d.toDomain(), nil
 }
 
+// DeleteBank removes a bank; a missing one is ErrNotFound.
+func (s *AssessmentsStore) DeleteBank(ctx context.Context, id string) error {
+	defer s.locks.lock(colAssessmentBanks, id)()
+	return s.delete(ctx, colAssessmentBanks, id)
+}
+
+// DeleteQuiz removes a quiz draft (not its versions); a missing one is
+// ErrNotFound.
+func (s *AssessmentsStore) DeleteQuiz(ctx context.Context, id string) error {
+	defer s.locks.lock(colQuizzes, id)()
+	return s.delete(ctx, colQuizzes, id)
+}
+
+// DeleteVersion removes one published version; a missing one is
+// ErrNotFound.
+func (s *AssessmentsStore) DeleteVersion(ctx context.Context, quizID string, n int) error {
+	return s.delete(ctx, colQuizVersions, quizVersionID(quizID, n))
+}
+
+// delete removes document id of collection.
+func (s *AssessmentsStore) delete(ctx context.Context, collection, id string) error {
+	res, err := s.col(collection).DeleteOne(ctx, byID(id))
+	if err != nil {
+		return fmt.Errorf("delete %s %s: %w", collection, id, translate(err))
+	}
+	if res.DeletedCount == 0 {
+		return fmt.Errorf("delete %s %s: %w", collection, id, pathways.ErrNotFound)
+	}
+	return nil
+}
+
 // Attempt reads one attempt by id.
 func (s *AssessmentsStore) Attempt(ctx context.Context, id string) (assessments.Attempt, error) {
 	var d attemptDoc

@@ -323,6 +323,60 @@ func TestQuizVersions(t *testing.T) {
 	}
 }
 
+// TestDeleteAssessments: a deleted bank, quiz or version is gone, the
+// others stay, and deleting what is not there is ErrNotFound (so undoing
+// an import twice is harmless and visible).
+func TestDeleteAssessments(t *testing.T) {
+	_, s := newAssessments(t)
+	ctx := context.Background()
+	for _, id := range []string{"bank1", "bank2"} {
+		if err := s.InsertBank(ctx, richBank(id, "o1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"quiz1", "quiz2"} {
+		if err := s.InsertQuiz(ctx, richQuiz(id, "o1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range []int{1, 2} {
+		if err := s.InsertVersion(ctx, richVersion("quiz1", n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteBank(ctx, "bank1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteQuiz(ctx, "quiz1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteVersion(ctx, "quiz1", 2); err != nil {
+		t.Fatal(err)
+	}
+	for what, err := range map[string]error{
+		"bank":                          second(s.Bank(ctx, "bank1")),
+		"quiz":                          second(s.Quiz(ctx, "quiz1")),
+		"version":                       second(s.Version(ctx, "quiz1", 2)),
+		"DeleteBank again":              s.DeleteBank(ctx, "bank1"),
+		"DeleteQuiz again":              s.DeleteQuiz(ctx, "quiz1"),
+		"DeleteVersion again":           s.DeleteVersion(ctx, "quiz1", 2),
+		"DeleteVersion of another quiz": s.DeleteVersion(ctx, "quiz2", 1),
+	} {
+		if !errors.Is(err, pathways.ErrNotFound) {
+			t.Errorf("%s: %v, want ErrNotFound", what, err)
+		}
+	}
+	if _, err := s.Bank(ctx, "bank2"); err != nil {
+		t.Errorf("other bank: %v", err)
+	}
+	if _, err := s.Quiz(ctx, "quiz2"); err != nil {
+		t.Errorf("other quiz: %v", err)
+	}
+	if _, err := s.Version(ctx, "quiz1", 1); err != nil {
+		t.Errorf("other version: %v", err)
+	}
+}
+
 func TestAttemptRoundTrip(t *testing.T) {
 	db, s := newAssessments(t)
 	ctx := context.Background()

@@ -319,6 +319,15 @@ func (s *AssetsStore) blob(ctx context.Context, sha string) (blobDoc, error) {
 	return d, nil
 }
 
+// Blob reads the record of one content by its checksum.
+func (s *AssetsStore) Blob(ctx context.Context, sha string) (assets.Blob, error) {
+	d, err := s.blob(ctx, sha)
+	if err != nil {
+		return assets.Blob{}, err
+	}
+	return d.toDomain(), nil
+}
+
 // ClaimBlob adds assetID to the record of its content, creating the
 // record if the content is new, and records when (again, for a retry).
 func (s *AssetsStore) ClaimBlob(ctx context.Context, b assets.Blob, assetID string, at time.Time) (assets.Blob, error) {
