@@ -251,7 +251,10 @@ func TestCourseDuplicateAndDelete(t *testing.T) {
 	if r := e.do(req{method: "POST", path: "/api/v1/courses/" + id + "/duplicate", token: trainer, body: body}); r.status != 200 {
 		t.Errorf("retried duplicate: %d", r.status)
 	}
-	wantProblem(t, e.do(req{method: "POST", path: "/api/v1/courses/" + id + "/duplicate", token: trainer, body: map[string]any{"slug": "copy"}}), 409, "slug-taken")
+	p := wantProblem(t, e.do(req{method: "POST", path: "/api/v1/courses/" + id + "/duplicate", token: trainer, body: map[string]any{"slug": "copy"}}), 409, "slug-taken")
+	if got := fieldCodes(p); !slices.Equal(got, []string{"slug:taken"}) {
+		t.Errorf("duplicate onto a taken slug: errors %v, want slug:taken", got)
+	}
 	if r := e.do(req{method: "DELETE", path: "/api/v1/courses/" + cp["id"].(string), token: trainer}); r.status != 204 {
 		t.Errorf("delete draft: %d %s", r.status, r.body)
 	}
