@@ -136,7 +136,7 @@ func (s *Service) Import(ctx context.Context, actor accounts.Actor, p *coursefil
 	if c.ID == "" {
 		c.ID = uuid.Must(uuid.NewV7()).String()
 	} else if !accounts.ValidID(c.ID) {
-		v.Add("id", pathways.CodeInvalid, nil)
+		v.Add("id", pathways.CodeID, nil)
 	}
 	if err := v.Err(); err != nil {
 		return Result{}, err
@@ -198,9 +198,12 @@ func (im *importer) run(ctx context.Context) error {
 		return err
 	}
 	if !created {
-		// Stored meanwhile by a concurrent retry with the same ID: what
-		// this call stored is not the course's.
-		return fmt.Errorf("import %s: %w", c.ID, pathways.ErrConflict)
+		// Stored meanwhile by a concurrent retry with the same ID. What
+		// this call stored has the IDs derived from that ID, so the
+		// winner's course uses it: keep it all, and answer as a retry.
+		im.createdMedia, im.createdBanks, im.createdQuizzes = nil, nil, nil
+		im.result = Result{Course: out}
+		return nil
 	}
 	im.result.Course, im.result.Created = out, true
 	return nil
