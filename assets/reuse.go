@@ -28,17 +28,9 @@ import (
 // it returns that asset (a retry), as Upload does. A reused asset keeps
 // its own name, locale, alt text and transcript.
 func (s *Service) UploadOnce(ctx context.Context, actor accounts.Actor, m Meta, size int64, open func() (io.ReadCloser, error)) (Asset, bool, error) {
-	org, err := uploadOrg(actor, &m)
-	if err != nil {
-		return Asset{}, false, err
-	}
-	if err := s.checkOrg(ctx, actor, org); err != nil {
-		return Asset{}, false, err
-	}
-	if m.ID != "" {
-		if a, ok, err := s.existing(ctx, m.ID, org); ok || err != nil {
-			return a, false, err
-		}
+	org, prior, done, err := s.beginUpload(ctx, actor, &m)
+	if done || err != nil {
+		return prior, false, err
 	}
 	sha, err := s.checksum(m, size, open)
 	if err != nil {

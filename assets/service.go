@@ -218,6 +218,25 @@ func (s *Service) checkUploadOrg(ctx context.Context, actor accounts.Actor, orgI
 	return err
 }
 
+// beginUpload settles what every upload checks first: the library it goes
+// to (its organisation, as the caller may name it) and, for a
+// client-chosen ID, whether an asset of that library has it already (a
+// retry: done, with that asset).
+func (s *Service) beginUpload(ctx context.Context, actor accounts.Actor, m *Meta) (org string, prior Asset, done bool, err error) {
+	org, err = uploadOrg(actor, m)
+	if err != nil {
+		return "", Asset{}, false, err
+	}
+	if err := s.checkUploadOrg(ctx, actor, org); err != nil {
+		return "", Asset{}, false, err
+	}
+	if m.ID != "" {
+		a, ok, err := s.existing(ctx, m.ID, org)
+		return org, a, ok, err
+	}
+	return org, Asset{}, false, nil
+}
+
 // Upload stores a file streamed from body (size bytes, or -1 if unknown)
 // as a new asset in the caller's library. The type is decided from the
 // content; the checksum is computed while streaming; content stored
@@ -229,17 +248,11 @@ func (s *Service) checkUploadOrg(ctx context.Context, actor accounts.Actor, orgI
 // a refused or unsupported type a ValidationError, a blob store that
 // cannot be reached ErrUnavailable.
 func (s *Service) Upload(ctx context.Context, actor accounts.Actor, m Meta, body io.Reader, size int64) (a Asset, created bool, err error) {
-	org, err := uploadOrg(actor, &m)
-	if err != nil {
-		return Asset{}, false, err
-	}
-	if err := s.checkUploadOrg(ctx, actor, org); err != nil {
-		return Asset{}, false, err
+	org, prior, done, err := s.beginUpload(ctx, actor, &m)
+	if done || err != nil {
+		return prior, false, err
 	}
 	if m.ID != "" {
-		if a, ok, err := s.existing(ctx, m.ID, org); ok || err != nil {
-			return a, false, err
-		}
 		if _, err := s.store.Upload(ctx, m.ID); err == nil {
 			return Asset{}, false, fmt.Errorf("id %s is a resumable upload's: %w", m.ID, pathways.ErrConflict)
 		}
