@@ -65,30 +65,37 @@ func fromMessages(ms i18n.Messages) map[string]map[string]messageJSON {
 	return out
 }
 
-// quizJSON is a quiz draft; the time limit is in whole seconds.
+// quizJSON is a quiz draft: its settings, texts and picks.
 type quizJSON struct {
-	ID               string                            `json:"id,omitempty"`
-	OrgID            string                            `json:"orgId,omitempty"`
-	Revision         int                               `json:"revision,omitempty"`
-	Kind             assessments.Kind                  `json:"kind"`
-	Shared           bool                              `json:"shared"`
-	DefaultLocale    string                            `json:"defaultLocale"`
-	Locales          []string                          `json:"locales"`
-	Title            string                            `json:"title"`
-	Intro            string                            `json:"intro,omitempty"`
-	Messages         map[string]map[string]messageJSON `json:"messages"`
-	Picks            []pickJSON                        `json:"picks"`
-	ShuffleQuestions bool                              `json:"shuffleQuestions"`
-	ShuffleOptions   bool                              `json:"shuffleOptions"`
-	PassMark         float64                           `json:"passMark"`
-	AttemptLimit     int                               `json:"attemptLimit"`
-	TimeLimitSeconds int                               `json:"timeLimitSeconds"` // as sent: the domain checks it before any conversion
-	Feedback         assessments.FeedbackPolicy        `json:"feedback"`
-	Due              *time.Time                        `json:"due,omitempty"`
-	Grade            assessments.GradeMethod           `json:"grade"`
-	Mastery          *masteryJSON                      `json:"mastery,omitempty"`
-	Pretest          string                            `json:"pretest,omitempty"`
-	Published        int                               `json:"published"`
+	quizSettingsJSON
+	Messages map[string]map[string]messageJSON `json:"messages"`
+	Picks    []pickJSON                        `json:"picks"`
+}
+
+// quizSettingsJSON is a quiz without its texts and picks, which is also
+// what the organisation's listing shows of each quiz (QuizSummary); the
+// time limit is in whole seconds.
+type quizSettingsJSON struct {
+	ID               string                     `json:"id,omitempty"`
+	OrgID            string                     `json:"orgId,omitempty"`
+	Revision         int                        `json:"revision,omitempty"`
+	Kind             assessments.Kind           `json:"kind"`
+	Shared           bool                       `json:"shared"`
+	DefaultLocale    string                     `json:"defaultLocale"`
+	Locales          []string                   `json:"locales"`
+	Title            string                     `json:"title"`
+	Intro            string                     `json:"intro,omitempty"`
+	ShuffleQuestions bool                       `json:"shuffleQuestions"`
+	ShuffleOptions   bool                       `json:"shuffleOptions"`
+	PassMark         float64                    `json:"passMark"`
+	AttemptLimit     int                        `json:"attemptLimit"`
+	TimeLimitSeconds int                        `json:"timeLimitSeconds"` // as sent: the domain checks it before any conversion
+	Feedback         assessments.FeedbackPolicy `json:"feedback"`
+	Due              *time.Time                 `json:"due,omitempty"`
+	Grade            assessments.GradeMethod    `json:"grade"`
+	Mastery          *masteryJSON               `json:"mastery,omitempty"`
+	Pretest          string                     `json:"pretest,omitempty"`
+	Published        int                        `json:"published"`
 }
 
 type pickJSON struct {
@@ -125,47 +132,19 @@ func (q quizJSON) quiz() assessments.Quiz {
 
 func (q quizJSON) check() error { return assessments.CheckQuiz(q.quiz()) }
 
-// quizSummaryJSON is a quiz as its organisation's listing shows it: its
-// settings, without its texts and picks (read the quiz by id for them).
-type quizSummaryJSON struct {
-	ID               string                     `json:"id"`
-	OrgID            string                     `json:"orgId"`
-	Revision         int                        `json:"revision"`
-	Kind             assessments.Kind           `json:"kind"`
-	Shared           bool                       `json:"shared"`
-	DefaultLocale    string                     `json:"defaultLocale"`
-	Locales          []string                   `json:"locales"`
-	Title            string                     `json:"title"`
-	Intro            string                     `json:"intro,omitempty"`
-	ShuffleQuestions bool                       `json:"shuffleQuestions"`
-	ShuffleOptions   bool                       `json:"shuffleOptions"`
-	PassMark         float64                    `json:"passMark"`
-	AttemptLimit     int                        `json:"attemptLimit"`
-	TimeLimitSeconds int                        `json:"timeLimitSeconds"`
-	Feedback         assessments.FeedbackPolicy `json:"feedback"`
-	Due              *time.Time                 `json:"due,omitempty"`
-	Grade            assessments.GradeMethod    `json:"grade"`
-	Mastery          *masteryJSON               `json:"mastery,omitempty"`
-	Pretest          string                     `json:"pretest,omitempty"`
-	Published        int                        `json:"published"`
-}
-
-func toQuizSummary(q assessments.Quiz) quizSummaryJSON {
-	full := toQuizJSON(q)
-	return quizSummaryJSON{
-		ID: full.ID, OrgID: full.OrgID, Revision: full.Revision, Kind: full.Kind, Shared: full.Shared,
-		DefaultLocale: full.DefaultLocale, Locales: full.Locales, Title: full.Title, Intro: full.Intro,
-		ShuffleQuestions: full.ShuffleQuestions, ShuffleOptions: full.ShuffleOptions, PassMark: full.PassMark,
-		AttemptLimit: full.AttemptLimit, TimeLimitSeconds: full.TimeLimitSeconds, Feedback: full.Feedback,
-		Due: full.Due, Grade: full.Grade, Mastery: full.Mastery, Pretest: full.Pretest, Published: full.Published,
-	}
-}
-
 func toQuizJSON(q assessments.Quiz) quizJSON {
-	out := quizJSON{
+	out := quizJSON{quizSettingsJSON: toQuizSettings(q), Messages: fromMessages(q.Messages), Picks: []pickJSON{}}
+	for _, p := range q.Picks {
+		out.Picks = append(out.Picks, pickJSON(p))
+	}
+	return out
+}
+
+func toQuizSettings(q assessments.Quiz) quizSettingsJSON {
+	out := quizSettingsJSON{
 		ID: q.ID, OrgID: q.OrgID, Revision: q.Revision, Kind: q.Kind, Shared: q.Shared, DefaultLocale: q.DefaultLocale,
-		Locales: nonNil(q.Locales), Title: q.Title, Intro: q.Intro, Messages: fromMessages(q.Messages), Picks: []pickJSON{},
-		ShuffleQuestions: q.ShuffleQuestions, ShuffleOptions: q.ShuffleOptions, PassMark: q.PassMark, AttemptLimit: q.AttemptLimit,
+		Locales: nonNil(q.Locales), Title: q.Title, Intro: q.Intro, ShuffleQuestions: q.ShuffleQuestions,
+		ShuffleOptions: q.ShuffleOptions, PassMark: q.PassMark, AttemptLimit: q.AttemptLimit,
 		TimeLimitSeconds: q.TimeLimitSeconds, Feedback: q.Feedback, Grade: q.Grade, Pretest: q.Pretest, Published: q.Published,
 	}
 	if !q.Due.IsZero() {
@@ -173,9 +152,6 @@ func toQuizJSON(q assessments.Quiz) quizJSON {
 	}
 	if q.Mastery != (assessments.Mastery{}) {
 		out.Mastery = &masteryJSON{M: q.Mastery.M, N: q.Mastery.N}
-	}
-	for _, p := range q.Picks {
-		out.Picks = append(out.Picks, pickJSON(p))
 	}
 	return out
 }
@@ -479,7 +455,7 @@ func (s *Server) listQuizzes(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return sendList(c, listOf(quizzes, toQuizSummary), p, -1)
+	return sendList(c, listOf(quizzes, toQuizSettings), p, -1)
 }
 
 // orgParam reads ?orgId=, an organisation a global admin names (others
