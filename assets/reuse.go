@@ -1,9 +1,7 @@
 package assets
 
 import (
-	"bufio"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -50,36 +48,19 @@ func (s *Service) UploadOnce(ctx context.Context, actor accounts.Actor, m Meta, 
 // checksum reads a file once: it checks its type and size as Upload
 // would and returns its SHA-256 in hex.
 func (s *Service) checksum(m Meta, size int64, open func() (io.ReadCloser, error)) (string, error) {
-	if size == 0 {
-		return "", pathways.Invalid("file", CodeEmpty)
-	}
 	r, err := open()
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrIncomplete, err)
 	}
 	defer r.Close()
-	br := bufio.NewReaderSize(r, sniffLen)
-	head, err := br.Peek(sniffLen)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return "", fmt.Errorf("%w: %v", ErrIncomplete, err)
-	}
-	if len(head) == 0 {
-		return "", pathways.Invalid("file", CodeEmpty)
-	}
-	ft, err := sniff(head, m.Name, m.DeclaredType)
+	in, _, err := s.typedBody(m, r, size)
 	if err != nil {
 		return "", err
 	}
-	limit := s.Limit(ft.kind)
-	if size > limit {
-		return "", &TooLargeError{Kind: ft.kind, Limit: limit}
-	}
-	h := sha256.New()
-	in := &meter{r: br, h: h, want: size, limit: limit, kind: ft.kind}
 	if _, err := io.Copy(io.Discard, in); err != nil {
 		return "", err
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(in.h.Sum(nil)), nil
 }
 
 // findContent returns an asset of org's library whose content has

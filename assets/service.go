@@ -259,27 +259,10 @@ func (s *Service) Upload(ctx context.Context, actor accounts.Actor, m Meta, body
 	} else {
 		m.ID = newID()
 	}
-	if size == 0 {
-		return Asset{}, false, pathways.Invalid("file", CodeEmpty)
-	}
-	br := bufio.NewReaderSize(body, sniffLen)
-	head, err := br.Peek(sniffLen)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return Asset{}, false, fmt.Errorf("%w: %v", ErrIncomplete, err)
-	}
-	if len(head) == 0 {
-		return Asset{}, false, pathways.Invalid("file", CodeEmpty)
-	}
-	ft, err := sniff(head, m.Name, m.DeclaredType)
+	in, ft, err := s.typedBody(m, body, size)
 	if err != nil {
 		return Asset{}, false, err
 	}
-	limit := s.Limit(ft.kind)
-	if size > limit {
-		return Asset{}, false, &TooLargeError{Kind: ft.kind, Limit: limit}
-	}
-	h := sha256.New()
-	in := &meter{r: br, h: h, want: size, limit: limit, kind: ft.kind}
 	key := newBlobKey()
 	if err := s.blobs.Put(ctx, key, in, size); err != nil {
 		if in.err != nil {
@@ -290,10 +273,37 @@ func (s *Service) Upload(ctx context.Context, actor accounts.Actor, m Meta, body
 	now := s.now().UTC()
 	a = Asset{
 		ID: m.ID, OrgID: org, OwnerID: actor.UserID, Kind: ft.kind, ContentType: ft.contentType,
-		Size: in.n, SHA256: hex.EncodeToString(h.Sum(nil)), Name: m.Name, Locale: m.Locale,
+		Size: in.n, SHA256: hex.EncodeToString(in.h.Sum(nil)), Name: m.Name, Locale: m.Locale,
 		AltText: m.AltText, Transcript: m.Transcript, Created: now, Updated: now,
 	}
 	return s.record(ctx, a, key, true)
+}
+
+// typedBody reads the head of an upload's body to decide its type from
+// the content, against its name and declared type, and checks its size
+// against that kind's limit; the meter it returns hashes, counts and
+// bounds the rest as it is read.
+func (s *Service) typedBody(m Meta, body io.Reader, size int64) (*meter, fileType, error) {
+	if size == 0 {
+		return nil, fileType{}, pathways.Invalid("file", CodeEmpty)
+	}
+	br := bufio.NewReaderSize(body, sniffLen)
+	head, err := br.Peek(sniffLen)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, fileType{}, fmt.Errorf("%w: %v", ErrIncomplete, err)
+	}
+	if len(head) == 0 {
+		return nil, fileType{}, pathways.Invalid("file", CodeEmpty)
+	}
+	ft, err := sniff(head, m.Name, m.DeclaredType)
+	if err != nil {
+		return nil, fileType{}, err
+	}
+	limit := s.Limit(ft.kind)
+	if size > limit {
+		return nil, fileType{}, &TooLargeError{Kind: ft.kind, Limit: limit}
+	}
+	return &meter{r: br, h: sha256.New(), want: size, limit: limit, kind: ft.kind}, ft, nil
 }
 
 // existing returns the asset with a client-chosen id, if it is in org: a
