@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -60,12 +59,8 @@ func revision(c *fiber.Ctx, body int, in any) (int, error) {
 		return header, nil
 	}
 	all := (&pathways.ValidationError{}).Add("revision", pathways.CodeRequired, nil)
-	var ve *pathways.ValidationError
-	if ch, ok := in.(checker); ok && errors.As(ch.check(), &ve) {
-		for _, f := range ve.Fields {
-			all.Add(f.Field, f.Code, f.Params)
-		}
-		all.Omitted += ve.Omitted
+	if ch, ok := in.(checker); ok {
+		_ = all.Merge("", ch.check()) // a pure check: nothing but a ValidationError
 	}
 	return 0, all
 }
