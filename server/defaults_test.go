@@ -42,23 +42,7 @@ func documentedDefaults(t *testing.T, doc map[string]any) map[string]any {
 	for name, s := range schemas {
 		schema("/components/schemas/"+pointerToken(name), s)
 	}
-	params, _ := components["parameters"].(map[string]any)
-	for name, p := range params {
-		schema("/components/parameters/"+pointerToken(name)+"/schema", p.(map[string]any)["schema"])
-	}
-	paths, _ := doc["paths"].(map[string]any)
-	for path, item := range paths {
-		for method, o := range item.(map[string]any) {
-			op, ok := o.(map[string]any)
-			if !ok {
-				continue
-			}
-			list, _ := op["parameters"].([]any)
-			for i, p := range list {
-				schema(fmt.Sprintf("/paths/%s/%s/parameters/%d/schema", pointerToken(path), method, i), p.(map[string]any)["schema"])
-			}
-		}
-	}
+	eachParameter(doc, func(at string, p map[string]any) { schema(at+"/schema", p["schema"]) })
 	return out
 }
 

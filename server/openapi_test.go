@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"regexp"
 	"slices"
@@ -382,10 +383,17 @@ func TestOpenAPIHeaderParametersCanBeSent(t *testing.T) {
 			t.Errorf("%s: header parameter %q is not one a client sets", at, name)
 		}
 	}
+	eachParameter(doc, check)
+}
+
+// eachParameter calls fn with every parameter object of the document, the
+// shared components' and those written into operations, and the JSON
+// Pointer where it stands.
+func eachParameter(doc map[string]any, fn func(at string, p map[string]any)) {
 	components, _ := doc["components"].(map[string]any)
 	params, _ := components["parameters"].(map[string]any)
 	for name, p := range params {
-		check("#/components/parameters/"+name, p.(map[string]any))
+		fn("/components/parameters/"+pointerToken(name), p.(map[string]any))
 	}
 	paths, _ := doc["paths"].(map[string]any)
 	for path, item := range paths {
@@ -395,8 +403,8 @@ func TestOpenAPIHeaderParametersCanBeSent(t *testing.T) {
 				continue
 			}
 			list, _ := op["parameters"].([]any)
-			for _, p := range list {
-				check(method+" "+path, p.(map[string]any))
+			for i, p := range list {
+				fn(fmt.Sprintf("/paths/%s/%s/parameters/%d", pointerToken(path), method, i), p.(map[string]any))
 			}
 		}
 	}
