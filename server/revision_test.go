@@ -197,14 +197,23 @@ func TestReadBackIsWritable(t *testing.T) {
 		}
 	}
 
-	// A course read as unpublished, published since (same revision): its
-	// published 0 is still accepted.
+	// A course read as unpublished on one instance, published since on
+	// another (same revision): its published 0 is still accepted. Read
+	// again and edited on the second instance meanwhile, the first's PUT
+	// of its old read is 409, not a read_only complaint about updatedAt.
+	other := newEnvOn(t, e)
 	fresh := e.mustCreateCourse(trainer, draft("read-before-publish", image, false))
-	e.mustPublish(trainer, fresh["id"].(string), 1)
+	id := fresh["id"].(string)
+	other.mustPublish(trainer, id, 1)
 	delete(fresh, "translations") // what a client that drops a field sends
-	if r := e.do(req{method: "PUT", path: "/api/v1/courses/" + fresh["id"].(string), token: trainer, body: fresh}); r.status != 200 {
-		t.Errorf("PUT of a course read before its publication: %d %s", r.status, r.body)
+	r := e.do(req{method: "PUT", path: "/api/v1/courses/" + id, token: trainer, body: fresh})
+	if r.status != 200 {
+		t.Fatalf("PUT of a course read before its publication: %d %s", r.status, r.body)
 	}
+	if r := other.do(req{method: "PUT", path: "/api/v1/courses/" + id, token: trainer, body: r.json(t)}); r.status != 200 {
+		t.Fatalf("PUT on the other instance: %d %s", r.status, r.body)
+	}
+	wantProblem(t, e.do(req{method: "PUT", path: "/api/v1/courses/" + id, token: trainer, body: fresh}), 409, "stale-revision")
 }
 
 // TestMethodNotAllowedSaysAllow: a method a known path does not answer is
