@@ -1,0 +1,6 @@
+package stores
+
+import "github.com/pathways-lms/pathways/storage/docdb"
+
+// assetsSchema is the collections of the assets store.
+var assetsSchema = docdb.Schema{}
