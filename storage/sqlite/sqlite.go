@@ -337,37 +337,10 @@ func (db *DB) List(ctx context.Context, coll string, q docdb.Query, fn func(docd
 	if err != nil {
 		return err
 	}
-	fields, err := q.Check(t.coll)
-	if err != nil {
+	if _, err := q.Check(t.coll); err != nil {
 		return err
 	}
-	var (
-		where []string
-		args  []any
-		order []string
-	)
-	for i, f := range fields {
-		order = append(order, field(f))
-		switch {
-		case i < len(q.Eq):
-			where = append(where, field(f)+" = ?")
-			args = append(args, sqlValue(q.Eq[i]))
-		case i == len(q.Eq) && q.Below != nil:
-			where = append(where, field(f)+" < ?")
-			args = append(args, sqlValue(q.Below))
-		}
-	}
-	if q.AfterID != "" {
-		where = append(where, "id > ?")
-		args = append(args, q.AfterID)
-	}
-	order = append(order, "id")
-	text := `SELECT id, rev, body FROM ` + tableName(coll)
-	if len(where) > 0 {
-		text += " WHERE " + strings.Join(where, " AND ")
-	}
-	text += " ORDER BY " + strings.Join(order, ", ") + " LIMIT ? OFFSET ?"
-	args = append(args, q.Limit, q.Offset)
+	text, args := db.listSQL(t.coll, q)
 	rows, err := db.r.QueryContext(ctx, text, args...)
 	if err != nil {
 		return fmt.Errorf("list %s: %w", coll, translate(err))
@@ -396,6 +369,45 @@ func (db *DB) List(ctx context.Context, coll string, q docdb.Query, fn func(docd
 		return fmt.Errorf("list %s: %w", coll, translate(err))
 	}
 	return nil
+}
+
+// listSQL is the statement of a checked query q on collection c.
+func (db *DB) listSQL(c docdb.Collection, q docdb.Query) (string, []any) {
+	var (
+		fields []string
+		where  []string
+		args   []any
+		order  []string
+	)
+	if ix, ok := c.Index(q.Index); ok {
+		fields = ix.Fields
+	}
+	for i, f := range fields {
+		if i >= len(q.Eq) {
+			// Fields fixed by Eq stay out of ORDER BY: they order nothing,
+			// and naming them makes SQLite sort instead of walking the index.
+			order = append(order, field(f))
+		}
+		switch {
+		case i < len(q.Eq):
+			where = append(where, field(f)+" = ?")
+			args = append(args, sqlValue(q.Eq[i]))
+		case i == len(q.Eq) && q.Below != nil:
+			where = append(where, field(f)+" < ?")
+			args = append(args, sqlValue(q.Below))
+		}
+	}
+	if q.AfterID != "" {
+		where = append(where, "id > ?")
+		args = append(args, q.AfterID)
+	}
+	order = append(order, "id")
+	text := `SELECT id, rev, body FROM ` + tableName(c.Name)
+	if len(where) > 0 {
+		text += " WHERE " + strings.Join(where, " AND ")
+	}
+	text += " ORDER BY " + strings.Join(order, ", ") + " LIMIT ? OFFSET ?"
+	return text, append(args, q.Limit, q.Offset)
 }
 
 // sqlValue gives a query value as json_extract returns it: booleans are
