@@ -1,6 +1,7 @@
 package stores
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,7 +44,8 @@ var accountsSchema = docdb.Schema{
 
 // AccountsStore implements accounts.Store on the document layer.
 type AccountsStore struct {
-	e docdb.Engine
+	e         docdb.Engine
+	prunePage int // documents per page of Prune; pruneBatch if 0 (tests page smaller)
 }
 
 var _ accounts.Store = (*AccountsStore)(nil)
@@ -158,12 +160,15 @@ func (s *AccountsStore) userExists(ctx context.Context, c claim) (bool, error) {
 // whose user does not exist; u.CreatedAt is the time now), then inserts
 // the user, which is also its roster entry: nothing of the organisation
 // is rewritten, so a create costs the same at 10 or 10,000 members. If a
-// step fails, the claims this call made are released. A crash between
-// the claims and the user leaves claims without a user: a later create of
-// the name takes them over after the grace, and SweepClaims removes them.
-// A retry with the same id finds its own claims and is refused only by
-// the user's id (ErrConflict), which the service answers as a replay. A
-// taken username is ErrConflict, a taken skeleton accounts.ErrLookalike.
+// step fails for sure (a taken skeleton, an id another user holds), the
+// claims this call made are released. A crash between the claims and the
+// user, or an insert whose outcome is unknown, leaves claims without a
+// user: a later create of the name takes them over after the grace, and
+// SweepClaims removes them. A copy of the create (same id, on any
+// instance) accepts the claims the other made and is refused only by the
+// user's id (ErrConflict), which the service answers as a replay; it
+// releases nothing. A taken username is ErrConflict, a taken skeleton
+// accounts.ErrLookalike.
 func (s *AccountsStore) CreateUser(ctx context.Context, u accounts.User) (err error) {
 	defer func() {
 		if err != nil {
@@ -197,11 +202,24 @@ func (s *AccountsStore) CreateUser(ctx context.Context, u accounts.User) (err er
 		release()
 		return err
 	}
-	if err := s.e.Insert(ctx, colUsers, u.ID, toUserDoc(u)); err != nil {
-		release()
+	err = s.e.Insert(ctx, colUsers, u.ID, toUserDoc(u))
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, pathways.ErrConflict):
+		// The id is taken. By a copy of this create (a retry on another
+		// instance) the claims are that user's, and stay.
+		var d userDoc
+		_, gerr := s.e.Get(undo, colUsers, u.ID, &d)
+		if (gerr == nil && d.UsernameKey != u.UsernameKey) || errors.Is(gerr, pathways.ErrNotFound) {
+			release()
+		}
+		return err
+	default:
+		// The insert may have been stored: keep the claims (a retry
+		// accepts them; without a user they are free after the grace).
 		return err
 	}
-	return nil
 }
 
 // ClaimSkeleton claims the skeleton of an existing user's name, for users
@@ -539,7 +557,7 @@ func (s *AccountsStore) SweepClaims(ctx context.Context, before time.Time) (int,
 	return n + m, err
 }
 
-// pruneBatch is one page of deleteBelow.
+// pruneBatch is one page of deleteBelow, unless the store says otherwise.
 const pruneBatch = 500
 
 // deleteBelow deletes the documents of coll whose index field (Unix ms)
@@ -552,7 +570,7 @@ func (s *AccountsStore) deleteBelow(ctx context.Context, coll, index string, bef
 		rev docdb.Rev
 	}
 	total, kept := 0, 0
-	q := docdb.Query{Index: index, Below: before.UnixMilli(), Limit: pruneBatch}
+	q := docdb.Query{Index: index, Below: before.UnixMilli(), Limit: cmp.Or(s.prunePage, pruneBatch)}
 	for {
 		var page []listed
 		q.Offset = kept // what was deleted left the index; what was kept was not
@@ -575,7 +593,7 @@ func (s *AccountsStore) deleteBelow(ctx context.Context, coll, index string, bef
 				return total, fmt.Errorf("prune %s %s: %w", coll, d.id, err)
 			}
 		}
-		if len(page) < pruneBatch {
+		if len(page) < q.Limit {
 			return total, nil
 		}
 	}
