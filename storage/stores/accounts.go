@@ -45,7 +45,7 @@ var accountsSchema = docdb.Schema{
 // AccountsStore implements accounts.Store on the document layer.
 type AccountsStore struct {
 	e         docdb.Engine
-	prunePage int // documents per page of Prune; pruneBatch if 0 (tests page smaller)
+	prunePage int // documents per page of Prune; accountsPruneBatch if 0 (tests page smaller)
 }
 
 var _ accounts.Store = (*AccountsStore)(nil)
@@ -557,8 +557,8 @@ func (s *AccountsStore) SweepClaims(ctx context.Context, before time.Time) (int,
 	return n + m, err
 }
 
-// pruneBatch is one page of deleteBelow, unless the store says otherwise.
-const pruneBatch = 500
+// accountsPruneBatch is one page of deleteBelow, unless the store says otherwise.
+const accountsPruneBatch = 500
 
 // deleteBelow deletes the documents of coll whose index field (Unix ms)
 // is before before, a page at a time, each by the revision it was listed
@@ -570,7 +570,7 @@ func (s *AccountsStore) deleteBelow(ctx context.Context, coll, index string, bef
 		rev docdb.Rev
 	}
 	total, kept := 0, 0
-	q := docdb.Query{Index: index, Below: before.UnixMilli(), Limit: cmp.Or(s.prunePage, pruneBatch)}
+	q := docdb.Query{Index: index, Below: before.UnixMilli(), Limit: cmp.Or(s.prunePage, accountsPruneBatch)}
 	for {
 		var page []listed
 		q.Offset = kept // what was deleted left the index; what was kept was not

@@ -30,7 +30,7 @@ func BenchmarkCreateUser(b *testing.B) {
 				b.Fatal(err)
 			}
 			for i := range members {
-				if err := acc(seed).CreateUser(ctx, learner(uuid.Must(uuid.NewV7()).String(), fmt.Sprint("seed", i), t0)); err != nil {
+				if err := acc(seed).CreateUser(ctx, accLearner(uuid.Must(uuid.NewV7()).String(), fmt.Sprint("seed", i), t0)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -40,7 +40,7 @@ func BenchmarkCreateUser(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				if err := s.CreateUser(ctx, learner(uuid.Must(uuid.NewV7()).String(), fmt.Sprint("new", i), t0)); err != nil {
+				if err := s.CreateUser(ctx, accLearner(uuid.Must(uuid.NewV7()).String(), fmt.Sprint("new", i), t0)); err != nil {
 					b.Fatal(err)
 				}
 				i++

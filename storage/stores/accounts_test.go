@@ -25,19 +25,19 @@ func eachAccounts(t *testing.T, fn func(t *testing.T, e docdb.Engine, s *Account
 
 // both alternates between two instances on one database: goroutine i
 // uses the store of instance i%2.
-func both(t *testing.T, e docdb.Engine) [2]*AccountsStore {
+func accBoth(t *testing.T, e docdb.Engine) [2]*AccountsStore {
 	return [2]*AccountsStore{acc(e), acc(dbtest.Second(t, e, accountsSchema))}
 }
 
-func learner(id, name string, at time.Time) accounts.User {
+func accLearner(id, name string, at time.Time) accounts.User {
 	return accounts.User{ID: id, OrgID: "o1", Username: name, UsernameKey: name, Role: accounts.RoleLearner,
 		Credential: accounts.CredentialPIN, SecretHash: "h", CreatedAt: at, UpdatedAt: at}
 }
 
-// crashedClaim inserts a claim as a create that crashed after claiming,
+// accCrashedClaim inserts a claim as a create that crashed after claiming,
 // before storing its user, leaves it. A zero at is a claim made before
 // claim times were recorded.
-func crashedClaim(t *testing.T, e docdb.Engine, coll, key, owner string, at time.Time) {
+func accCrashedClaim(t *testing.T, e docdb.Engine, coll, key, owner string, at time.Time) {
 	t.Helper()
 	if err := e.Insert(ctx, coll, key, claimDoc{Owner: owner, ClaimedAt: unixMS(at), Pending: true}); err != nil {
 		t.Fatal(err)
@@ -45,7 +45,7 @@ func crashedClaim(t *testing.T, e docdb.Engine, coll, key, owner string, at time
 }
 
 // claimed lists which of keys have a claim in coll.
-func claimed(t *testing.T, e docdb.Engine, coll string, keys ...string) string {
+func accClaimed(t *testing.T, e docdb.Engine, coll string, keys ...string) string {
 	t.Helper()
 	out := map[string]bool{}
 	for _, k := range keys {
@@ -59,7 +59,7 @@ func claimed(t *testing.T, e docdb.Engine, coll string, keys ...string) string {
 	return fmt.Sprint(out)
 }
 
-func rosterIDs(t *testing.T, s *AccountsStore, org string, p pathways.Page) []string {
+func accRosterIDs(t *testing.T, s *AccountsStore, org string, p pathways.Page) []string {
 	t.Helper()
 	ms, err := s.Roster(ctx, org, p)
 	if err != nil {
@@ -72,9 +72,9 @@ func rosterIDs(t *testing.T, s *AccountsStore, org string, p pathways.Page) []st
 	return ids
 }
 
-// countWins counts the nil errors of errs and reports any that is not nil
+// accCountWins counts the nil errors of errs and reports any that is not nil
 // and not a conflict.
-func countWins(t *testing.T, errs []error) int {
+func accCountWins(t *testing.T, errs []error) int {
 	t.Helper()
 	won := 0
 	for _, err := range errs {
@@ -88,7 +88,7 @@ func countWins(t *testing.T, errs []error) int {
 	return won
 }
 
-func TestOrganisations(t *testing.T) {
+func TestAccountsOrganisations(t *testing.T) {
 	eachAccounts(t, func(t *testing.T, _ docdb.Engine, s *AccountsStore) {
 		for i := range 3 {
 			o := accounts.Organisation{ID: fmt.Sprint("org", 2-i), Slug: fmt.Sprint("slug", i), Name: "N", CreatedAt: t0.Add(time.Duration(i) * time.Hour)}
@@ -121,9 +121,9 @@ func TestOrganisations(t *testing.T) {
 	})
 }
 
-func TestUsersAndRoster(t *testing.T) {
+func TestAccountsUsersAndRoster(t *testing.T) {
 	eachAccounts(t, func(t *testing.T, _ docdb.Engine, s *AccountsStore) {
-		u := learner("u1", "amira", t0.Add(123456789)) // sub-millisecond part dropped
+		u := accLearner("u1", "amira", t0.Add(123456789)) // sub-millisecond part dropped
 		u.Username, u.DisplayName, u.Locale = "Amira", "Amira", "ar"
 		if err := s.CreateUser(ctx, u); err != nil {
 			t.Fatal(err)
@@ -145,13 +145,13 @@ func TestUsersAndRoster(t *testing.T) {
 		if _, err := s.UserByUsername(ctx, "nobody"); !errors.Is(err, pathways.ErrNotFound) {
 			t.Fatalf("unknown username: %v", err)
 		}
-		u3 := learner("u3", "bilal", t0)
+		u3 := accLearner("u3", "bilal", t0)
 		u3.Username = "Bilal"
 		if err := s.CreateUser(ctx, u3); err != nil {
 			t.Fatal(err)
 		}
 		// A global admin has no organisation and is in no roster.
-		admin := learner("u0", "root", t0)
+		admin := accLearner("u0", "root", t0)
 		admin.OrgID, admin.Role = "", accounts.RoleAdmin
 		if err := s.CreateUser(ctx, admin); err != nil {
 			t.Fatal(err)
@@ -205,13 +205,13 @@ func TestUsersAndRoster(t *testing.T) {
 	})
 }
 
-// TestRosterPages: the roster is paged in creation order, and other
+// TestAccountsRosterPages: the roster is paged in creation order, and other
 // organisations' users are not in it.
-func TestRosterPages(t *testing.T) {
+func TestAccountsRosterPages(t *testing.T) {
 	eachAccounts(t, func(t *testing.T, _ docdb.Engine, s *AccountsStore) {
 		var want []string
 		for i := range 7 {
-			u := learner(fmt.Sprintf("u%02d", i), fmt.Sprint("l", i), t0)
+			u := accLearner(fmt.Sprintf("u%02d", i), fmt.Sprint("l", i), t0)
 			if i%3 == 2 {
 				u.OrgID = "o2"
 			} else {
@@ -223,7 +223,7 @@ func TestRosterPages(t *testing.T) {
 		}
 		var got []string
 		for off := 0; ; off += 2 {
-			page := rosterIDs(t, s, "o1", pathways.Page{Offset: off, Limit: 2})
+			page := accRosterIDs(t, s, "o1", pathways.Page{Offset: off, Limit: 2})
 			got = append(got, page...)
 			if len(page) < 2 {
 				break
@@ -232,13 +232,13 @@ func TestRosterPages(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("pages of o1: %v, want %v", got, want)
 		}
-		if got := rosterIDs(t, s, "o2", pathways.Page{Limit: 10}); !slices.Equal(got, []string{"u02", "u05"}) {
+		if got := accRosterIDs(t, s, "o2", pathways.Page{Limit: 10}); !slices.Equal(got, []string{"u02", "u05"}) {
 			t.Errorf("o2: %v", got)
 		}
 	})
 }
 
-func TestRefreshTokens(t *testing.T) {
+func TestAccountsRefreshTokens(t *testing.T) {
 	eachAccounts(t, func(t *testing.T, _ docdb.Engine, s *AccountsStore) {
 		rt := accounts.RefreshToken{Hash: "h1", Family: "f1", UserID: "u1", SessionEpoch: 3, IssuedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 		if err := s.CreateRefreshToken(ctx, rt); err != nil {
@@ -279,13 +279,13 @@ func TestRefreshTokens(t *testing.T) {
 		if r, err := s.FamilyRevoked(ctx, "f1"); err != nil || !r {
 			t.Fatalf("revoked family: %v %v", r, err)
 		}
-		if at := revokedAt(t, s, "f1"); !at.Equal(t0) {
+		if at := accRevokedAt(t, s, "f1"); !at.Equal(t0) {
 			t.Errorf("revoked at %v, want the earliest, %v", at, t0)
 		}
 	})
 }
 
-func revokedAt(t *testing.T, s *AccountsStore, family string) time.Time {
+func accRevokedAt(t *testing.T, s *AccountsStore, family string) time.Time {
 	t.Helper()
 	var d familyDoc
 	if _, err := s.e.Get(ctx, colTokenFamilies, family, &d); err != nil {
@@ -294,14 +294,14 @@ func revokedAt(t *testing.T, s *AccountsStore, family string) time.Time {
 	return fromMS(d.RevokedAt)
 }
 
-// TestConcurrentUse: of many concurrent uses of one token on two
+// TestAccountsConcurrentUse: of many concurrent uses of one token on two
 // instances, exactly one sees it unused, and the first use time stays.
-func TestConcurrentUse(t *testing.T) {
+func TestAccountsConcurrentUse(t *testing.T) {
 	eachAccounts(t, func(t *testing.T, e docdb.Engine, s *AccountsStore) {
 		if err := s.CreateRefreshToken(ctx, accounts.RefreshToken{Hash: "h", Family: "f", ExpiresAt: t0.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
-		ss := both(t, e)
+		ss := accBoth(t, e)
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		unused := 0
@@ -329,15 +329,15 @@ func TestConcurrentUse(t *testing.T) {
 	})
 }
 
-// TestUseInterleaved: A reads the token unused, B uses it, A's write
+// TestAccountsUseInterleaved: A reads the token unused, B uses it, A's write
 // fails and A reads again: A sees it used by B, and the earlier use time
 // is kept.
-func TestUseInterleaved(t *testing.T) {
+func TestAccountsUseInterleaved(t *testing.T) {
 	eachAccounts(t, func(t *testing.T, e docdb.Engine, s *AccountsStore) {
 		if err := s.CreateRefreshToken(ctx, accounts.RefreshToken{Hash: "h", Family: "f", ExpiresAt: t0.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
-		b := both(t, e)[1]
+		b := accBoth(t, e)[1]
 		a := dbtest.AfterGet(e, colRefreshTokens, "h", func() {
 			if got, err := b.UseRefreshToken(ctx, "h", t0.Add(2*time.Second)); err != nil || !got.UsedAt.IsZero() {
 				t.Errorf("B's use: %+v %v", got, err)
@@ -353,12 +353,12 @@ func TestUseInterleaved(t *testing.T) {
 	})
 }
 
-// TestRevokeFamilyRaces: first revocations on two instances at once all
+// TestAccountsRevokeFamilyRaces: first revocations on two instances at once all
 // succeed and keep the earliest time; an interleaved one (A reads no
 // family, B revokes it, A's insert fails) retries on B's.
-func TestRevokeFamilyRaces(t *testing.T) {
+func TestAccountsRevokeFamilyRaces(t *testing.T) {
 	eachAccounts(t, func(t *testing.T, e docdb.Engine, s *AccountsStore) {
-		ss := both(t, e)
+		ss := accBoth(t, e)
 		var wg sync.WaitGroup
 		for i := range 8 {
 			wg.Go(func() {
@@ -368,7 +368,7 @@ func TestRevokeFamilyRaces(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		if at := revokedAt(t, s, "f"); !at.Equal(t0.Add(time.Minute)) {
+		if at := accRevokedAt(t, s, "f"); !at.Equal(t0.Add(time.Minute)) {
 			t.Errorf("revoked at %v, want the earliest", at)
 		}
 
@@ -380,13 +380,13 @@ func TestRevokeFamilyRaces(t *testing.T) {
 		if err := acc(a).RevokeFamily(ctx, "g", t0.Add(time.Hour)); err != nil || a.Fired != 1 {
 			t.Fatalf("A after B: %v (interleaved %d)", err, a.Fired)
 		}
-		if at := revokedAt(t, s, "g"); !at.Equal(t0) {
+		if at := accRevokedAt(t, s, "g"); !at.Equal(t0) {
 			t.Errorf("revoked at %v, want B's earlier time", at)
 		}
 	})
 }
 
-func TestAttempts(t *testing.T) {
+func TestAccountsAttempts(t *testing.T) {
 	eachAccounts(t, func(t *testing.T, _ docdb.Engine, s *AccountsStore) {
 		if _, err := s.Attempts(ctx, "user:a"); !errors.Is(err, pathways.ErrNotFound) {
 			t.Fatalf("no attempts yet: %v", err)
@@ -434,12 +434,12 @@ func TestAttempts(t *testing.T) {
 	})
 }
 
-// TestConcurrentFailures: failures recorded on two instances at once are
+// TestAccountsConcurrentFailures: failures recorded on two instances at once are
 // each counted, and concurrent locks each apply whole (the lock's time
 // and count come from one call).
-func TestConcurrentFailures(t *testing.T) {
+func TestAccountsConcurrentFailures(t *testing.T) {
 	eachAccounts(t, func(t *testing.T, e docdb.Engine, s *AccountsStore) {
-		ss := both(t, e)
+		ss := accBoth(t, e)
 		const n = 24
 		var wg sync.WaitGroup
 		for i := range n {
@@ -472,12 +472,12 @@ func TestConcurrentFailures(t *testing.T) {
 	})
 }
 
-// TestAttemptsInterleaved: a failure recorded between another failure's
+// TestAccountsAttemptsInterleaved: a failure recorded between another failure's
 // read and write is counted too; so is one between a lock's read and
 // write, and a lock between a failure's read and write holds.
-func TestAttemptsInterleaved(t *testing.T) {
+func TestAccountsAttemptsInterleaved(t *testing.T) {
 	eachAccounts(t, func(t *testing.T, e docdb.Engine, s *AccountsStore) {
-		b := both(t, e)[1]
+		b := accBoth(t, e)[1]
 		fail := func(key string) func() {
 			return func() {
 				if _, err := b.RecordFailure(ctx, key, t0, t0.Add(-time.Hour)); err != nil {
@@ -520,9 +520,9 @@ func TestAttemptsInterleaved(t *testing.T) {
 	})
 }
 
-func TestSecretAndFlags(t *testing.T) {
+func TestAccountsSecretAndFlags(t *testing.T) {
 	eachAccounts(t, func(t *testing.T, e docdb.Engine, s *AccountsStore) {
-		ss := both(t, e)
+		ss := accBoth(t, e)
 		var wg sync.WaitGroup
 		got := make([][]byte, 8)
 		for i := range got {
@@ -565,7 +565,7 @@ func TestSecretAndFlags(t *testing.T) {
 			wg.Go(func() { errs[i] = ss[i%2].SetFlag(ctx, "x") })
 		}
 		wg.Wait()
-		if won := countWins(t, errs); won != len(errs) {
+		if won := accCountWins(t, errs); won != len(errs) {
 			t.Fatalf("%d of %d concurrent SetFlag succeeded", won, len(errs))
 		}
 		for _, s := range ss {
@@ -579,17 +579,17 @@ func TestSecretAndFlags(t *testing.T) {
 	})
 }
 
-// TestConcurrentCreates: learners created at once on two instances in one
+// TestAccountsConcurrentCreates: learners created at once on two instances in one
 // organisation are all in its roster (there is no roster document to lose
 // them from).
-func TestConcurrentCreates(t *testing.T) {
+func TestAccountsConcurrentCreates(t *testing.T) {
 	eachAccounts(t, func(t *testing.T, e docdb.Engine, s *AccountsStore) {
-		ss := both(t, e)
+		ss := accBoth(t, e)
 		const n = 24
 		var wg sync.WaitGroup
 		var want []string
 		for i := range n {
-			u := learner(fmt.Sprintf("u%02d", i), fmt.Sprint("user", i), t0)
+			u := accLearner(fmt.Sprintf("u%02d", i), fmt.Sprint("user", i), t0)
 			want = append(want, u.ID)
 			wg.Go(func() {
 				if err := ss[i%2].CreateUser(ctx, u); err != nil {
@@ -600,7 +600,7 @@ func TestConcurrentCreates(t *testing.T) {
 		wg.Wait()
 		var got []string
 		for off := 0; off < 2*n; off += 10 {
-			got = append(got, rosterIDs(t, s, "o1", pathways.Page{Offset: off, Limit: 10})...)
+			got = append(got, accRosterIDs(t, s, "o1", pathways.Page{Offset: off, Limit: 10})...)
 		}
 		if !slices.Equal(got, want) {
 			t.Fatalf("roster after %d concurrent creates: %v", n, got)
@@ -608,72 +608,72 @@ func TestConcurrentCreates(t *testing.T) {
 	})
 }
 
-// TestCreateRaces: creates of one name by different users on two
+// TestAccountsCreateRaces: creates of one name by different users on two
 // instances: exactly one wins; copies of one create (same id): one user,
 // whose claims stay.
-func TestCreateRaces(t *testing.T) {
+func TestAccountsCreateRaces(t *testing.T) {
 	eachAccounts(t, func(t *testing.T, e docdb.Engine, s *AccountsStore) {
-		ss := both(t, e)
+		ss := accBoth(t, e)
 		var wg sync.WaitGroup
 		errs := make([]error, 8)
 		for i := range errs {
-			wg.Go(func() { errs[i] = ss[i%2].CreateUser(ctx, learner(fmt.Sprint("u", i), "amira", t0)) })
+			wg.Go(func() { errs[i] = ss[i%2].CreateUser(ctx, accLearner(fmt.Sprint("u", i), "amira", t0)) })
 		}
 		wg.Wait()
-		if won := countWins(t, errs); won != 1 {
+		if won := accCountWins(t, errs); won != 1 {
 			t.Fatalf("%d creates of one name won", won)
 		}
 		u, err := s.UserByUsername(ctx, "amira")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r := rosterIDs(t, s, "o1", pathways.Page{Limit: 100}); !slices.Equal(r, []string{u.ID}) {
+		if r := accRosterIDs(t, s, "o1", pathways.Page{Limit: 100}); !slices.Equal(r, []string{u.ID}) {
 			t.Errorf("roster %v, want only %s", r, u.ID)
 		}
 
 		for i := range errs {
-			wg.Go(func() { errs[i] = ss[i%2].CreateUser(ctx, learner("same", "bilal", t0)) })
+			wg.Go(func() { errs[i] = ss[i%2].CreateUser(ctx, accLearner("same", "bilal", t0)) })
 		}
 		wg.Wait()
-		if won := countWins(t, errs); won != 1 {
+		if won := accCountWins(t, errs); won != 1 {
 			t.Fatalf("%d copies of one create won", won)
 		}
 		if u, err := s.UserByUsername(ctx, "bilal"); err != nil || u.ID != "same" {
 			t.Fatalf("after copies of one create: %+v %v", u, err)
 		}
-		if got := claimed(t, e, colUsernameSkeletons, accounts.Skeleton("bilal")); got != fmt.Sprintf("map[%s:true]", accounts.Skeleton("bilal")) {
+		if got := accClaimed(t, e, colUsernameSkeletons, accounts.Skeleton("bilal")); got != fmt.Sprintf("map[%s:true]", accounts.Skeleton("bilal")) {
 			t.Errorf("skeleton claim of the copies: %s", got)
 		}
 
 		// Interleaved: A makes both claims, B (a copy on the other
 		// instance) accepts them and stores the user before A does; A's
 		// insert fails and A must leave B's claims alone.
-		a := &beforeInsert{Engine: e, coll: colUsers, between: func() {
-			if err := ss[1].CreateUser(ctx, learner("copy", "carla", t0)); err != nil {
+		a := &accBeforeInsert{Engine: e, coll: colUsers, between: func() {
+			if err := ss[1].CreateUser(ctx, accLearner("copy", "carla", t0)); err != nil {
 				t.Errorf("B's copy: %v", err)
 			}
 		}}
-		if err := acc(a).CreateUser(ctx, learner("copy", "carla", t0)); !errors.Is(err, pathways.ErrConflict) || a.between != nil {
+		if err := acc(a).CreateUser(ctx, accLearner("copy", "carla", t0)); !errors.Is(err, pathways.ErrConflict) || a.between != nil {
 			t.Fatalf("A after its copy B: %v", err)
 		}
 		if u, err := s.UserByUsername(ctx, "carla"); err != nil || u.ID != "copy" {
 			t.Fatalf("after interleaved copies: %+v %v", u, err)
 		}
-		if got := claimed(t, e, colUsernameSkeletons, accounts.Skeleton("carla")); got != fmt.Sprintf("map[%s:true]", accounts.Skeleton("carla")) {
+		if got := accClaimed(t, e, colUsernameSkeletons, accounts.Skeleton("carla")); got != fmt.Sprintf("map[%s:true]", accounts.Skeleton("carla")) {
 			t.Errorf("skeleton claim of interleaved copies: %s", got)
 		}
 	})
 }
 
-// beforeInsert is a real engine that runs between once, right before the
+// accBeforeInsert is a real engine that runs between once, right before the
 // first insert into coll.
-type beforeInsert struct {
+type accBeforeInsert struct {
 	docdb.Engine
 	coll    string
 	between func()
 }
 
-func (b *beforeInsert) Insert(ctx context.Context, coll, id string, v any) error {
+func (b *accBeforeInsert) Insert(ctx context.Context, coll, id string, v any) error {
 	if coll == b.coll && b.between != nil {
 		between := b.between
 		b.between = nil
@@ -682,15 +682,15 @@ func (b *beforeInsert) Insert(ctx context.Context, coll, id string, v any) error
 	return b.Engine.Insert(ctx, coll, id, v)
 }
 
-// TestUpdateUserRaces: concurrent changes of one user on two instances
+// TestAccountsUpdateUserRaces: concurrent changes of one user on two instances
 // all survive, and a change interleaved between another's read and write
 // makes that one read again.
-func TestUpdateUserRaces(t *testing.T) {
+func TestAccountsUpdateUserRaces(t *testing.T) {
 	eachAccounts(t, func(t *testing.T, e docdb.Engine, s *AccountsStore) {
-		if err := s.CreateUser(ctx, learner("u1", "amira", t0)); err != nil {
+		if err := s.CreateUser(ctx, accLearner("u1", "amira", t0)); err != nil {
 			t.Fatal(err)
 		}
-		ss := both(t, e)
+		ss := accBoth(t, e)
 		const n = 20
 		var wg sync.WaitGroup
 		for i := range n {
@@ -729,27 +729,27 @@ func TestUpdateUserRaces(t *testing.T) {
 	})
 }
 
-// TestUsernameClaimOfCrashedCreate: a username claimed by a create that
+// TestAccountsUsernameClaimOfCrashedCreate: a username claimed by a create that
 // crashed is refused while the claim is fresh, free once it is older than
 // the grace (taken over), and removed by the sweep; so is its skeleton.
-func TestUsernameClaimOfCrashedCreate(t *testing.T) {
+func TestAccountsUsernameClaimOfCrashedCreate(t *testing.T) {
 	eachAccounts(t, func(t *testing.T, e docdb.Engine, s *AccountsStore) {
-		crashedClaim(t, e, colUsernames, "amira", "ghost-1", t0)
-		crashedClaim(t, e, colUsernames, "bilal", "ghost-2", time.Time{}) // before claim times
-		crashedClaim(t, e, colUsernameSkeletons, accounts.Skeleton("carla"), "ghost-3", t0)
+		accCrashedClaim(t, e, colUsernames, "amira", "ghost-1", t0)
+		accCrashedClaim(t, e, colUsernames, "bilal", "ghost-2", time.Time{}) // before claim times
+		accCrashedClaim(t, e, colUsernameSkeletons, accounts.Skeleton("carla"), "ghost-3", t0)
 		if _, err := s.UserByUsername(ctx, "amira"); !errors.Is(err, pathways.ErrNotFound) {
 			t.Errorf("sign-in look-up of a crashed create's name: %v", err)
 		}
 
 		fresh := t0.Add(pathways.ClaimGrace - time.Minute)
 		for _, name := range []string{"amira", "carla"} {
-			if err := s.CreateUser(ctx, learner("u-"+name, name, fresh)); !errors.Is(err, pathways.ErrConflict) {
+			if err := s.CreateUser(ctx, accLearner("u-"+name, name, fresh)); !errors.Is(err, pathways.ErrConflict) {
 				t.Errorf("create %s while the crashed claim is fresh: %v, want a conflict", name, err)
 			}
 		}
 		late := t0.Add(pathways.ClaimGrace + time.Minute)
 		for _, name := range []string{"amira", "bilal", "carla"} {
-			if err := s.CreateUser(ctx, learner("u-"+name, name, late)); err != nil {
+			if err := s.CreateUser(ctx, accLearner("u-"+name, name, late)); err != nil {
 				t.Errorf("create %s once the crashed claim is old: %v", name, err)
 			}
 			if u, err := s.UserByUsername(ctx, name); err != nil || u.ID != "u-"+name {
@@ -759,18 +759,18 @@ func TestUsernameClaimOfCrashedCreate(t *testing.T) {
 
 		// The sweep removes old claims without a user, keeps young ones and
 		// those whose user exists.
-		crashedClaim(t, e, colUsernames, "dawit", "ghost-4", t0)
-		crashedClaim(t, e, colUsernames, "emine", "ghost-5", late)
-		crashedClaim(t, e, colUsernameSkeletons, accounts.Skeleton("fatima"), "ghost-6", t0)
+		accCrashedClaim(t, e, colUsernames, "dawit", "ghost-4", t0)
+		accCrashedClaim(t, e, colUsernames, "emine", "ghost-5", late)
+		accCrashedClaim(t, e, colUsernameSkeletons, accounts.Skeleton("fatima"), "ghost-6", t0)
 		n, err := s.SweepClaims(ctx, late.Add(-pathways.ClaimGrace))
 		if err != nil || n != 2 {
 			t.Fatalf("sweep: %d %v, want 2", n, err)
 		}
-		got := claimed(t, e, colUsernames, "amira", "bilal", "carla", "dawit", "emine")
+		got := accClaimed(t, e, colUsernames, "amira", "bilal", "carla", "dawit", "emine")
 		if want := "map[amira:true bilal:true carla:true dawit:false emine:true]"; got != want {
 			t.Errorf("username claims after the sweep: %v, want %v", got, want)
 		}
-		got = claimed(t, e, colUsernameSkeletons, accounts.Skeleton("fatima"), accounts.Skeleton("carla"))
+		got = accClaimed(t, e, colUsernameSkeletons, accounts.Skeleton("fatima"), accounts.Skeleton("carla"))
 		if want := fmt.Sprint(map[string]bool{accounts.Skeleton("fatima"): false, accounts.Skeleton("carla"): true}); got != want {
 			t.Errorf("skeleton claims after the sweep: %v, want %v", got, want)
 		}
@@ -785,29 +785,29 @@ func TestUsernameClaimOfCrashedCreate(t *testing.T) {
 	})
 }
 
-// TestLookalikeClaims: a name whose skeleton is another user's is
+// TestAccountsLookalikeClaims: a name whose skeleton is another user's is
 // ErrLookalike, and the failed create leaves no claim behind.
-func TestLookalikeClaims(t *testing.T) {
+func TestAccountsLookalikeClaims(t *testing.T) {
 	eachAccounts(t, func(t *testing.T, e docdb.Engine, s *AccountsStore) {
-		if err := s.CreateUser(ctx, learner("u1", "adma", t0)); err != nil {
+		if err := s.CreateUser(ctx, accLearner("u1", "adma", t0)); err != nil {
 			t.Fatal(err)
 		}
-		err := s.CreateUser(ctx, learner("u2", "аdmа", t0)) // Cyrillic а
+		err := s.CreateUser(ctx, accLearner("u2", "аdmа", t0)) // Cyrillic а
 		if !errors.Is(err, accounts.ErrLookalike) {
 			t.Fatalf("create a lookalike: %v", err)
 		}
-		if c := claimed(t, e, colUsernames, "аdmа"); c != "map[аdmа:false]" {
+		if c := accClaimed(t, e, colUsernames, "аdmа"); c != "map[аdmа:false]" {
 			t.Errorf("the refused name's claim was left behind: %s", c)
 		}
 		// A create that fails after its claims (here: the user id is taken)
 		// undoes both.
-		if err := s.CreateUser(ctx, learner("u1", "zaid", t0)); !errors.Is(err, pathways.ErrConflict) {
+		if err := s.CreateUser(ctx, accLearner("u1", "zaid", t0)); !errors.Is(err, pathways.ErrConflict) {
 			t.Fatalf("create with a taken id: %v", err)
 		}
-		if c := claimed(t, e, colUsernames, "zaid"); c != "map[zaid:false]" {
+		if c := accClaimed(t, e, colUsernames, "zaid"); c != "map[zaid:false]" {
 			t.Errorf("username claim of a failed create left behind: %s", c)
 		}
-		if c := claimed(t, e, colUsernameSkeletons, accounts.Skeleton("zaid")); c != fmt.Sprintf("map[%s:false]", accounts.Skeleton("zaid")) {
+		if c := accClaimed(t, e, colUsernameSkeletons, accounts.Skeleton("zaid")); c != fmt.Sprintf("map[%s:false]", accounts.Skeleton("zaid")) {
 			t.Errorf("skeleton claim of a failed create left behind: %s", c)
 		}
 		// Backfill: a user made before skeletons were claimed gets its claim;
@@ -815,49 +815,49 @@ func TestLookalikeClaims(t *testing.T) {
 		if err := e.Delete(ctx, colUsernameSkeletons, accounts.Skeleton("adma"), docdb.AnyRev); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.ClaimSkeleton(ctx, learner("u1", "adma", t0), t0); err != nil {
+		if err := s.ClaimSkeleton(ctx, accLearner("u1", "adma", t0), t0); err != nil {
 			t.Fatalf("backfill: %v", err)
 		}
-		if err := s.ClaimSkeleton(ctx, learner("u1", "adma", t0), t0); err != nil {
+		if err := s.ClaimSkeleton(ctx, accLearner("u1", "adma", t0), t0); err != nil {
 			t.Fatalf("backfill again: %v", err)
 		}
-		if err := s.ClaimSkeleton(ctx, learner("u3", "adrna", t0), t0); !errors.Is(err, accounts.ErrLookalike) {
+		if err := s.ClaimSkeleton(ctx, accLearner("u3", "adrna", t0), t0); !errors.Is(err, accounts.ErrLookalike) {
 			t.Fatalf("backfill of a lookalike: %v", err)
 		}
 	})
 }
 
-// TestClaimTakeoverRace: many creates on two instances of one name whose
+// TestAccountsClaimTakeoverRace: many creates on two instances of one name whose
 // claim a crashed create left: exactly one takes it over. Interleaved: A
 // reads the crashed claim, B takes it over and stores its user, A's swap
 // fails and A, reading again, finds B's user.
-func TestClaimTakeoverRace(t *testing.T) {
+func TestAccountsClaimTakeoverRace(t *testing.T) {
 	eachAccounts(t, func(t *testing.T, e docdb.Engine, s *AccountsStore) {
-		crashedClaim(t, e, colUsernames, "amira", "ghost", t0)
+		accCrashedClaim(t, e, colUsernames, "amira", "ghost", t0)
 		late := t0.Add(pathways.ClaimGrace + time.Minute)
-		ss := both(t, e)
+		ss := accBoth(t, e)
 		var wg sync.WaitGroup
 		errs := make([]error, 8)
 		for i := range errs {
-			wg.Go(func() { errs[i] = ss[i%2].CreateUser(ctx, learner(fmt.Sprint("u", i), "amira", late)) })
+			wg.Go(func() { errs[i] = ss[i%2].CreateUser(ctx, accLearner(fmt.Sprint("u", i), "amira", late)) })
 		}
 		wg.Wait()
-		won := countWins(t, errs)
+		won := accCountWins(t, errs)
 		u, err := s.UserByUsername(ctx, "amira")
 		if won != 1 || err != nil {
 			t.Fatalf("%d creates won; look-up: %v", won, err)
 		}
-		if r := rosterIDs(t, s, "o1", pathways.Page{Limit: 100}); !slices.Equal(r, []string{u.ID}) {
+		if r := accRosterIDs(t, s, "o1", pathways.Page{Limit: 100}); !slices.Equal(r, []string{u.ID}) {
 			t.Errorf("roster %v, want only %s", r, u.ID)
 		}
 
-		crashedClaim(t, e, colUsernames, "bilal", "ghost", t0)
+		accCrashedClaim(t, e, colUsernames, "bilal", "ghost", t0)
 		a := dbtest.AfterGet(e, colUsernames, "bilal", func() {
-			if err := ss[1].CreateUser(ctx, learner("B", "bilal", late)); err != nil {
+			if err := ss[1].CreateUser(ctx, accLearner("B", "bilal", late)); err != nil {
 				t.Errorf("B's create: %v", err)
 			}
 		})
-		err = acc(a).CreateUser(ctx, learner("A", "bilal", late))
+		err = acc(a).CreateUser(ctx, accLearner("A", "bilal", late))
 		if !errors.Is(err, pathways.ErrConflict) || a.Fired != 1 {
 			t.Fatalf("A after B took the name over: %v (interleaved %d)", err, a.Fired)
 		}
@@ -870,15 +870,15 @@ func TestClaimTakeoverRace(t *testing.T) {
 	})
 }
 
-// afterList is a real engine that runs between once, right after the
+// accAfterList is a real engine that runs between once, right after the
 // first listing of coll: a write between a sweep's read and its deletes.
-type afterList struct {
+type accAfterList struct {
 	docdb.Engine
 	coll    string
 	between func()
 }
 
-func (a *afterList) List(ctx context.Context, coll string, q docdb.Query, fn func(docdb.Doc) error) error {
+func (a *accAfterList) List(ctx context.Context, coll string, q docdb.Query, fn func(docdb.Doc) error) error {
 	err := a.Engine.List(ctx, coll, q, fn)
 	if coll == a.coll && a.between != nil {
 		between := a.between
@@ -888,7 +888,7 @@ func (a *afterList) List(ctx context.Context, coll string, q docdb.Query, fn fun
 	return err
 }
 
-func TestPrune(t *testing.T) {
+func TestAccountsPrune(t *testing.T) {
 	eachAccounts(t, func(t *testing.T, e docdb.Engine, s *AccountsStore) {
 		s.prunePage = 10
 		for i := range 43 { // more than two pages of expired tokens
@@ -917,7 +917,7 @@ func TestPrune(t *testing.T) {
 
 		// A failure on user:busy recorded between the prune's listing and
 		// its delete restarts the window: the record stays.
-		p := acc(&afterList{Engine: e, coll: colLoginAttempts, between: func() {
+		p := acc(&accAfterList{Engine: e, coll: colLoginAttempts, between: func() {
 			_, err := s.RecordFailure(ctx, "user:busy", t0, t0.Add(-15*time.Minute))
 			must(err)
 		}})
