@@ -71,8 +71,7 @@ type User struct {
 	UpdatedAt    time.Time
 }
 
-// Member is the short form of a user kept in an organisation's roster, so
-// listing an organisation's users reads one document.
+// Member is the short form of a user an organisation's roster lists.
 type Member struct {
 	UserID      string
 	Username    string
@@ -80,11 +79,6 @@ type Member struct {
 	Role        Role
 	Disabled    bool
 }
-
-// MaxRosterSize bounds an organisation's roster document: at about 120
-// bytes a member it stays near 1 MB, far below MongoDB's 16 MB limit, and
-// cheap enough to rewrite (the embedded database rewrites whole documents).
-const MaxRosterSize = 10000
 
 // Actor is the authenticated caller of an operation, taken from a verified
 // access token. Its role and organisation predicates are in access.go.
@@ -116,8 +110,6 @@ var (
 	// ErrTokenInvalid: an access or refresh token is malformed, forged,
 	// expired, revoked or reused.
 	ErrTokenInvalid = fmt.Errorf("%w: token not valid", pathways.ErrUnauthenticated)
-	// ErrRosterFull: the organisation reached MaxRosterSize users.
-	ErrRosterFull = fmt.Errorf("%w: organisation has too many users", pathways.ErrConflict)
 	// ErrLookalike: the username's confusable skeleton (Skeleton) is
 	// another user's: the name looks like an existing one.
 	ErrLookalike = fmt.Errorf("%w: username looks like an existing one", pathways.ErrConflict)
@@ -133,8 +125,9 @@ type Store interface {
 	// admin listings call it.
 	Organisations(ctx context.Context, p pathways.Page) ([]Organisation, error)
 
-	// CreateUser claims u.UsernameKey and Skeleton(u.UsernameKey), stores
-	// u and adds it to its organisation's roster (if any). On failure it
+	// CreateUser claims u.UsernameKey and Skeleton(u.UsernameKey) and
+	// stores u, which makes it a member of its organisation's roster (if
+	// any); its cost does not grow with the organisation. On failure it
 	// undoes what it did. A taken username is ErrConflict, a taken
 	// skeleton ErrLookalike. A claim whose user does not exist, made more
 	// than pathways.ClaimGrace before u.CreatedAt (left by a create that
@@ -143,10 +136,15 @@ type Store interface {
 	User(ctx context.Context, id string) (User, error)
 	UserByUsername(ctx context.Context, usernameKey string) (User, error)
 	// UpdateUser reads user id, lets change modify it and stores the
-	// result with its roster entry, atomically with respect to other
+	// result (its roster entry with it), atomically with respect to other
 	// updates of that user. An error from change aborts without writing.
 	UpdateUser(ctx context.Context, id string, change func(*User) error) (User, error)
-	Roster(ctx context.Context, orgID string) ([]Member, error)
+	// Roster returns page p (normalised by the caller) of an
+	// organisation's members in creation order (user ids are UUIDv7); an
+	// organisation without users, or a page past the end, is empty. It
+	// reads an index, so its cost is that of the page, not of the
+	// organisation.
+	Roster(ctx context.Context, orgID string, p pathways.Page) ([]Member, error)
 
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
 	// UseRefreshToken marks the token with this hash used (keeping the first

@@ -197,8 +197,6 @@ func (s *Service) createUser(ctx context.Context, orgID string, in NewUser) (Use
 	}
 	err = s.store.CreateUser(ctx, u)
 	switch {
-	case errors.Is(err, ErrRosterFull):
-		return User{}, false, err
 	case errors.Is(err, pathways.ErrConflict):
 		// A concurrent retry with this id, or the username is taken, or
 		// it looks like one that is (which one is not said).
@@ -236,20 +234,21 @@ func (s *Service) User(ctx context.Context, a Actor, id string) (User, error) {
 	return u, nil
 }
 
-// Users lists an organisation's members for its admins and educators and
-// for global admins, in creation order, with the total count.
-func (s *Service) Users(ctx context.Context, a Actor, orgID string, p pathways.Page) ([]Member, int, error) {
+// Users lists a page of an organisation's members for its admins and
+// educators and for global admins, in creation order. It gives no total:
+// counting would cost as much as the organisation is large.
+func (s *Service) Users(ctx context.Context, a Actor, orgID string, p pathways.Page) ([]Member, error) {
 	if err := mayList(a, orgID); err != nil {
-		return nil, 0, fmt.Errorf("users of %s: %w", orgID, err)
+		return nil, fmt.Errorf("users of %s: %w", orgID, err)
 	}
 	if _, err := s.store.Organisation(ctx, orgID); err != nil {
-		return nil, 0, fmt.Errorf("users of %s: %w", orgID, err)
+		return nil, fmt.Errorf("users of %s: %w", orgID, err)
 	}
-	all, err := s.store.Roster(ctx, orgID)
+	members, err := s.store.Roster(ctx, orgID, p.Normalise(UserPages))
 	if err != nil {
-		return nil, 0, fmt.Errorf("users of %s: %w", orgID, err)
+		return nil, fmt.Errorf("users of %s: %w", orgID, err)
 	}
-	return pathways.Window(all, p.Normalise(UserPages)), len(all), nil
+	return members, nil
 }
 
 // UserUpdate changes some of a user's fields; nil fields stay as they are.

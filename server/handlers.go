@@ -236,13 +236,13 @@ func (s *Server) listUsers(c *fiber.Ctx) error {
 	if err := paramErr(v); err != nil {
 		return err
 	}
-	members, total, err := s.acc.Users(c.UserContext(), actor(c), id, p)
+	members, err := s.acc.Users(c.UserContext(), actor(c), id, p)
 	if err != nil {
 		return err
 	}
 	return sendList(c, listOf(members, func(m accounts.Member) memberJSON {
 		return memberJSON{ID: m.UserID, Username: m.Username, DisplayName: m.DisplayName, Role: string(m.Role), Disabled: m.Disabled}
-	}), p, total)
+	}), p, -1)
 }
 
 type createUserRequest struct {

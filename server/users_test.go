@@ -98,8 +98,8 @@ func TestListUsers(t *testing.T) {
 	}
 	body := r.json(t)
 	items := body["items"].([]any)
-	if body["total"] != float64(7) || len(items) != 2 {
-		t.Fatalf("page: %s", r.body)
+	if _, counted := body["total"]; counted || len(items) != 2 {
+		t.Fatalf("page (2 items, no total: counting would scan): %s", r.body)
 	}
 	// Creation order: the 4 seeded users, then l-one, l-two, l-three.
 	var names []string
@@ -199,8 +199,8 @@ func TestCreateIsIdempotent(t *testing.T) {
 	}
 	// The roster holds the learner once.
 	list := e.do(req{method: "GET", path: "/api/v1/organisations/" + e.orgA.ID + "/users", token: edu}).json(t)
-	if list["total"] != float64(5) {
-		t.Fatalf("roster after retries: %v", list["total"])
+	if n := len(list["items"].([]any)); n != 5 {
+		t.Fatalf("roster after retries: %d members, want 5", n)
 	}
 
 	const orgID = "16fd2706-8baf-433b-82eb-8c7fada847da"
@@ -262,7 +262,7 @@ func TestConcurrentRetries(t *testing.T) {
 		t.Fatalf("%d created, %d replayed; want 1 and %d", created, replayed, n-1)
 	}
 	list := e.do(req{method: "GET", path: "/api/v1/organisations/" + e.orgA.ID + "/users", token: edu}).json(t)
-	if list["total"] != float64(5) {
-		t.Fatalf("roster: %v members, want 5", list["total"])
+	if n := len(list["items"].([]any)); n != 5 {
+		t.Fatalf("roster: %d members, want 5", n)
 	}
 }

@@ -148,6 +148,13 @@ type rosterDoc struct {
 	Members map[string]memberDoc `bson:"members"`
 }
 
+// maxRosterSize bounds this store's roster document (about 1.2 MB at the
+// cap); errRosterFull refuses a user past it. Both go with this store:
+// storage/stores lists members through an index and has no cap.
+const maxRosterSize = 10000
+
+var errRosterFull = fmt.Errorf("%w: organisation has too many users", pathways.ErrConflict)
+
 type memberDoc struct {
 	Username    string `bson:"username"`
 	DisplayName string `bson:"display_name"`
@@ -247,12 +254,12 @@ func (s *AccountsStore) addMember(ctx context.Context, u accounts.User) error {
 	if err != nil {
 		return translate(err)
 	}
-	if after.Count > accounts.MaxRosterSize {
+	if after.Count > maxRosterSize {
 		_, _ = s.col(colRosters).UpdateOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: u.OrgID}}, bson.D{
 			{Key: "$unset", Value: bson.D{{Key: "members." + u.ID, Value: ""}}},
 			{Key: "$inc", Value: bson.D{{Key: "count", Value: -1}}},
 		})
-		return accounts.ErrRosterFull
+		return errRosterFull
 	}
 	return nil
 }
@@ -306,9 +313,10 @@ func (s *AccountsStore) UpdateUser(ctx context.Context, id string, change func(*
 	return u, nil
 }
 
-// Roster returns an organisation's members ordered by user id, which is
-// creation order (ids are UUIDv7).
-func (s *AccountsStore) Roster(ctx context.Context, orgID string) ([]accounts.Member, error) {
+// Roster returns page p of an organisation's members ordered by user id,
+// which is creation order (ids are UUIDv7). It reads the whole roster
+// document and windows it.
+func (s *AccountsStore) Roster(ctx context.Context, orgID string, p pathways.Page) ([]accounts.Member, error) {
 	var d rosterDoc
 	err := s.col(colRosters).FindOne(ctx, bson.D{{Key: "_id", Value: orgID}}).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
@@ -325,7 +333,7 @@ func (s *AccountsStore) Roster(ctx context.Context, orgID string) ([]accounts.Me
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].UserID < out[j].UserID })
-	return out, nil
+	return pathways.Window(out, p), nil
 }
 
 type refreshDoc struct {

@@ -88,14 +88,14 @@ func TestUsersAndRoster(t *testing.T) {
 	if got, _ := s.User(ctx, "u1"); got.DisplayName != "Amira K." || !got.Disabled || got.SessionEpoch != 1 {
 		t.Fatalf("after update: %+v", got)
 	}
-	roster, err := s.Roster(ctx, "o1")
+	roster, err := s.Roster(ctx, "o1", pathways.Page{Limit: 100})
 	if err != nil || len(roster) != 2 {
 		t.Fatalf("Roster: %+v, %v", roster, err)
 	}
 	if roster[0].UserID != "u1" || roster[0].DisplayName != "Amira K." || !roster[0].Disabled || roster[1].Username != "Bilal" {
 		t.Fatalf("roster entries: %+v", roster)
 	}
-	if r, err := s.Roster(ctx, "empty"); err != nil || len(r) != 0 {
+	if r, err := s.Roster(ctx, "empty", pathways.Page{Limit: 100}); err != nil || len(r) != 0 {
 		t.Fatalf("empty roster: %+v, %v", r, err)
 	}
 	if _, err := s.UpdateUser(ctx, "ghost", func(*accounts.User) error { return nil }); !errors.Is(err, pathways.ErrNotFound) {
@@ -254,7 +254,7 @@ func TestConcurrentUpdatesLoseNothing(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	roster, err := s.Roster(ctx, "o1")
+	roster, err := s.Roster(ctx, "o1", pathways.Page{Limit: 100})
 	if err != nil || len(roster) != n {
 		t.Fatalf("roster has %d members after %d concurrent creates: %v", len(roster), n, err)
 	}

@@ -168,7 +168,7 @@ func TestClaimTakeoverRace(t *testing.T) {
 	if won != 1 || err != nil {
 		t.Fatalf("%d creates won; look-up: %v", won, err)
 	}
-	if r, _ := s.Roster(ctx, "o1"); len(r) != 1 || r[0].UserID != u.ID {
+	if r, _ := s.Roster(ctx, "o1", pathways.Page{Limit: 100}); len(r) != 1 || r[0].UserID != u.ID {
 		t.Errorf("roster %+v, want only %s", r, u.ID)
 	}
 }
