@@ -24,9 +24,16 @@ import (
 	"github.com/pathways-lms/pathways"
 )
 
-// Rev is a document's revision: 1 when inserted, one more at every
-// replace. AnyRev deletes whatever revision is stored.
+// Rev is a document's revision: a random number when inserted, one more
+// at every replace. Random, not 1, so that a document deleted and
+// inserted again under its id never repeats a revision a writer may still
+// hold from before the delete (that writer's swap must fail, not
+// overwrite the new document). AnyRev deletes whatever revision is stored.
 type Rev int64
+
+// FirstRev is for engines: the revision of a newly inserted document,
+// positive and far from overflowing however often it is replaced.
+func FirstRev() Rev { return Rev(rand.Int64N(1<<62) + 1) }
 
 // AnyRev, given to Delete, deletes the document at any revision.
 const AnyRev Rev = 0
@@ -44,8 +51,8 @@ var ErrStale = fmt.Errorf("%w: document changed since it was read", pathways.Err
 type Engine interface {
 	// Get decodes document id of coll into v and returns its revision.
 	Get(ctx context.Context, coll, id string, v any) (Rev, error)
-	// Insert stores v as a new document id at revision 1; ErrConflict if
-	// id (or a unique index key) is taken.
+	// Insert stores v as a new document id at FirstRev; ErrConflict if id
+	// (or a unique index key) is taken.
 	Insert(ctx context.Context, coll, id string, v any) error
 	// Replace stores v as document id if it is still at revision rev, and
 	// returns the new revision. It returns ErrStale if the document is at
@@ -187,7 +194,8 @@ const MaxTries = 64
 // start from when there is none (the write is then an insert, which a
 // concurrent insert turns into a retry); with missing nil a missing
 // document is ErrNotFound. An error from change aborts without writing.
-// It returns the document as written and its revision.
+// It returns the document as written and its revision, which is 0 when
+// the write was the insert (the engine chose it; Get tells it).
 func Update[D any](ctx context.Context, e Engine, coll, id string, missing func() (D, error), change func(*D) error) (D, Rev, error) {
 	var zero D
 	for try := 0; ; try++ {
@@ -218,7 +226,7 @@ func Update[D any](ctx context.Context, e Engine, coll, id string, missing func(
 			if err != nil {
 				return zero, 0, err
 			}
-			return d, 1, nil
+			return d, 0, nil
 		}
 		rev, err = e.Replace(ctx, coll, id, rev, d)
 		switch {

@@ -173,7 +173,7 @@ func (e *Engine) Get(ctx context.Context, coll, id string, v any) (docdb.Rev, er
 
 // Insert stores v as new document id of coll.
 func (e *Engine) Insert(ctx context.Context, coll, id string, v any) error {
-	doc := bson.D{{Key: "_id", Value: id}, {Key: "_rev", Value: int64(1)}, {Key: "d", Value: v}}
+	doc := bson.D{{Key: "_id", Value: id}, {Key: "_rev", Value: int64(docdb.FirstRev())}, {Key: "d", Value: v}}
 	if _, err := e.db.Collection(coll).InsertOne(ctx, doc); err != nil {
 		return fmt.Errorf("insert %s %s: %w", coll, id, translate(err))
 	}

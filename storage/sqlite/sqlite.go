@@ -220,7 +220,7 @@ func (db *DB) prepare(ctx context.Context, c docdb.Collection) (*table, error) {
 	}{
 		{db.r, &t.get, `SELECT rev, body FROM ` + tn + ` WHERE id = ?`},
 		{db.r, &t.rev, `SELECT rev FROM ` + tn + ` WHERE id = ?`},
-		{db.w, &t.insert, `INSERT INTO ` + tn + ` (id, rev, body) VALUES (?, 1, ?)`},
+		{db.w, &t.insert, `INSERT INTO ` + tn + ` (id, rev, body) VALUES (?, ?, ?)`},
 		{db.w, &t.replace, `UPDATE ` + tn + ` SET rev = rev + 1, body = ? WHERE id = ? AND rev = ?`},
 		{db.w, &t.del, `DELETE FROM ` + tn + ` WHERE id = ?1 AND (?2 = 0 OR rev = ?2)`},
 	} {
@@ -272,7 +272,7 @@ func (db *DB) Insert(ctx context.Context, coll, id string, v any) error {
 	if err != nil {
 		return fmt.Errorf("insert %s %s: encode: %w", coll, id, err)
 	}
-	if _, err := t.insert.ExecContext(ctx, id, string(body)); err != nil {
+	if _, err := t.insert.ExecContext(ctx, id, int64(docdb.FirstRev()), string(body)); err != nil {
 		return fmt.Errorf("insert %s %s: %w", coll, id, translate(err))
 	}
 	return nil
