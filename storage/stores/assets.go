@@ -44,12 +44,15 @@ var assetsSchema = docdb.Schema{{Name: collAssets}, {Name: collBlobs}, {Name: co
 // library entry); each method says how a crash between them is repaired.
 type AssetsStore struct {
 	e docdb.Engine
+	// libraryCap is assets.MaxLibrarySize; the tests lower it, as a
+	// library of 10,000 entries takes seconds a write on FerretDB.
+	libraryCap int
 }
 
 var _ assets.Store = (*AssetsStore)(nil)
 
 // Assets returns the media library store of db.
-func (db *DB) Assets() *AssetsStore { return &AssetsStore{e: db.e} }
+func (db *DB) Assets() *AssetsStore { return &AssetsStore{e: db.e, libraryCap: assets.MaxLibrarySize} }
 
 // assetUseDoc is one use of an asset; At is zero on uses recorded before
 // times were.
@@ -212,7 +215,7 @@ func (s *AssetsStore) addEntry(ctx context.Context, a assets.Asset, capped bool)
 			switch {
 			case ok && old.same(item):
 				return errUnchanged
-			case !ok && capped && len(d.Items) >= assets.MaxLibrarySize:
+			case !ok && capped && len(d.Items) >= s.libraryCap:
 				return assets.ErrLibraryFull
 			}
 			if d.Items == nil {
@@ -264,19 +267,27 @@ func (s *AssetsStore) syncEntry(ctx context.Context, orgID, id string) error {
 
 // UpdateAsset applies change to a fresh read of the asset and replaces it
 // by a compare-and-swap (change runs again on a newer read if another
-// write came first), then brings its library entry in step. A crash
-// between the two leaves a stale entry, which the clean-up refreshes.
+// write came first), then, if the write changed what the entry shows,
+// brings its library entry in step (the entry is a read and a write of
+// the whole library: see BenchmarkLibraryEntry). A crash between the two
+// leaves a stale entry, which the clean-up refreshes.
 func (s *AssetsStore) UpdateAsset(ctx context.Context, id string, change func(*assets.Asset) error) (assets.Asset, error) {
+	var listed bool // whether the write changed what the entry shows
 	d, _, err := docdb.Update(ctx, s.e, collAssets, id, nil, func(d *assetDoc) error {
 		a := d.toAsset(id)
+		before := toLibraryItemDoc(a)
 		if err := change(&a); err != nil {
 			return err
 		}
 		*d = toAssetDoc(a)
+		listed = !before.same(toLibraryItemDoc(d.toAsset(id)))
 		return nil
 	})
 	if err != nil {
 		return assets.Asset{}, fmt.Errorf("update asset %s: %w", id, err)
+	}
+	if !listed {
+		return d.toAsset(id), nil // whoever changed the entry's fields last syncs it
 	}
 	if err := s.syncEntry(ctx, d.OrgID, id); err != nil {
 		return assets.Asset{}, fmt.Errorf("update asset %s: %w", id, err)
@@ -287,7 +298,8 @@ func (s *AssetsStore) UpdateAsset(ctx context.Context, id string, change func(*a
 // PullUse removes one use equal to u (Ref, OrgID and At) from the asset
 // by a compare-and-swap, so a use added or recorded again meanwhile (a
 // later At) stays; with none equal it writes nothing. The library entry
-// (its Used flag) is then brought in step, as in UpdateAsset.
+// (its Used flag) is then brought in step when the last use went, as in
+// UpdateAsset.
 func (s *AssetsStore) PullUse(ctx context.Context, id string, u assets.Use) (assets.Asset, error) {
 	u.At = msUTC(u.At)
 	var seen assetDoc
@@ -307,6 +319,9 @@ func (s *AssetsStore) PullUse(ctx context.Context, id string, u assets.Use) (ass
 	}
 	if err != nil {
 		return assets.Asset{}, fmt.Errorf("remove use %s of %s: %w", u.Ref, id, err)
+	}
+	if len(d.Uses) > 0 {
+		return d.toAsset(id), nil // still used: the entry shows the same
 	}
 	if err := s.syncEntry(ctx, d.OrgID, id); err != nil {
 		return assets.Asset{}, fmt.Errorf("remove use %s of %s: %w", u.Ref, id, err)
@@ -381,13 +396,20 @@ func (s *AssetsStore) UnlistAsset(ctx context.Context, orgID, id string) error {
 }
 
 // blobDoc is the record of one content. Claimed has no entry for claims
-// made before times were recorded.
+// made before times were recorded. A record whose last asset let go is
+// kept, empty (a tombstone, Emptied set), rather than deleted: revisions
+// start again at 1 when a document is deleted and inserted anew, so a
+// claim that read the old record could otherwise swap its write into a
+// new record at the same revision (ABA) and put the old, deleted bytes'
+// key back, losing the new record's claims. An empty record reads as
+// none: claiming it starts it afresh, Blob and EachBlob skip it.
 type blobDoc struct {
 	Key     string         `json:"key"`
 	Size    int64          `json:"size"`
 	Assets  []string       `json:"assets"`
 	Claimed []blobClaimDoc `json:"claimed,omitempty"`
 	Created time.Time      `json:"created_at"`
+	Emptied int64          `json:"emptied_at,omitempty"` // Unix ms
 }
 
 // blobClaimDoc is when one asset of a blob record claimed it (a list, not
@@ -396,6 +418,9 @@ type blobClaimDoc struct {
 	AssetID string    `json:"asset_id"`
 	At      time.Time `json:"at"`
 }
+
+// empty reports a record no asset holds: its bytes are deleted.
+func (d blobDoc) empty() bool { return len(d.Assets) == 0 }
 
 func (d blobDoc) toBlob(sha string) assets.Blob {
 	b := assets.Blob{SHA256: sha, Key: d.Key, Size: d.Size, Assets: slices.Clone(d.Assets), Created: msUTC(d.Created)}
@@ -429,25 +454,36 @@ func (d *blobDoc) release(assetID string) bool {
 	return len(d.Assets) < n
 }
 
-// Blob reads the record of one content by its checksum.
+// Blob reads the record of one content by its checksum (ErrNotFound if
+// no asset holds it).
 func (s *AssetsStore) Blob(ctx context.Context, sha string) (assets.Blob, error) {
 	var d blobDoc
-	if _, err := s.e.Get(ctx, collBlobs, sha, &d); err != nil {
+	_, err := s.e.Get(ctx, collBlobs, sha, &d)
+	if err == nil && d.empty() {
+		err = fmt.Errorf("emptied record: %w", pathways.ErrNotFound)
+	}
+	if err != nil {
 		return assets.Blob{}, fmt.Errorf("read blob record %s: %w", sha, err)
 	}
 	return d.toBlob(sha), nil
 }
 
 // ClaimBlob adds assetID to the record of its content by a
-// compare-and-swap, or creates the record with it by a unique insert if
-// the content is new (a concurrent creation or release turns either into
-// a retry), and records when (again, for a retry).
+// compare-and-swap, or starts the record with b if the content is new (a
+// unique insert) or its record empty (a compare-and-swap); a concurrent
+// creation, claim or release turns either into a retry. It records when
+// the claim was made (again, for a retry).
 func (s *AssetsStore) ClaimBlob(ctx context.Context, b assets.Blob, assetID string, at time.Time) (assets.Blob, error) {
+	fresh := blobDoc{Key: b.Key, Size: b.Size, Assets: []string{}, Created: msUTC(b.Created)}
 	d, _, err := docdb.Update(ctx, s.e, collBlobs, b.SHA256,
-		func() (blobDoc, error) {
-			return blobDoc{Key: b.Key, Size: b.Size, Assets: []string{}, Created: msUTC(b.Created)}, nil
-		},
-		func(d *blobDoc) error { d.claim(assetID, at); return nil })
+		func() (blobDoc, error) { return fresh, nil },
+		func(d *blobDoc) error {
+			if d.empty() {
+				*d = fresh
+			}
+			d.claim(assetID, at)
+			return nil
+		})
 	if err != nil {
 		return assets.Blob{}, fmt.Errorf("claim blob %s for %s: %w", b.SHA256, assetID, err)
 	}
@@ -455,40 +491,38 @@ func (s *AssetsStore) ClaimBlob(ctx context.Context, b assets.Blob, assetID stri
 }
 
 // ReleaseBlob removes assetID from the record of its content by a
-// compare-and-swap, and deletes the record with its last asset by a
-// delete conditional on the revision that had only that asset: a claim
-// added meanwhile makes the delete fail and the release read again, and
-// of two releases only the one whose write succeeds reports last, so the
-// bytes are deleted once and only when no asset holds them. Releasing an
-// asset the record does not list writes nothing.
+// compare-and-swap. The release that removes the last asset empties the
+// record (a tombstone, see blobDoc) and reports last: a claim added
+// meanwhile makes its write fail and the release read again, and of two
+// releases only one can write the emptying revision, so the bytes are
+// deleted once and only when no asset holds them. Releasing an asset the
+// record does not list writes nothing; an empty record is ErrNotFound.
 func (s *AssetsStore) ReleaseBlob(ctx context.Context, sha, assetID string) (assets.Blob, bool, error) {
-	for try := range docdb.MaxTries {
-		if err := retryWait(ctx, try); err != nil {
-			return assets.Blob{}, false, err
-		}
-		var d blobDoc
-		rev, err := s.e.Get(ctx, collBlobs, sha, &d)
-		if err != nil {
-			return assets.Blob{}, false, fmt.Errorf("release blob %s: %w", sha, err)
-		}
-		held := d.release(assetID)
+	var (
+		last bool
+		seen blobDoc
+	)
+	d, _, err := docdb.Update(ctx, s.e, collBlobs, sha, nil, func(d *blobDoc) error {
+		last = false
 		switch {
-		case len(d.Assets) == 0:
-			err = s.e.Delete(ctx, collBlobs, sha, rev)
-		case !held:
-			return d.toBlob(sha), false, nil
-		default:
-			_, err = s.e.Replace(ctx, collBlobs, sha, rev, d)
+		case d.empty():
+			return fmt.Errorf("emptied record: %w", pathways.ErrNotFound)
+		case !d.release(assetID):
+			seen = *d
+			return errUnchanged
+		case d.empty():
+			last = true
+			d.Claimed, d.Emptied = nil, time.Now().UnixMilli()
 		}
-		switch {
-		case errors.Is(err, docdb.ErrStale), errors.Is(err, pathways.ErrNotFound):
-			continue // changed or deleted meanwhile: read again
-		case err != nil:
-			return assets.Blob{}, false, fmt.Errorf("release blob %s: %w", sha, err)
-		}
-		return d.toBlob(sha), len(d.Assets) == 0, nil
+		return nil
+	})
+	if errors.Is(err, errUnchanged) {
+		return seen.toBlob(sha), false, nil
 	}
-	return assets.Blob{}, false, fmt.Errorf("release blob %s: %d tries: %w", sha, docdb.MaxTries, docdb.ErrStale)
+	if err != nil {
+		return assets.Blob{}, false, fmt.Errorf("release blob %s: %w", sha, err)
+	}
+	return d.toBlob(sha), last, nil
 }
 
 type uploadPartDoc struct {
@@ -612,9 +646,14 @@ func (s *AssetsStore) EachAsset(ctx context.Context, fn func(assets.Asset) error
 	return eachDoc(ctx, s.e, collAssets, func(id string, d assetDoc) error { return fn(d.toAsset(id)) })
 }
 
-// EachBlob visits every blob record.
+// EachBlob visits every blob record some asset holds.
 func (s *AssetsStore) EachBlob(ctx context.Context, fn func(assets.Blob) error) error {
-	return eachDoc(ctx, s.e, collBlobs, func(id string, d blobDoc) error { return fn(d.toBlob(id)) })
+	return eachDoc(ctx, s.e, collBlobs, func(id string, d blobDoc) error {
+		if d.empty() {
+			return nil
+		}
+		return fn(d.toBlob(id))
+	})
 }
 
 // EachUpload visits every resumable upload.
