@@ -228,6 +228,9 @@ func TestAssets(t *testing.T) {
 			u.Offset, u.HashState, u.Kind, u.ContentType = 5<<20, []byte{0, 1, 2, 255}, assets.KindVideo, "video/mp4"
 			return nil
 		})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if got, err := s.Upload(ctx, u.ID); err != nil || !reflect.DeepEqual(got, u2) || got.Offset != 5<<20 || len(got.Parts) != 1 {
 			t.Errorf("updated upload read back: %+v %v, want %+v", got, err, u2)
 		}
