@@ -110,6 +110,14 @@ type LibraryItem struct {
 	Created     time.Time
 }
 
+// ItemOf is asset a's entry in its library.
+func ItemOf(a Asset) LibraryItem {
+	return LibraryItem{
+		ID: a.ID, Kind: a.Kind, ContentType: a.ContentType, Size: a.Size, Name: a.Name,
+		Locale: a.Locale, OwnerID: a.OwnerID, Used: len(a.Uses) > 0, Created: a.Created,
+	}
+}
+
 // Library lists the assets of one organisation; it is what a trainer
 // browses and what storage usage is counted from.
 type Library struct {

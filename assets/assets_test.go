@@ -16,18 +16,30 @@ import (
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
 	"github.com/pathways-lms/pathways/assets"
+	"github.com/pathways-lms/pathways/storage/docdb/dbtest"
 	"github.com/pathways-lms/pathways/storage/media"
-	"github.com/pathways-lms/pathways/storage/mongodb"
 	"github.com/pathways-lms/pathways/storage/mongodb/mongotest"
+	"github.com/pathways-lms/pathways/storage/stores"
 )
 
-func TestMain(m *testing.M) { os.Exit(mongotest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
+
+// eachStore runs fn on a fixture of every store: the old MongoDB store
+// and the document-layer store on both engines.
+func eachStore(t *testing.T, fn func(t *testing.T, f *fixture)) {
+	t.Run("old", func(t *testing.T) { fn(t, newFixture(t, mongotest.NewDB(t).Assets())) })
+	for _, kind := range dbtest.Engines {
+		t.Run(kind, func(t *testing.T) {
+			fn(t, newFixture(t, stores.New(dbtest.New(t, kind, stores.Schema())).Assets()))
+		})
+	}
+}
 
 // fixture is a media library on a fresh database and disk store, with a
 // clock that starts now (the disk store dates files by the real clock).
 type fixture struct {
 	t     *testing.T
-	db    *mongodb.DB
+	store assets.Store
 	blobs *media.Disk
 	dir   string
 	svc   *assets.Service
@@ -37,17 +49,17 @@ type fixture struct {
 	who   accounts.Actor
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, store assets.Store) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	disk, err := media.NewDisk(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, db: mongotest.NewDB(t), blobs: disk, dir: dir, org: "0194f7d2-0000-7000-8000-00000000000a"}
+	f := &fixture{t: t, store: store, blobs: disk, dir: dir, org: "0194f7d2-0000-7000-8000-00000000000a"}
 	f.who = accounts.Actor{UserID: "0194f7d2-0000-7000-8000-0000000000b1", OrgID: f.org, Role: accounts.RoleTrainer}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f.svc = assets.NewService(f.db.Assets(), disk, nil, assets.DefaultConfig, f.now, log)
+	f.svc = assets.NewService(f.store, disk, nil, assets.DefaultConfig, f.now, log)
 	return f
 }
 
@@ -89,7 +101,7 @@ func (f *fixture) keys() []string {
 
 func (f *fixture) library() []string {
 	f.t.Helper()
-	lib, err := f.db.Assets().Library(context.Background(), f.org)
+	lib, err := f.store.Library(context.Background(), f.org)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -104,8 +116,9 @@ func (f *fixture) library() []string {
 // TestConcurrentIdenticalUploads: many uploads of one content at once
 // make as many assets and one stored blob; deleting them all at once
 // leaves nothing.
-func TestConcurrentIdenticalUploads(t *testing.T) {
-	f := newFixture(t)
+func TestConcurrentIdenticalUploads(t *testing.T) { eachStore(t, testConcurrentIdenticalUploads) }
+
+func testConcurrentIdenticalUploads(t *testing.T, f *fixture) {
 	data := gif("same")
 	const n = 8
 	ids := make([]string, n)
@@ -138,8 +151,9 @@ func TestConcurrentIdenticalUploads(t *testing.T) {
 
 // TestConcurrentRetries: the same client id sent many times at once
 // makes one asset, and every caller gets it.
-func TestConcurrentRetries(t *testing.T) {
-	f := newFixture(t)
+func TestConcurrentRetries(t *testing.T) { eachStore(t, testConcurrentRetries) }
+
+func testConcurrentRetries(t *testing.T, f *fixture) {
 	id := "0194f7d2-0000-7000-8000-00000000c0de"
 	var (
 		wg      sync.WaitGroup
@@ -176,10 +190,11 @@ func TestConcurrentRetries(t *testing.T) {
 
 // TestClean: the clean-up job repairs what interrupted work leaves behind,
 // and leaves young bytes (an upload in flight) alone.
-func TestClean(t *testing.T) {
-	f := newFixture(t)
+func TestClean(t *testing.T) { eachStore(t, testClean) }
+
+func testClean(t *testing.T, f *fixture) {
 	ctx := context.Background()
-	store := f.db.Assets()
+	store := f.store
 	keep := []assets.Asset{f.upload(gif("a"), ""), f.upload(gif("b"), ""), f.upload(gif("c"), "")}
 	lost := f.upload(gif("lost"), "")
 
@@ -216,6 +231,13 @@ func TestClean(t *testing.T) {
 	if err := store.ListAsset(ctx, ghost); err != nil {
 		t.Fatal(err)
 	}
+	// An entry that says otherwise than its asset (a crash between the
+	// asset's write and its entry's).
+	renamed := keep[2]
+	renamed.Name = "before-rename.gif"
+	if err := store.ListAsset(ctx, renamed); err != nil {
+		t.Fatal(err)
+	}
 	// A resumable upload abandoned.
 	if _, _, err := f.svc.StartUpload(ctx, f.who, assets.Meta{Name: "big.mp4"}, 20<<20); err != nil {
 		t.Fatal(err)
@@ -226,7 +248,7 @@ func TestClean(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := assets.CleanReport{StaleClaims: 1, EmptyRecords: 1, MissingBlobs: 1, Relisted: 1, Unlisted: 1}
+	want := assets.CleanReport{StaleClaims: 1, EmptyRecords: 1, MissingBlobs: 1, Relisted: 2, Unlisted: 1}
 	if r != want {
 		t.Errorf("first run: %+v, want %+v", r, want)
 	}
@@ -243,6 +265,11 @@ func TestClean(t *testing.T) {
 	slices.Sort(wantLib)
 	if got := f.library(); !slices.Equal(got, wantLib) {
 		t.Errorf("library %v, want %v", got, wantLib)
+	}
+	if lib, err := store.Library(ctx, f.org); err != nil || !slices.ContainsFunc(lib.Items, func(it assets.LibraryItem) bool {
+		return it.ID == keep[2].ID && it.Name == keep[2].Name
+	}) {
+		t.Errorf("the out-of-step entry was not refreshed: %+v %v", lib, err)
 	}
 
 	f.advance(assets.DefaultConfig.OrphanAge + time.Hour)
@@ -273,8 +300,9 @@ func TestClean(t *testing.T) {
 
 // TestCleanRefusesEmptyStore: if most bytes are gone at once, the store is
 // misconfigured (an empty bucket): the job deletes nothing and says so.
-func TestCleanRefusesEmptyStore(t *testing.T) {
-	f := newFixture(t)
+func TestCleanRefusesEmptyStore(t *testing.T) { eachStore(t, testCleanRefusesEmptyStore) }
+
+func testCleanRefusesEmptyStore(t *testing.T, f *fixture) {
 	ctx := context.Background()
 	var all []assets.Asset
 	for _, s := range []string{"a", "b", "c"} {
@@ -297,8 +325,9 @@ func TestCleanRefusesEmptyStore(t *testing.T) {
 // again (no second record, no second blob); the same content in another
 // library, new content and a retry by id behave as uploads do; a file is
 // checked the same way whether it is found or stored.
-func TestUploadOnce(t *testing.T) {
-	f := newFixture(t)
+func TestUploadOnce(t *testing.T) { eachStore(t, testUploadOnce) }
+
+func testUploadOnce(t *testing.T, f *fixture) {
 	ctx := context.Background()
 	open := func(data []byte) func() (io.ReadCloser, error) {
 		return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }

@@ -28,8 +28,9 @@ type CleanReport struct {
 	// MissingBlobs were assets whose bytes are gone: they are deleted
 	// (their bytes cannot come back) and logged.
 	MissingBlobs int
-	// Relisted and Unlisted were library entries added for assets that
-	// lacked one, and removed for assets that no longer exist.
+	// Relisted and Unlisted were library entries added (or refreshed)
+	// for assets that lacked one (or whose entry was out of step), and
+	// removed for assets that no longer exist.
 	Relisted int
 	Unlisted int
 }
@@ -211,8 +212,10 @@ func (s *Service) Clean(ctx context.Context) (CleanReport, error) {
 	var unlist []entry
 	if err := s.store.EachLibrary(ctx, func(l Library) error {
 		for _, it := range l.Items {
-			if _, ok := assets[it.ID]; ok {
-				listed[it.ID] = true
+			if a, ok := assets[it.ID]; ok {
+				// An entry that says otherwise than its asset (a crash
+				// between the asset's write and its entry's) is relisted.
+				listed[it.ID] = sameItem(it, ItemOf(a))
 			} else {
 				unlist = append(unlist, entry{l.OrgID, it.ID})
 			}
@@ -244,4 +247,12 @@ func (s *Service) Clean(ctx context.Context) (CleanReport, error) {
 		r.Relisted++
 	}
 	return r, nil
+}
+
+// sameItem reports whether two library entries say the same (times as
+// instants).
+func sameItem(a, b LibraryItem) bool {
+	t := a.Created
+	a.Created = b.Created
+	return a == b && t.Equal(b.Created)
 }
