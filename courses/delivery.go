@@ -109,16 +109,6 @@ type Filter struct {
 // CataloguePages are the page sizes of the catalogue.
 var CataloguePages = pathways.DefaultPages
 
-// offers reports whether a course complete in locales serves language l.
-func offers(locales []string, l string) bool {
-	for _, loc := range locales {
-		if loc == l || baseOf(loc) == baseOf(l) {
-			return true
-		}
-	}
-	return false
-}
-
 // Rendered is published content encoded for delivery, with its strong
 // ETag (a hash of the bytes) and the languages it uses.
 type Rendered struct {
