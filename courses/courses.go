@@ -249,8 +249,16 @@ type Store interface {
 	InsertVersion(ctx context.Context, v Version) error
 	// Version returns one version, or ErrNotFound.
 	Version(ctx context.Context, courseID string, number int) (Version, error)
-	// Catalogue returns the entry of every course, one read.
+	// Catalogue returns the entry of every course, in the order they
+	// were created, at most MaxCatalogue (and a page more, what crashed
+	// creates may leave). It reads every entry, so the service calls it
+	// only when CatalogueGeneration moved on.
 	Catalogue(ctx context.Context) ([]Entry, error)
+	// CatalogueGeneration returns a number that is larger after any
+	// change of any entry, made on any instance: one small read, so a
+	// catalogue built after reading generation g is current as long as
+	// the generation is still g.
+	CatalogueGeneration(ctx context.Context) (int64, error)
 	// SweepSlugs removes slug reservations made before before whose
 	// course does not exist or has another slug, and returns how many;
 	// it scans, so only background jobs call it.
@@ -258,8 +266,7 @@ type Store interface {
 }
 
 // Entry is a course's line in the catalogue: what a listing needs to filter
-// and find the version to show, kept in one document so a listing is one
-// read.
+// and find the version to show, a small document of its own.
 type Entry struct {
 	CourseID  string
 	OrgID     string

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
@@ -60,18 +59,6 @@ func (s *Service) readable(ctx context.Context, actor accounts.Actor, courseID s
 	return ct, nil
 }
 
-func (s *Service) entry(ctx context.Context, courseID string) (Entry, error) {
-	all, err := s.store.Catalogue(ctx)
-	if err != nil {
-		return Entry{}, fmt.Errorf("catalogue: %w", err)
-	}
-	i := slices.IndexFunc(all, func(e Entry) bool { return e.CourseID == courseID })
-	if i < 0 {
-		return Entry{}, fmt.Errorf("course %s: %w", courseID, pathways.ErrNotFound)
-	}
-	return all[i], nil
-}
-
 // Lesson renders a lesson of version n of a course (0: the latest) for a
 // learner whose languages are wanted, most wanted first. A version the
 // actor may not read and a lesson it does not have are ErrNotFound.
@@ -121,57 +108,6 @@ type Filter struct {
 
 // CataloguePages are the page sizes of the catalogue.
 var CataloguePages = pathways.DefaultPages
-
-// Catalogue lists a page of the latest published versions of the courses
-// the actor may take, archived ones left out, filtered, as outlines
-// rendered in the languages wanted (modules left out), with how many match
-// in all. It reads one document; versions come from memory, and only the
-// page is rendered.
-func (s *Service) Catalogue(ctx context.Context, actor accounts.Actor, f Filter, wanted []string, p pathways.Page) ([]OutlineView, int, error) {
-	all, err := s.store.Catalogue(ctx)
-	if err != nil {
-		return nil, 0, fmt.Errorf("catalogue: %w", err)
-	}
-	var match []*content
-	for _, e := range all {
-		if !mayList(actor, e) {
-			continue
-		}
-		ct, err := s.published(ctx, e.CourseID, e.Published)
-		if err != nil {
-			return nil, 0, fmt.Errorf("catalogue: %w", err)
-		}
-		c := ct.course
-		if !mayRead(actor, c) ||
-			(f.Topic != "" && c.Topic != f.Topic) ||
-			(f.Audience != "" && !slices.Contains(c.Audiences, f.Audience)) ||
-			(f.Language != "" && !offers(CompleteLocales(c), f.Language)) {
-			continue
-		}
-		match = append(match, ct)
-	}
-	page := pathways.Window(match, p.Normalise(CataloguePages))
-	out := make([]OutlineView, 0, len(page))
-	for _, ct := range page {
-		v, err := ct.outline(wanted)
-		if err != nil {
-			return nil, 0, fmt.Errorf("catalogue: render %s: %w", ct.course.ID, err)
-		}
-		v.Modules = nil
-		out = append(out, v)
-	}
-	return out, len(match), nil
-}
-
-// offers reports whether a course complete in locales serves language l.
-func offers(locales []string, l string) bool {
-	for _, loc := range locales {
-		if loc == l || baseOf(loc) == baseOf(l) {
-			return true
-		}
-	}
-	return false
-}
 
 // Rendered is published content encoded for delivery, with its strong
 // ETag (a hash of the bytes) and the languages it uses.

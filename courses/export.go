@@ -24,22 +24,6 @@ func (s *Service) Owner(ctx context.Context, actor accounts.Actor, orgID string)
 	return orgID, nil
 }
 
-// SlugFree returns ErrSlugTaken if a course of organisation orgID has
-// slug. It reads the catalogue, so an import can refuse a taken slug
-// before it stores anything; InsertCourse's claim stays what decides.
-func (s *Service) SlugFree(ctx context.Context, orgID, slug string) error {
-	all, err := s.store.Catalogue(ctx)
-	if err != nil {
-		return fmt.Errorf("check slug %s: %w", slug, err)
-	}
-	for _, e := range all {
-		if e.OrgID == orgID && e.Slug == slug {
-			return fmt.Errorf("slug %s: %w", slug, ErrSlugTaken)
-		}
-	}
-	return nil
-}
-
 // Export returns what a package of a course holds: the draft (version 0)
 // or a published version, and the media it shows, by asset ID, for its
 // authors. The blocks name media by asset ID; the package writer names

@@ -49,6 +49,8 @@ type Service struct {
 	log       *slog.Logger
 	versions  *lru.Cache[string, *content]
 	rendered  *lru.Cache[string, Rendered]
+	cards     *lru.Cache[string, OutlineView]
+	cat       catalogueCache
 	orgExists func(ctx context.Context, id string) error
 	quizOK    func(ctx context.Context, orgID string, shared bool, quizID string) error
 }
@@ -60,6 +62,7 @@ func NewService(store Store, lib Library, cfg Config, now func() time.Time, log 
 	}
 	return &Service{store: store, lib: lib, now: now, log: log, versions: lru.New[string, *content](cfg.CacheBytes),
 		rendered:  lru.New[string, Rendered](cfg.CacheBytes),
+		cards:     lru.New[string, OutlineView](cfg.CacheBytes / 8),
 		orgExists: func(context.Context, string) error { return nil },
 		quizOK:    func(context.Context, string, bool, string) error { return nil }}
 }
@@ -521,21 +524,6 @@ func (s *Service) Preview(ctx context.Context, actor accounts.Actor, id, lessonI
 
 // AuthoredPages are the page sizes of the authors' listing.
 var AuthoredPages = pathways.DefaultPages
-
-// Authored lists a page of the catalogue entries of the courses the actor
-// may edit, drafts included: those of their organisation (every
-// organisation's for a global admin), with how many there are in all.
-func (s *Service) Authored(ctx context.Context, actor accounts.Actor, p pathways.Page) ([]Entry, int, error) {
-	if !actor.IsAuthor() {
-		return nil, 0, fmt.Errorf("list authored courses: %w", pathways.ErrForbidden)
-	}
-	all, err := s.store.Catalogue(ctx)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list authored courses: %w", err)
-	}
-	mine := slices.DeleteFunc(all, func(e Entry) bool { return !mayListAuthored(actor, e) })
-	return pathways.Window(mine, p.Normalise(AuthoredPages)), len(mine), nil
-}
 
 // Clone returns a deep copy, so a cached or stored course is never shared
 // with a caller that edits it.

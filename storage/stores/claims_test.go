@@ -28,12 +28,12 @@ type owners map[string]bool
 
 func (o owners) owned(_ context.Context, cl claim) (bool, error) { return o[cl.Owner], nil }
 
-func has(t *testing.T, e docdb.Engine, keys ...string) string {
+func has(t *testing.T, e docdb.Engine, coll string, keys ...string) string {
 	t.Helper()
 	out := map[string]bool{}
 	for _, k := range keys {
 		var d claimDoc
-		_, err := e.Get(ctx, "claims", k, &d)
+		_, err := e.Get(ctx, coll, k, &d)
 		if err != nil && !errors.Is(err, pathways.ErrNotFound) {
 			t.Fatal(err)
 		}
@@ -72,8 +72,8 @@ func TestClaims(t *testing.T) {
 		if cl, err := c.read(ctx, "bilal"); err != nil || cl.Owner != "u2" {
 			t.Errorf("release by a former owner changed the claim: %+v %v", cl, err)
 		}
-		if err := c.release(ctx, "bilal", "u2"); err != nil || has(t, e, "bilal") != "map[bilal:false]" {
-			t.Errorf("release by its owner: %v, %s", err, has(t, e, "bilal"))
+		if err := c.release(ctx, "bilal", "u2"); err != nil || has(t, e, "claims", "bilal") != "map[bilal:false]" {
+			t.Errorf("release by its owner: %v, %s", err, has(t, e, "claims", "bilal"))
 		}
 		if err := c.release(ctx, "nobody", "u2"); err != nil {
 			t.Errorf("release of nothing: %v", err)
@@ -94,7 +94,7 @@ func TestClaims(t *testing.T) {
 		if err != nil || n != 3 {
 			t.Fatalf("sweep: %d %v, want 3 (dawit, emine, old)", n, err)
 		}
-		if got := has(t, e, "amira", "dawit", "emine", "old", "young"); got != "map[amira:true dawit:false emine:false old:false young:true]" {
+		if got := has(t, e, "claims", "amira", "dawit", "emine", "old", "young"); got != "map[amira:true dawit:false emine:false old:false young:true]" {
 			t.Errorf("after the sweep: %s", got)
 		}
 		var d claimDoc
