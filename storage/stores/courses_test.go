@@ -605,7 +605,12 @@ func TestCatalogueFull(t *testing.T) {
 		}
 		// Room for one: of eight creates on two instances, one wins; the
 		// others leave no course, entry or slug.
-		if _, err := s.e.Replace(ctx, colCourseMeta, catalogueMetaID, 1, metaDoc{Count: courses.MaxCatalogue - 1, Generation: 8}); err != nil {
+		var meta metaDoc
+		rev, err := s.e.Get(ctx, colCourseMeta, catalogueMetaID, &meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.e.Replace(ctx, colCourseMeta, catalogueMetaID, rev, metaDoc{Count: courses.MaxCatalogue - 1, Generation: 8}); err != nil {
 			t.Fatal(err)
 		}
 		b := secondCourses(t, s)
