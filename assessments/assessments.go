@@ -2,6 +2,7 @@ package assessments
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -111,6 +112,11 @@ type Attempt struct {
 	Results   map[string]Result
 	Score     float64
 	Max       float64
+	// FollowUp, on a submitted attempt, is when its follow-up (counting
+	// it in the learner's record and the item statistics) was queued,
+	// zero once applied: the outbox entry, written in the same write as
+	// the submit so that a crash cannot lose it (see Service.FollowUps).
+	FollowUp time.Time
 }
 
 // Saved is the latest answer a learner saved to one question. AnswerID is
@@ -177,6 +183,11 @@ type Stats struct {
 	OrgID   string
 	Shard   int
 	Items   map[string]ItemStats
+	// Applied holds the attempts added to Items whose follow-up is not yet
+	// cleared, with when they were added, so that a follow-up repeated
+	// after a crash adds nothing twice; an entry is forgotten once its
+	// attempt's follow-up is cleared.
+	Applied map[string]time.Time
 }
 
 // StatsShards is how many documents hold one quiz version's statistics
@@ -201,10 +212,16 @@ var (
 	ErrTimeUp       = fmt.Errorf("%w: the time for this attempt is over", pathways.ErrConflict)
 	ErrAttemptLimit = fmt.Errorf("%w: no attempts left", pathways.ErrConflict)
 	ErrNotPublished = fmt.Errorf("%w: the quiz is not published", pathways.ErrNotFound)
+	// ErrNoChange, returned by the change of UpdateAttempt, UpdateRecord
+	// or UpdateStats, writes nothing: the update returns the document as
+	// read (a repeated save, a follow-up already applied).
+	ErrNoChange = errors.New("no change")
 )
 
 // Store keeps banks, quizzes, versions, attempts, records and stats.
-// Implementations serialise the updates of each document.
+// Every update is a read-decide-write of one document that holds across
+// instances (a compare-and-swap retried on conflict): change may run more
+// than once and must decide from the document alone.
 type Store interface {
 	Bank(ctx context.Context, id string) (Bank, error)
 	// Banks and Quizzes list a page of an organisation's banks and
@@ -230,11 +247,16 @@ type Store interface {
 
 	Attempt(ctx context.Context, id string) (Attempt, error)
 	// StartAttempt stores a new attempt and lists it in the learner's
-	// record in one step, under the record's lock: check sees the record
-	// as it is (Attempts may be empty) and may refuse (ErrAttemptLimit).
-	// If the attempt ID exists it returns ErrConflict.
+	// record: check sees the record as it is (Attempts may be empty) and
+	// may refuse (ErrAttemptLimit); of concurrent starts on any instances
+	// each check sees the attempts listed before it. If the attempt ID
+	// exists it returns ErrConflict.
 	StartAttempt(ctx context.Context, a Attempt, check func(Record) error) error
 	UpdateAttempt(ctx context.Context, id string, change func(*Attempt) error) (Attempt, error)
+	// FollowUps lists up to limit submitted attempts whose follow-up is
+	// pending and was queued before before, oldest first (an index: the
+	// background worker's query).
+	FollowUps(ctx context.Context, before time.Time, limit int) ([]Attempt, error)
 	Record(ctx context.Context, learnerID, quizID string) (Record, error)
 	UpdateRecord(ctx context.Context, learnerID, quizID string, change func(*Record) error) (Record, error)
 	Stats(ctx context.Context, quizID string, version int, orgID string, shard int) (Stats, error)

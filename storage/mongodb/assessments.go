@@ -455,6 +455,8 @@ type attemptDoc struct {
 	Results   list[resultDoc] `bson:"results,omitempty"`
 	Score     float64         `bson:"score"`
 	Max       float64         `bson:"max"`
+	FollowUp  bool            `bson:"followup,omitempty"`
+	FollowAt  time.Time       `bson:"followup_at,omitempty"`
 }
 
 func toAttemptDoc(a assessments.Attempt) attemptDoc {
@@ -471,12 +473,12 @@ func toAttemptDoc(a assessments.Attempt) attemptDoc {
 		Results: keyed(a.Results, func(k string, r assessments.Result) resultDoc {
 			return resultDoc{Key: k, Points: r.Points, Max: r.Max, Correct: r.Correct, Answered: r.Answered, Feedback: list[string](r.Feedback)}
 		}),
-		Score: a.Score, Max: a.Max,
+		Score: a.Score, Max: a.Max, FollowUp: !a.FollowUp.IsZero(), FollowAt: msUTC(a.FollowUp),
 	}
 }
 
 func (d attemptDoc) toDomain() assessments.Attempt {
-	return assessments.Attempt{
+	a := assessments.Attempt{
 		ID: d.ID, QuizID: d.QuizID, Version: d.Version, LearnerID: d.LearnerID, OrgID: d.OrgID,
 		Number: d.Number, Locale: d.Locale, Seed: uint64(d.Seed),
 		Drawn: convertBack(d.Drawn, func(dr drawnDoc) assessments.Drawn {
@@ -491,6 +493,10 @@ func (d attemptDoc) toDomain() assessments.Attempt {
 		}),
 		Score: d.Score, Max: d.Max,
 	}
+	if d.FollowUp {
+		a.FollowUp = d.FollowAt.UTC()
+	}
+	return a
 }
 
 type summaryDoc struct {
@@ -570,6 +576,14 @@ type statsDoc struct {
 	OrgID   string             `bson:"org_id,omitempty"`
 	Shard   int                `bson:"shard,omitempty"`
 	Items   list[itemStatsDoc] `bson:"items,omitempty"`
+	Applied list[appliedDoc]   `bson:"applied,omitempty"`
+}
+
+// appliedDoc is an attempt counted in the statistics whose follow-up is
+// not yet cleared.
+type appliedDoc struct {
+	Attempt string    `bson:"attempt"`
+	At      time.Time `bson:"at"`
 }
 
 func toStatsDoc(st assessments.Stats) statsDoc {
@@ -581,6 +595,7 @@ func toStatsDoc(st assessments.Stats) statsDoc {
 				Wrong: keyed(it.Wrong, func(a string, n int) countDoc { return countDoc{Answer: a, Count: n} }),
 			}
 		}),
+		Applied: keyed(st.Applied, func(id string, at time.Time) appliedDoc { return appliedDoc{Attempt: id, At: msUTC(at)} }),
 	}
 }
 
@@ -593,6 +608,7 @@ func (d statsDoc) toDomain() assessments.Stats {
 				Wrong: unkeyed(it.Wrong, func(c countDoc) (string, int) { return c.Answer, c.Count }),
 			}
 		}),
+		Applied: unkeyed(d.Applied, func(a appliedDoc) (string, time.Time) { return a.Attempt, a.At.UTC() }),
 	}
 }
 
@@ -781,7 +797,9 @@ func (s *AssessmentsStore) UpdateAttempt(ctx context.Context, id string, change 
 	if err != nil {
 		return assessments.Attempt{}, err
 	}
-	if err := change(&a); err != nil {
+	if err := change(&a); errors.Is(err, assessments.ErrNoChange) {
+		return s.Attempt(ctx, id)
+	} else if err != nil {
 		return assessments.Attempt{}, err
 	}
 	a.ID = id
@@ -823,7 +841,9 @@ func (s *AssessmentsStore) UpdateRecord(ctx context.Context, learnerID, quizID s
 	if err != nil {
 		return assessments.Record{}, err
 	}
-	if err := change(&r); err != nil {
+	if err := change(&r); errors.Is(err, assessments.ErrNoChange) {
+		return s.recordOrEmpty(ctx, learnerID, quizID)
+	} else if err != nil {
 		return assessments.Record{}, err
 	}
 	r.LearnerID, r.QuizID = learnerID, quizID // change may not move the document
@@ -858,7 +878,9 @@ func (s *AssessmentsStore) UpdateStats(ctx context.Context, quizID string, versi
 	if err != nil {
 		return err
 	}
-	if err := change(&st); err != nil {
+	if err := change(&st); errors.Is(err, assessments.ErrNoChange) {
+		return nil
+	} else if err != nil {
 		return err
 	}
 	st.QuizID, st.Version, st.OrgID = quizID, version, orgID
@@ -921,4 +943,28 @@ func (s *AssessmentsStore) Quizzes(ctx context.Context, orgID string, p pathways
 	out := []assessments.Quiz{}
 	err := orgScan(ctx, s.col(colQuizzes), orgID, p, func(d quizDoc) { out = append(out, d.toDomain()) })
 	return out, err
+}
+
+// FollowUps lists the submitted attempts whose follow-up is pending and
+// was queued before before, oldest first: a filter the embedded database
+// evaluates over the collection (background worker only).
+func (s *AssessmentsStore) FollowUps(ctx context.Context, before time.Time, limit int) ([]assessments.Attempt, error) {
+	cur, err := s.col(colQuizAttempts).Find(ctx, bson.D{{Key: "followup", Value: true}, {Key: "followup_at", Value: bson.D{{Key: "$lt", Value: before}}}},
+		options.Find().SetSort(bson.D{{Key: "followup_at", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(max(limit, 1))))
+	if err != nil {
+		return nil, fmt.Errorf("list pending follow-ups: %w", translate(err))
+	}
+	defer cur.Close(context.WithoutCancel(ctx))
+	out := []assessments.Attempt{}
+	for cur.Next(ctx) {
+		var d attemptDoc
+		if err := cur.Decode(&d); err != nil {
+			return nil, fmt.Errorf("list pending follow-ups: decode: %w", err)
+		}
+		out = append(out, d.toDomain())
+	}
+	if err := cur.Err(); err != nil {
+		return nil, fmt.Errorf("list pending follow-ups: %w", translate(err))
+	}
+	return out, nil
 }
