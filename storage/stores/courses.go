@@ -330,9 +330,9 @@ func fromMediaInfoDocs(l list[mediaInfoDoc]) map[string]courses.MediaInfo {
 	return m
 }
 
-// versionDoc is a published version, immutable once inserted; the course
+// courseVersionDoc is a published version, immutable once inserted; the course
 // is embedded whole.
-type versionDoc struct {
+type courseVersionDoc struct {
 	CourseID    string             `json:"course_id"`
 	Number      int                `json:"number"`
 	Course      courseDoc          `json:"course"`
@@ -342,15 +342,15 @@ type versionDoc struct {
 	Published   time.Time          `json:"published_at"`
 }
 
-func toVersionDoc(v courses.Version) versionDoc {
-	return versionDoc{
+func toCourseVersionDoc(v courses.Version) courseVersionDoc {
+	return courseVersionDoc{
 		CourseID: v.CourseID, Number: v.Number,
 		Course: toCourseDoc(v.Course), Revision: v.Revision, Media: toMediaInfoDocs(v.Media),
 		PublishedBy: v.PublishedBy, Published: msUTC(v.Published),
 	}
 }
 
-func (d versionDoc) toDomain() courses.Version {
+func (d courseVersionDoc) toDomain() courses.Version {
 	return courses.Version{
 		CourseID: d.CourseID, Number: d.Number, Course: d.Course.toDomain(), Revision: d.Revision,
 		Media: fromMediaInfoDocs(d.Media), PublishedBy: d.PublishedBy, Published: d.Published.UTC(),
@@ -717,7 +717,7 @@ func (s *CoursesStore) DeleteCourse(ctx context.Context, id string) (err error) 
 		}
 		// A version stored but not yet recorded in the course (a publish in
 		// progress) also forbids it.
-		var v versionDoc
+		var v courseVersionDoc
 		_, err = s.e.Get(ctx, colCourseVersions, courses.VersionID(id, 1), &v)
 		switch {
 		case err == nil:
@@ -859,7 +859,7 @@ func (s *CoursesStore) recount(ctx context.Context) error {
 // publishes of one number exactly one wins.
 func (s *CoursesStore) InsertVersion(ctx context.Context, v courses.Version) error {
 	id := courses.VersionID(v.CourseID, v.Number)
-	if err := s.e.Insert(ctx, colCourseVersions, id, toVersionDoc(v)); err != nil {
+	if err := s.e.Insert(ctx, colCourseVersions, id, toCourseVersionDoc(v)); err != nil {
 		return fmt.Errorf("insert version %s: %w", id, err)
 	}
 	return nil
@@ -868,7 +868,7 @@ func (s *CoursesStore) InsertVersion(ctx context.Context, v courses.Version) err
 // Version reads one published version by id.
 func (s *CoursesStore) Version(ctx context.Context, courseID string, number int) (courses.Version, error) {
 	id := courses.VersionID(courseID, number)
-	var d versionDoc
+	var d courseVersionDoc
 	if _, err := s.e.Get(ctx, colCourseVersions, id, &d); err != nil {
 		return courses.Version{}, fmt.Errorf("read version %s: %w", id, err)
 	}
