@@ -273,3 +273,81 @@ func TestPermissions(t *testing.T) {
 		t.Fatal("mayView")
 	}
 }
+
+// TestVerifiedTokens: a verified token is remembered only while parsing
+// it again would accept it too, and only tokens that passed are kept.
+func TestVerifiedTokens(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	ti, err := NewTokenIssuer([]byte(strings.Repeat("k", 32)), 15*time.Minute, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, _ := ti.Issue(User{ID: "u1", OrgID: "o1", Role: RoleLearner})
+	if _, err := ti.Verify(tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ti.verified.get(tok, now); !ok {
+		t.Fatal("a verified token is not remembered")
+	}
+	if _, err := ti.Verify(tok[:len(tok)-2] + "xx"); !errors.Is(err, ErrTokenInvalid) {
+		t.Fatalf("forged signature: %v", err)
+	}
+	if len(ti.verified.m) != 1 {
+		t.Fatalf("%d tokens remembered, want only the valid one", len(ti.verified.m))
+	}
+	if _, ok := ti.verified.get(tok, now.Add(verifiedTTL)); ok {
+		t.Fatal("remembered past verifiedTTL")
+	}
+	if _, ok := ti.verified.get(tok, now.Add(-time.Second)); ok {
+		t.Fatal("remembered before it was checked (clock moved back)")
+	}
+
+	// Checked two minutes before expiry, it is remembered until the
+	// expiry only; after it (and the leeway) Verify refuses it.
+	now = now.Add(13*time.Minute + 30*time.Second)
+	if _, err := ti.Verify(tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ti.verified.get(tok, now.Add(90*time.Second)); ok {
+		t.Fatal("remembered past the token's expiry")
+	}
+	now = now.Add(90*time.Second + clockSkew + time.Second)
+	if _, err := ti.Verify(tok); !errors.Is(err, ErrTokenInvalid) {
+		t.Fatalf("expired token: %v", err)
+	}
+
+	// Bounded: a full cache makes room.
+	v := newVerifiedTokens()
+	v.max = 10
+	for i := range 25 {
+		v.put(strings.Repeat("t", i+1), Actor{UserID: "u"}, now, now.Add(time.Hour))
+		if len(v.m) > v.max {
+			t.Fatalf("%d entries, limit %d", len(v.m), v.max)
+		}
+	}
+}
+
+// TestStatusExpiryJittered: entries fetched at the same moment expire at
+// different times, within StatusTTL ±20 %, so a crowd that signed in
+// together is not read again together.
+func TestStatusExpiryJittered(t *testing.T) {
+	c := newStatusCache()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	seen := map[time.Time]bool{}
+	for i := range 200 {
+		id := strings.Repeat("u", i+1)
+		c.put(id, userStatus{fetched: now}, c.generation())
+		exp := c.m[id].expires
+		if exp.Before(now.Add(StatusTTL*4/5)) || exp.After(now.Add(StatusTTL*6/5)) {
+			t.Fatalf("expiry %v after the fetch, want within %v ±20 %%", exp.Sub(now), StatusTTL)
+		}
+		seen[exp] = true
+	}
+	if len(seen) < 100 {
+		t.Fatalf("200 entries expire at only %d distinct times", len(seen))
+	}
+	if _, ok := c.get("u", now.Add(StatusTTL*6/5+time.Nanosecond)); ok {
+		t.Fatal("an entry outlives StatusTTL + 20 %")
+	}
+}

@@ -309,7 +309,7 @@ type CredentialChange struct {
 
 // SetCredential replaces a user's password or PIN, as educators do for
 // learners who forgot theirs, and ends all of the user's sessions (their
-// refresh tokens at once, their access tokens within StatusTTL). Users may
+// refresh tokens at once, their access tokens within StatusTTL + 20 %). Users may
 // change their own after giving the current one; a wrong current one
 // counts as a failed sign-in, so a stolen access token cannot guess it.
 func (s *Service) SetCredential(ctx context.Context, a Actor, id string, in CredentialChange) error {

@@ -32,6 +32,8 @@ const (
 	ProblemUnavailableDetail     = "problem.unavailable.detail"
 	ProblemTimeoutTitle          = "problem.timeout.title"
 	ProblemTimeoutDetail         = "problem.timeout.detail"
+	ProblemOverloadedTitle       = "problem.overloaded.title"
+	ProblemOverloadedDetail      = "problem.overloaded.detail"
 	ProblemInternalTitle         = "problem.internal.title"
 	ProblemInternalDetail        = "problem.internal.detail"
 

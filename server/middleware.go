@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -94,7 +95,12 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	s.metrics.requests.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Inc()
 	s.metrics.latency.WithLabelValues(c.Method(), route).Observe(elapsed.Seconds())
 	level := slog.LevelInfo
-	if status >= 500 {
+	switch {
+	case status == fiber.StatusServiceUnavailable:
+		// Overload, a deadline, a dependency down: conditions of the
+		// moment, which the metrics count, not faults to look into.
+		level = slog.LevelWarn
+	case status >= 500:
 		level = slog.LevelError
 	}
 	s.log.LogAttrs(c.UserContext(), level, "request",
@@ -132,13 +138,30 @@ func (s *Server) recoverPanic(c *fiber.Ctx) (err error) {
 }
 
 // deadline gives the request's context a timeout, so a stuck database call
-// ends with a problem rather than holding the connection.
+// ends with a problem rather than holding the connection. A request that
+// fails after its deadline passed, with an error that says only that a
+// dependency failed or with an unknown one, failed because of the
+// deadline: the stores report a cancelled call as unavailable, but the
+// client should learn that its request ran out of time (timeout), not that
+// the database is down.
 func (s *Server) deadline(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.RequestTimeout)
 	defer cancel()
 	c.SetUserContext(ctx)
-	return c.Next()
+	err := c.Next()
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if k, _ := classify(err); k == kindUnavailable || k == kindInternal {
+			return &deadlineError{err: err}
+		}
+	}
+	return err
 }
+
+// deadlineError is a request that failed because its deadline passed.
+type deadlineError struct{ err error }
+
+func (e *deadlineError) Error() string { return "request deadline passed: " + e.err.Error() }
+func (e *deadlineError) Unwrap() error { return e.err }
 
 // authenticate requires a valid bearer access token and stores the actor.
 func (s *Server) authenticate(c *fiber.Ctx) error {
@@ -165,6 +188,7 @@ func actor(c *fiber.Ctx) accounts.Actor {
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	refused  *prometheus.CounterVec
 }
 
 func newHTTPMetrics(reg *prometheus.Registry) (*httpMetrics, error) {
@@ -178,8 +202,12 @@ func newHTTPMetrics(reg *prometheus.Registry) (*httpMetrics, error) {
 			Help:    "HTTP request latency by method and route pattern.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"method", "route"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pathways_admission_refused_total",
+			Help: "Requests answered 503 overloaded by admission control, by class.",
+		}, []string{"class"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.refused} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}

@@ -103,6 +103,7 @@ var (
 	kindRateLimited    = kind{fiber.StatusTooManyRequests, "rate-limited", i18n.ProblemRateLimitedTitle, i18n.ProblemRateLimitedDetail}
 	kindUnavailable    = kind{fiber.StatusServiceUnavailable, "unavailable", i18n.ProblemUnavailableTitle, i18n.ProblemUnavailableDetail}
 	kindTimeout        = kind{fiber.StatusServiceUnavailable, "timeout", i18n.ProblemTimeoutTitle, i18n.ProblemTimeoutDetail}
+	kindOverloaded     = kind{fiber.StatusServiceUnavailable, "overloaded", i18n.ProblemOverloadedTitle, i18n.ProblemOverloadedDetail}
 	kindInternal       = kind{fiber.StatusInternalServerError, "internal", i18n.ProblemInternalTitle, i18n.ProblemInternalDetail}
 
 	kindMediaTooLarge      = kind{fiber.StatusRequestEntityTooLarge, "media-too-large", i18n.ProblemMediaTooLargeTitle, i18n.ProblemMediaTooLargeDetail}
@@ -162,8 +163,13 @@ func classify(err error) (k kind, data map[string]any) {
 		oe *assets.OffsetError
 		pe *coursefile.Error
 		bl *bodyLimitError
+		de *deadlineError
 	)
 	switch {
+	case errors.Is(err, errOverloaded):
+		return kindOverloaded, nil
+	case errors.As(err, &de):
+		return kindTimeout, nil
 	case errors.As(err, &tl):
 		return kindMediaTooLarge, map[string]any{"Kind": tl.Kind, "Size": humanSize(tl.Limit)}
 	case errors.Is(err, assets.ErrIncomplete):
@@ -222,10 +228,10 @@ func classify(err error) (k kind, data map[string]any) {
 		return kindNotFound, nil
 	case errors.Is(err, pathways.ErrConflict):
 		return kindConflict, nil
-	case errors.Is(err, pathways.ErrUnavailable):
-		return kindUnavailable, nil
 	case errors.Is(err, context.DeadlineExceeded):
 		return kindTimeout, nil
+	case errors.Is(err, pathways.ErrUnavailable):
+		return kindUnavailable, nil
 	case errors.As(err, &fe):
 		return fiberKind(fe.Code), nil
 	}
@@ -330,7 +336,18 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		s.log.ErrorContext(c.UserContext(), "request failed", slog.String("request_id", rid),
 			slog.String("method", c.Method()), slog.String("path", c.Path()), slog.Any("error", err))
 	case fiber.StatusServiceUnavailable:
-		s.log.WarnContext(c.UserContext(), "dependency unavailable", slog.String("request_id", rid), slog.Any("error", err))
+		switch k {
+		case kindOverloaded:
+			// Counted (pathways_admission_refused_total) and in the access
+			// log; a line more each would only add to the load.
+		case kindTimeout:
+			s.log.WarnContext(c.UserContext(), "request timed out", slog.String("request_id", rid), slog.Any("error", err))
+		default:
+			s.log.WarnContext(c.UserContext(), "dependency unavailable", slog.String("request_id", rid), slog.Any("error", err))
+		}
+		if k == kindOverloaded || k == kindTimeout {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retryAfter()))
+		}
 	case fiber.StatusUnauthorized:
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="pathways"`)
 	case fiber.StatusTooManyRequests:

@@ -49,12 +49,20 @@ type Config struct {
 	TransferIdle    time.Duration
 	// ImportLimit is the largest course package (zip) accepted.
 	ImportLimit int64
+	// MaxInFlight bounds the requests of the database class in flight on
+	// this instance, MaxInFlightCached those answered from the content
+	// cache; beyond its bound a request is answered 503 overloaded at
+	// once (admission.go says which route is in which class, and why the
+	// defaults are what they are).
+	MaxInFlight       int
+	MaxInFlightCached int
 }
 
 // DefaultConfig has the defaults the README documents.
 var DefaultConfig = Config{
 	BodyLimit: 1 << 20, RequestTimeout: 15 * time.Second, Version: "dev",
 	TransferTimeout: 2 * time.Hour, TransferIdle: time.Minute, ImportLimit: 2 << 30,
+	MaxInFlight: DefaultMaxInFlight, MaxInFlightCached: DefaultMaxInFlightCached,
 }
 
 // Check is a readiness probe of one dependency; it returns an error if the
@@ -96,6 +104,8 @@ type Server struct {
 	reg      *prometheus.Registry
 	proxies  proxies
 	allowed  allowTable // the methods of each path, for 405's Allow
+	// The admission classes (admission.go).
+	database, cached *admission
 }
 
 // New builds the app and registers every route.
@@ -118,7 +128,21 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.TransferIdle <= 0 {
 		cfg.TransferIdle = DefaultConfig.TransferIdle
 	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultConfig.MaxInFlight
+	}
+	if cfg.MaxInFlightCached <= 0 {
+		cfg.MaxInFlightCached = DefaultConfig.MaxInFlightCached
+	}
 	m, err := newHTTPMetrics(deps.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	database, err := newAdmission(deps.Metrics, m.refused, "database", cfg.MaxInFlight)
+	if err != nil {
+		return nil, err
+	}
+	cached, err := newAdmission(deps.Metrics, m.refused, "cached", cfg.MaxInFlightCached)
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +154,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		cfg: cfg, acc: deps.Accounts, media: deps.Media, courses: deps.Courses, assess: deps.Assess,
 		transfer: transfer.New(deps.Courses, deps.Assess, deps.Media, deps.Logger), catalog: deps.Catalog, log: deps.Logger,
 		ready: deps.Ready, metrics: m, reg: deps.Metrics, proxies: trusted,
+		database: database, cached: cached,
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:       "pathways",
@@ -190,80 +215,84 @@ func (s *Server) routes() {
 		}))
 	}
 
+	// Every route names its admission class first (admission.go): db for
+	// the database class, cached for content answered from memory; the
+	// probes and the document have none.
+	db, cached := s.database.admit, s.cached.admit
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 	app.Get("/metrics", s.metricsHandler())
 
 	api := app.Group("/api/v1")
 	api.Get("/openapi.json", s.openAPI)
-	api.Post("/auth/login", s.login)
-	api.Post("/auth/refresh", s.refresh)
-	api.Post("/auth/logout", s.logout)
+	api.Post("/auth/login", db, s.login)
+	api.Post("/auth/refresh", db, s.refresh)
+	api.Post("/auth/logout", db, s.logout)
 
 	// Authentication is per route, not a group middleware: a prefix
 	// middleware would answer 401 for unknown paths and wrong methods.
 	a := s.authenticate
-	api.Get("/me", a, s.me)
-	api.Post("/organisations", a, s.createOrganisation)
-	api.Get("/organisations", a, s.listOrganisations)
-	api.Get("/organisations/:id", a, s.getOrganisation)
-	api.Get("/organisations/:id/users", a, s.listUsers)
-	api.Post("/users", a, s.createUser)
-	api.Get("/users/:id", a, s.getUser)
-	api.Patch("/users/:id", a, s.updateUser)
-	api.Put("/users/:id/credential", a, s.setCredential)
-	api.Get("/organisations/:id/media/usage", a, s.mediaUsage)
+	api.Get("/me", db, a, s.me)
+	api.Post("/organisations", db, a, s.createOrganisation)
+	api.Get("/organisations", db, a, s.listOrganisations)
+	api.Get("/organisations/:id", db, a, s.getOrganisation)
+	api.Get("/organisations/:id/users", db, a, s.listUsers)
+	api.Post("/users", db, a, s.createUser)
+	api.Get("/users/:id", db, a, s.getUser)
+	api.Patch("/users/:id", db, a, s.updateUser)
+	api.Put("/users/:id/credential", db, a, s.setCredential)
+	api.Get("/organisations/:id/media/usage", db, a, s.mediaUsage)
 
-	api.Post("/media", a, s.uploadMedia)
-	api.Get("/media", a, s.listMedia)
-	api.Post("/media/uploads", a, s.startUpload)
-	api.Get("/media/uploads/:id", a, s.uploadStatus)
-	api.Patch("/media/uploads/:id", a, s.putChunk)
-	api.Delete("/media/uploads/:id", a, s.cancelUpload)
-	api.Get("/media/:id", a, s.getMedia)
-	api.Patch("/media/:id", a, s.updateMedia)
-	api.Delete("/media/:id", a, s.deleteMedia)
+	api.Post("/media", db, a, s.uploadMedia)
+	api.Get("/media", db, a, s.listMedia)
+	api.Post("/media/uploads", db, a, s.startUpload)
+	api.Get("/media/uploads/:id", db, a, s.uploadStatus)
+	api.Patch("/media/uploads/:id", db, a, s.putChunk)
+	api.Delete("/media/uploads/:id", db, a, s.cancelUpload)
+	api.Get("/media/:id", db, a, s.getMedia)
+	api.Patch("/media/:id", db, a, s.updateMedia)
+	api.Delete("/media/:id", db, a, s.deleteMedia)
 
-	api.Get("/courses", a, s.listAuthored)
-	api.Post("/courses", a, s.createCourse)
-	api.Post("/courses/import", a, s.importCourse)
-	api.Get("/courses/:id/export", a, s.exportCourse)
-	api.Get("/courses/:id", a, s.getCourse)
-	api.Put("/courses/:id", a, s.updateCourse)
-	api.Delete("/courses/:id", a, s.deleteCourse)
-	api.Patch("/courses/:id/messages/:locale", a, s.setMessages)
-	api.Get("/courses/:id/translations", a, s.translationStatus)
-	api.Get("/courses/:id/preview/lessons/:lesson", a, s.previewLesson)
-	api.Post("/courses/:id/publish", a, s.publishCourse)
-	api.Post("/courses/:id/archive", a, s.archiveCourse(true))
-	api.Post("/courses/:id/restore", a, s.archiveCourse(false))
-	api.Post("/courses/:id/duplicate", a, s.duplicateCourse)
+	api.Get("/courses", db, a, s.listAuthored)
+	api.Post("/courses", db, a, s.createCourse)
+	api.Post("/courses/import", db, a, s.importCourse)
+	api.Get("/courses/:id/export", db, a, s.exportCourse)
+	api.Get("/courses/:id", db, a, s.getCourse)
+	api.Put("/courses/:id", db, a, s.updateCourse)
+	api.Delete("/courses/:id", db, a, s.deleteCourse)
+	api.Patch("/courses/:id/messages/:locale", db, a, s.setMessages)
+	api.Get("/courses/:id/translations", db, a, s.translationStatus)
+	api.Get("/courses/:id/preview/lessons/:lesson", db, a, s.previewLesson)
+	api.Post("/courses/:id/publish", db, a, s.publishCourse)
+	api.Post("/courses/:id/archive", db, a, s.archiveCourse(true))
+	api.Post("/courses/:id/restore", db, a, s.archiveCourse(false))
+	api.Post("/courses/:id/duplicate", db, a, s.duplicateCourse)
 
-	api.Get("/catalogue", a, s.catalogue)
-	api.Get("/catalogue/:id", a, s.outline)
-	api.Get("/catalogue/:id/versions/:version", a, s.outline)
-	api.Get("/catalogue/:id/versions/:version/lessons/:lesson", a, s.lesson)
+	api.Get("/catalogue", db, a, s.catalogue)
+	api.Get("/catalogue/:id", db, a, s.outline)
+	api.Get("/catalogue/:id/versions/:version", cached, a, s.outline)
+	api.Get("/catalogue/:id/versions/:version/lessons/:lesson", cached, a, s.lesson)
 
-	api.Get("/banks", a, s.listBanks)
-	api.Post("/banks", a, s.createBank)
-	api.Get("/banks/:id", a, s.getBank)
-	api.Put("/banks/:id", a, s.updateBank)
-	api.Get("/quizzes", a, s.listQuizzes)
-	api.Post("/quizzes", a, s.createQuiz)
-	api.Get("/quizzes/:id", a, s.getQuiz)
-	api.Put("/quizzes/:id", a, s.updateQuiz)
-	api.Post("/quizzes/:id/publish", a, s.publishQuiz)
-	api.Get("/quizzes/:id/versions/:version/stats", a, s.quizStats)
-	api.Post("/quizzes/:id/attempts", a, s.startAttempt)
-	api.Get("/quizzes/:id/progress", a, s.quizProgress)
-	api.Get("/attempts/:id", a, s.getAttempt)
-	api.Put("/attempts/:id/answers/:key", a, s.saveAnswer)
-	api.Post("/attempts/:id/submit", a, s.submitAttempt)
+	api.Get("/banks", db, a, s.listBanks)
+	api.Post("/banks", db, a, s.createBank)
+	api.Get("/banks/:id", db, a, s.getBank)
+	api.Put("/banks/:id", db, a, s.updateBank)
+	api.Get("/quizzes", db, a, s.listQuizzes)
+	api.Post("/quizzes", db, a, s.createQuiz)
+	api.Get("/quizzes/:id", db, a, s.getQuiz)
+	api.Put("/quizzes/:id", db, a, s.updateQuiz)
+	api.Post("/quizzes/:id/publish", db, a, s.publishQuiz)
+	api.Get("/quizzes/:id/versions/:version/stats", db, a, s.quizStats)
+	api.Post("/quizzes/:id/attempts", db, a, s.startAttempt)
+	api.Get("/quizzes/:id/progress", db, a, s.quizProgress)
+	api.Get("/attempts/:id", db, a, s.getAttempt)
+	api.Put("/attempts/:id/answers/:key", db, a, s.saveAnswer)
+	api.Post("/attempts/:id/submit", db, a, s.submitAttempt)
 
 	// The bytes, outside the JSON API: GET (and HEAD), with an optional
 	// file name after the id for players and "save as".
-	app.Get("/media/:id", a, s.serveMedia)
-	app.Get("/media/:id/:name", a, s.serveMedia)
+	app.Get("/media/:id", db, a, s.serveMedia)
+	app.Get("/media/:id/:name", db, a, s.serveMedia)
 
 	// No catch-all: Fiber's own 404 and 405 errors reach handleError.
 }

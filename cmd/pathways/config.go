@@ -14,6 +14,7 @@ import (
 	"github.com/pathways-lms/pathways/accounts"
 	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/server"
 	"github.com/pathways-lms/pathways/storage/media"
 )
 
@@ -32,6 +33,9 @@ type config struct {
 	AdminPassword  string        // PATHWAYS_ADMIN_PASSWORD
 	BodyLimit      int           // PATHWAYS_BODY_LIMIT (bytes)
 	RequestTimeout time.Duration // PATHWAYS_REQUEST_TIMEOUT
+	// PATHWAYS_MAX_IN_FLIGHT, PATHWAYS_MAX_IN_FLIGHT_CACHED: admission
+	// bounds (server/admission.go)
+	MaxInFlight, MaxInFlightCached int
 	CORSOrigins    []string      // PATHWAYS_CORS_ORIGINS, comma-separated
 	TrustedProxies []string      // PATHWAYS_TRUSTED_PROXIES, comma-separated
 	MetricsToken   string        // PATHWAYS_METRICS_TOKEN: bearer token /metrics requires
@@ -76,6 +80,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.ShutdownGrace = duration(getenv, "PATHWAYS_SHUTDOWN_GRACE", 20*time.Second, &errs)
 	c.PruneInterval = duration(getenv, "PATHWAYS_PRUNE_INTERVAL", time.Hour, &errs)
 	c.BodyLimit = integer(getenv, "PATHWAYS_BODY_LIMIT", 1<<20, &errs)
+	c.MaxInFlight = integer(getenv, "PATHWAYS_MAX_IN_FLIGHT", server.DefaultMaxInFlight, &errs)
+	c.MaxInFlightCached = integer(getenv, "PATHWAYS_MAX_IN_FLIGHT_CACHED", server.DefaultMaxInFlightCached, &errs)
 	c.MediaDir = or(getenv("PATHWAYS_MEDIA_DIR"), filepath.Join(c.DataDir, "media"))
 	c.MediaCleanInterval = duration(getenv, "PATHWAYS_MEDIA_CLEAN_INTERVAL", 6*time.Hour, &errs)
 	c.PresignTTL = duration(getenv, "S3_PRESIGN_TTL", assets.DefaultConfig.PresignTTL, &errs)
@@ -109,6 +115,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.BodyLimit < 1024 {
 		errs = append(errs, errors.New("PATHWAYS_BODY_LIMIT: at least 1024 bytes"))
+	}
+	if c.MaxInFlight < 1 || c.MaxInFlightCached < 1 {
+		errs = append(errs, errors.New("PATHWAYS_MAX_IN_FLIGHT, PATHWAYS_MAX_IN_FLIGHT_CACHED: at least 1"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return config{}, fmt.Errorf("configuration: %w", err)
