@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -62,7 +63,7 @@ func requestID(c *fiber.Ctx) string {
 
 // locale negotiates the response language from Accept-Language.
 func (s *Server) locale(c *fiber.Ctx) error {
-	loc := s.catalog.Negotiate(c.Get(fiber.HeaderAcceptLanguage))
+	loc := s.negotiate(c)
 	c.Locals(localLocalizer, loc)
 	c.Set(fiber.HeaderContentLanguage, loc.Tag().String())
 	c.Vary(fiber.HeaderAcceptLanguage)
@@ -75,7 +76,61 @@ func (s *Server) localizer(c *fiber.Ctx) *i18n.Localizer {
 	if l, ok := c.Locals(localLocalizer).(*i18n.Localizer); ok {
 		return l
 	}
-	return s.catalog.Negotiate(c.Get(fiber.HeaderAcceptLanguage))
+	return s.negotiate(c)
+}
+
+// negotiate is the localizer for the request's Accept-Language, from
+// s.localizers when that value was seen before.
+func (s *Server) negotiate(c *fiber.Ctx) *i18n.Localizer {
+	header := c.Context().Request.Header.Peek(fiber.HeaderAcceptLanguage)
+	if loc, ok := s.localizers.get(header); ok {
+		return loc
+	}
+	v := string(header)
+	loc := s.catalog.Negotiate(v)
+	s.localizers.put(v, loc)
+	return loc
+}
+
+// localizerCache remembers the localizer negotiated for each
+// Accept-Language value. Browsers and phones send a handful of distinct
+// values, and negotiating one (parsing the header, matching it against
+// the catalogue, building a go-i18n localizer, which parses its tags
+// again) cost about 3 % of the CPU of a lesson read and a dozen
+// allocations. Localizers are immutable, so one serves any number of
+// requests. Bounded: long values are not kept, and a full cache starts
+// again empty.
+type localizerCache struct {
+	mu sync.RWMutex
+	m  map[string]*i18n.Localizer
+}
+
+const (
+	maxLocalizers      = 1024
+	maxLocalizerHeader = 128 // bytes; longer values are negotiated each time
+)
+
+func newLocalizerCache() *localizerCache {
+	return &localizerCache{m: map[string]*i18n.Localizer{}}
+}
+
+func (lc *localizerCache) get(header []byte) (*i18n.Localizer, bool) {
+	lc.mu.RLock()
+	defer lc.mu.RUnlock()
+	loc, ok := lc.m[string(header)] // no copy: the compiler looks up []byte keys in place
+	return loc, ok
+}
+
+func (lc *localizerCache) put(header string, loc *i18n.Localizer) {
+	if len(header) > maxLocalizerHeader {
+		return
+	}
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	if len(lc.m) >= maxLocalizers {
+		clear(lc.m)
+	}
+	lc.m[header] = loc
 }
 
 // observe logs every request and records its metrics. It renders errors
@@ -90,9 +145,10 @@ func (s *Server) observe(c *fiber.Ctx) error {
 		}
 	}
 	status := c.Response().StatusCode()
-	elapsed := time.Since(start)
+	end := time.Now()
+	elapsed := end.Sub(start)
 	route := c.Route().Path
-	s.metrics.requests.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Inc()
+	s.metrics.requests.WithLabelValues(c.Method(), route, statusLabel(status)).Inc()
 	s.metrics.latency.WithLabelValues(c.Method(), route).Observe(elapsed.Seconds())
 	level := slog.LevelInfo
 	switch {
@@ -103,7 +159,17 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	case status >= 500:
 		level = slog.LevelError
 	}
-	s.log.LogAttrs(c.UserContext(), level, "request",
+	// The access log line goes to the handler directly: Logger.LogAttrs
+	// would also capture the caller's program counter (runtime.Callers),
+	// which only a handler with AddSource reads, and for this one line it
+	// would always name this function.
+	ctx := c.UserContext()
+	h := s.log.Handler()
+	if !h.Enabled(ctx, level) {
+		return nil
+	}
+	r := slog.NewRecord(end, level, "request", 0)
+	r.AddAttrs(
 		slog.String("request_id", requestID(c)),
 		slog.String("method", c.Method()),
 		slog.String("path", c.Path()),
@@ -113,7 +179,24 @@ func (s *Server) observe(c *fiber.Ctx) error {
 		slog.String("ip", s.clientIP(c)),
 		slog.Int("bytes", responseSize(c)),
 	)
+	_ = h.Handle(ctx, r) // a log that cannot be written must not fail the request
 	return nil
+}
+
+// statusLabels are the metric labels of the statuses, made once rather
+// than formatted for each request.
+var statusLabels = func() (l [600]string) {
+	for i := range l {
+		l[i] = strconv.Itoa(i)
+	}
+	return l
+}()
+
+func statusLabel(status int) string {
+	if status >= 0 && status < len(statusLabels) {
+		return statusLabels[status]
+	}
+	return strconv.Itoa(status)
 }
 
 // responseSize is the length of the response body, without reading a

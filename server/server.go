@@ -106,6 +106,7 @@ type Server struct {
 	allowed  allowTable // the methods of each path, for 405's Allow
 	// The admission classes (admission.go).
 	database, cached *admission
+	localizers       *localizerCache
 }
 
 // New builds the app and registers every route.
@@ -154,7 +155,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		cfg: cfg, acc: deps.Accounts, media: deps.Media, courses: deps.Courses, assess: deps.Assess,
 		transfer: transfer.New(deps.Courses, deps.Assess, deps.Media, deps.Logger), catalog: deps.Catalog, log: deps.Logger,
 		ready: deps.Ready, metrics: m, reg: deps.Metrics, proxies: trusted,
-		database: database, cached: cached,
+		database: database, cached: cached, localizers: newLocalizerCache(),
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:       "pathways",
