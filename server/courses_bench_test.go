@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"github.com/pathways-lms/pathways/accounts"
 	"github.com/pathways-lms/pathways/assets"
@@ -251,4 +252,83 @@ func liveHeap() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// BenchmarkLessonHandler is BenchmarkLessonDelivery without the network
+// and the clients: the same lesson request handed to the server's
+// handler, and to a bare Fiber app's handler sending the same bytes, on
+// one reused fasthttp request context, in turns. It reports what each
+// costs per request (ns and allocations) and their ratio, which is what
+// the server's own work weighs on a lesson read.
+//
+//	go test -run '^$' -bench LessonHandler -benchtime 200000x ./server
+func BenchmarkLessonHandler(b *testing.B) {
+	e, admin, org := benchCourses(b)
+	ctx := context.Background()
+	c := benchCourse(b, e.crs, admin, org, "bench", 1, 1)
+	if _, _, err := e.acc.CreateUser(ctx, admin, org, accounts.NewUser{Username: "learner", Role: accounts.RoleLearner, PIN: "3916"}); err != nil {
+		b.Fatal(err)
+	}
+	sess, err := e.acc.Login(ctx, "learner", "3916", "127.0.0.1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := fmt.Sprintf("/api/v1/catalogue/%s/versions/1/lessons/m0-l0?lang=ar", c.ID)
+	app := e.srv.App().Handler()
+	var fc fasthttp.RequestCtx
+	call := func(h fasthttp.RequestHandler, uri, token string) {
+		var r fasthttp.Request
+		r.SetRequestURI(uri)
+		r.Header.SetHost("bench")
+		r.Header.Set("Accept-Language", "ar,en;q=0.8")
+		if token != "" {
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
+		fc.Init(&r, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5000}, nil)
+		fc.ResetUserValues() // as fasthttp does between requests (Fiber keeps the request's context there)
+		h(&fc)
+		if fc.Response.StatusCode() != 200 {
+			b.Fatalf("GET %s: %d %s", uri, fc.Response.StatusCode(), fc.Response.Body())
+		}
+	}
+	call(app, path, sess.AccessToken)
+	body := append([]byte(nil), fc.Response.Body()...)
+	bare := fiber.New(fiber.Config{DisableStartupMessage: true})
+	bare.Get("/lesson", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+		return c.Send(body)
+	})
+	bareH := bare.Handler()
+	call(bareH, "/lesson", "")
+
+	measure := func(h fasthttp.RequestHandler, uri, token string, n int) (time.Duration, uint64) {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		for range n {
+			call(h, uri, token)
+		}
+		d := time.Since(start)
+		runtime.ReadMemStats(&after)
+		return d, after.Mallocs - before.Mallocs
+	}
+	b.ResetTimer()
+	const rounds = 10
+	var served, direct time.Duration
+	var servedAllocs, directAllocs uint64
+	for i := range rounds {
+		n := b.N / rounds
+		if i < b.N%rounds {
+			n++
+		}
+		d, a := measure(app, path, sess.AccessToken, n)
+		served, servedAllocs = served+d, servedAllocs+a
+		d, a = measure(bareH, "/lesson", "", n)
+		direct, directAllocs = direct+d, directAllocs+a
+	}
+	b.ReportMetric(float64(served.Nanoseconds())/float64(b.N), "lesson-ns/req")
+	b.ReportMetric(float64(direct.Nanoseconds())/float64(b.N), "bare-ns/req")
+	b.ReportMetric(float64(servedAllocs)/float64(b.N), "lesson-allocs/req")
+	b.ReportMetric(float64(directAllocs)/float64(b.N), "bare-allocs/req")
+	b.ReportMetric(direct.Seconds()/served.Seconds(), "ratio")
 }
