@@ -254,25 +254,34 @@ func (s *countingStore) User(ctx context.Context, id string) (accounts.User, err
 	return u, err
 }
 
+// serviceOn is an accounts service on store, with e's clock, and the
+// access token of a-learner signed in through it.
+func (e *env) serviceOn(store accounts.Store) (*accounts.Service, string) {
+	e.t.Helper()
+	ctx := context.Background()
+	tokens, err := accounts.NewTokenIssuer(testKey, 15*time.Minute, e.clock.Now)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	acc, err := accounts.NewService(ctx, store, accounts.NewHasher(fastHash), tokens, testKey, accounts.DefaultConfig, e.clock.Now)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	sess, err := acc.Login(ctx, "a-learner", fixturePIN, "127.0.0.1")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return acc, sess.AccessToken
+}
+
 // TestStatusCacheStampede: many requests of one user whose status entry
 // has expired cause one database read, not one each.
 func TestStatusCacheStampede(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	store := &countingStore{Store: e.db.Accounts()}
-	tokens, err := accounts.NewTokenIssuer(testKey, 15*time.Minute, e.clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc, err := accounts.NewService(ctx, store, accounts.NewHasher(fastHash), tokens, testKey, accounts.DefaultConfig, e.clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := acc.Login(ctx, "a-learner", fixturePIN, "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := acc.Authenticate(ctx, sess.AccessToken); err != nil {
+	acc, token := e.serviceOn(store)
+	if _, err := acc.Authenticate(ctx, token); err != nil {
 		t.Fatal(err)
 	}
 	if n := store.reads.Load(); n != 1 {
@@ -289,7 +298,7 @@ func TestStatusCacheStampede(t *testing.T) {
 	)
 	for range callers {
 		wg.Go(func() {
-			if _, err := acc.Authenticate(ctx, sess.AccessToken); err != nil {
+			if _, err := acc.Authenticate(ctx, token); err != nil {
 				failed.Add(1)
 			}
 		})
@@ -312,18 +321,10 @@ func TestStatusCacheDropWinsOverARead(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	store := &countingStore{Store: e.db.Accounts(), entered: make(chan struct{}), release: make(chan struct{})}
-	tokens, _ := accounts.NewTokenIssuer(testKey, 15*time.Minute, e.clock.Now)
-	acc, err := accounts.NewService(ctx, store, accounts.NewHasher(fastHash), tokens, testKey, accounts.DefaultConfig, e.clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := acc.Login(ctx, "a-learner", fixturePIN, "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	acc, token := e.serviceOn(store)
 	done := make(chan error)
 	go func() {
-		_, err := acc.Authenticate(ctx, sess.AccessToken)
+		_, err := acc.Authenticate(ctx, token)
 		done <- err
 	}()
 	<-store.entered // the read has begun, and waits
@@ -337,7 +338,7 @@ func TestStatusCacheDropWinsOverARead(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("authenticate that began before the change: %v", err)
 	}
-	if _, err := acc.Authenticate(ctx, sess.AccessToken); !errors.Is(err, accounts.ErrTokenInvalid) {
+	if _, err := acc.Authenticate(ctx, token); !errors.Is(err, accounts.ErrTokenInvalid) {
 		t.Fatalf("a disabled user's token after the change: %v, want ErrTokenInvalid", err)
 	}
 }

@@ -78,15 +78,10 @@ func benchCourses(b *testing.B) (benchEnv, accounts.Actor, string) {
 	return e, admin, org.ID
 }
 
-// BenchmarkLessonDelivery compares, in one run and over real loopback
-// connections, reading a published lesson (authentication, access check,
-// cache look-up, ETag) with a bare Fiber handler sending the same bytes
-// from memory. Both use 8 concurrent keep-alive clients. The two take
-// turns, in ten rounds each, so that other work on a shared machine
-// weighs on both alike and the ratio holds.
-//
-//	go test -run '^$' -bench LessonDelivery -benchtime 20000x ./server
-func BenchmarkLessonDelivery(b *testing.B) {
+// benchLesson is a server with one published lesson of one module, and
+// the path of that lesson in Arabic and a learner's token to read it.
+func benchLesson(b *testing.B) (benchEnv, string, string) {
+	b.Helper()
 	e, admin, org := benchCourses(b)
 	ctx := context.Background()
 	c := benchCourse(b, e.crs, admin, org, "bench", 1, 1)
@@ -97,9 +92,21 @@ func BenchmarkLessonDelivery(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	path := fmt.Sprintf("/api/v1/catalogue/%s/versions/1/lessons/m0-l0?lang=ar", c.ID)
+	return e, fmt.Sprintf("/api/v1/catalogue/%s/versions/1/lessons/m0-l0?lang=ar", c.ID), sess.AccessToken
+}
+
+// BenchmarkLessonDelivery compares, in one run and over real loopback
+// connections, reading a published lesson (authentication, access check,
+// cache look-up, ETag) with a bare Fiber handler sending the same bytes
+// from memory. Both use 8 concurrent keep-alive clients. The two take
+// turns, in ten rounds each, so that other work on a shared machine
+// weighs on both alike and the ratio holds.
+//
+//	go test -run '^$' -bench LessonDelivery -benchtime 20000x ./server
+func BenchmarkLessonDelivery(b *testing.B) {
+	e, path, token := benchLesson(b)
 	base := serveBench(b, e.srv)
-	body := fetch(b, base+path, sess.AccessToken)
+	body := fetch(b, base+path, token)
 
 	bare := fiber.New(fiber.Config{DisableStartupMessage: true})
 	bare.Get("/lesson", func(c *fiber.Ctx) error {
@@ -125,11 +132,11 @@ func BenchmarkLessonDelivery(b *testing.B) {
 			n++ // b.N in all
 		}
 		if i%2 == 0 {
-			served += load(b, base+path, sess.AccessToken, n)
+			served += load(b, base+path, token, n)
 			direct += load(b, "http://"+ln.Addr().String()+"/lesson", "", n)
 		} else {
 			direct += load(b, "http://"+ln.Addr().String()+"/lesson", "", n)
-			served += load(b, base+path, sess.AccessToken, n)
+			served += load(b, base+path, token, n)
 		}
 	}
 	b.ReportMetric(float64(b.N)/served.Seconds(), "lesson-req/s")
@@ -263,17 +270,7 @@ func liveHeap() uint64 {
 //
 //	go test -run '^$' -bench LessonHandler -benchtime 200000x ./server
 func BenchmarkLessonHandler(b *testing.B) {
-	e, admin, org := benchCourses(b)
-	ctx := context.Background()
-	c := benchCourse(b, e.crs, admin, org, "bench", 1, 1)
-	if _, _, err := e.acc.CreateUser(ctx, admin, org, accounts.NewUser{Username: "learner", Role: accounts.RoleLearner, PIN: "3916"}); err != nil {
-		b.Fatal(err)
-	}
-	sess, err := e.acc.Login(ctx, "learner", "3916", "127.0.0.1")
-	if err != nil {
-		b.Fatal(err)
-	}
-	path := fmt.Sprintf("/api/v1/catalogue/%s/versions/1/lessons/m0-l0?lang=ar", c.ID)
+	e, path, token := benchLesson(b)
 	app := e.srv.App().Handler()
 	var fc fasthttp.RequestCtx
 	call := func(h fasthttp.RequestHandler, uri, token string) {
@@ -291,7 +288,7 @@ func BenchmarkLessonHandler(b *testing.B) {
 			b.Fatalf("GET %s: %d %s", uri, fc.Response.StatusCode(), fc.Response.Body())
 		}
 	}
-	call(app, path, sess.AccessToken)
+	call(app, path, token)
 	body := append([]byte(nil), fc.Response.Body()...)
 	bare := fiber.New(fiber.Config{DisableStartupMessage: true})
 	bare.Get("/lesson", func(c *fiber.Ctx) error {
@@ -321,7 +318,7 @@ func BenchmarkLessonHandler(b *testing.B) {
 		if i < b.N%rounds {
 			n++
 		}
-		d, a := measure(app, path, sess.AccessToken, n)
+		d, a := measure(app, path, token, n)
 		served, servedAllocs = served+d, servedAllocs+a
 		d, a = measure(bareH, "/lesson", "", n)
 		direct, directAllocs = direct+d, directAllocs+a

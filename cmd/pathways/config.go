@@ -36,12 +36,12 @@ type config struct {
 	// PATHWAYS_MAX_IN_FLIGHT, PATHWAYS_MAX_IN_FLIGHT_CACHED: admission
 	// bounds (server/admission.go)
 	MaxInFlight, MaxInFlightCached int
-	CORSOrigins    []string      // PATHWAYS_CORS_ORIGINS, comma-separated
-	TrustedProxies []string      // PATHWAYS_TRUSTED_PROXIES, comma-separated
-	MetricsToken   string        // PATHWAYS_METRICS_TOKEN: bearer token /metrics requires
-	LogLevel       slog.Level    // PATHWAYS_LOG_LEVEL: debug, info, warn, error
-	ShutdownGrace  time.Duration // PATHWAYS_SHUTDOWN_GRACE
-	PruneInterval  time.Duration // PATHWAYS_PRUNE_INTERVAL: how often expired sessions are deleted
+	CORSOrigins                    []string      // PATHWAYS_CORS_ORIGINS, comma-separated
+	TrustedProxies                 []string      // PATHWAYS_TRUSTED_PROXIES, comma-separated
+	MetricsToken                   string        // PATHWAYS_METRICS_TOKEN: bearer token /metrics requires
+	LogLevel                       slog.Level    // PATHWAYS_LOG_LEVEL: debug, info, warn, error
+	ShutdownGrace                  time.Duration // PATHWAYS_SHUTDOWN_GRACE
+	PruneInterval                  time.Duration // PATHWAYS_PRUNE_INTERVAL: how often expired sessions are deleted
 
 	MediaDir           string                // PATHWAYS_MEDIA_DIR: the disk store, when S3 is not set
 	S3                 media.S3Config        // S3_*: media on S3 when S3_ENDPOINT is set
