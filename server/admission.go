@@ -49,12 +49,14 @@ type admission struct {
 //
 // Database: a burst of 1,000 learners submitting at once used to wait in
 // the database's queue until their 15 s deadline and get 503 (all but 2–4
-// of them). On 2 cores the embedded engine commits on the order of 100
-// submits a second, so 64 in flight means an admitted request waits well
-// under a second behind the others, and the rest are told at once to come
-// back in 1–3 s; it also stays below the MongoDB driver's default pool of
-// 100 connections, so admitted requests do not queue again for a
-// connection. Reads are faster still and are not slowed by the bound.
+// of them). On 2 cores the embedded engine committed about 100 submits a
+// second when it was FerretDB (docs/PERFORMANCE.md; the direct SQLite
+// engine costs far less per write), so 64 in flight means an admitted
+// request waits at most about half a second behind the others, and the
+// rest are told at once to come back in 1–3 s. 64 also stays below the
+// MongoDB driver's default pool of 100 connections, so admitted requests
+// do not queue again for a connection. Reads take a fraction of a
+// millisecond and are not slowed by the bound.
 //
 // Cached: a lesson read costs a few tens of microseconds of CPU, so on
 // 2 cores only a handful are really running at any moment; the bound
