@@ -420,6 +420,48 @@ func (s *Server) saveAnswer(c *fiber.Ctx) error {
 	return s.sendViewOf(c, fiber.StatusOK, a, langs)
 }
 
+// saveAnswersRequest is a batch of answers to one attempt.
+type saveAnswersRequest struct {
+	Answers []assessments.AnswerSave `json:"answers"`
+}
+
+// check checks that there are answers, each with a key and an answer;
+// what an answer holds depends on its question (assessments.DecodeAnswer).
+func (r saveAnswersRequest) check() error {
+	v := &pathways.ValidationError{}
+	if len(r.Answers) == 0 {
+		v.Add("answers", pathways.CodeRequired, nil)
+	}
+	for i, a := range r.Answers {
+		if a.Key == "" {
+			v.Add(pathways.Path("answers", i, "key"), pathways.CodeRequired, nil)
+		}
+		if len(a.Answer) == 0 {
+			v.Add(pathways.Path("answers", i, "answer"), pathways.CodeRequired, nil)
+		}
+	}
+	return v.Err()
+}
+
+// saveAnswers saves a batch of answers (an offline or slow client's page)
+// in one write.
+func (s *Server) saveAnswers(c *fiber.Ctx) error {
+	v := &pathways.ValidationError{}
+	id, langs := attemptParams(c, v)
+	var in saveAnswersRequest
+	if err := decodeRequest(c, v, &in); err != nil {
+		return err
+	}
+	if err := in.check(); err != nil {
+		return err
+	}
+	a, err := s.assess.SaveAnswers(c.UserContext(), actor(c), id, in.Answers)
+	if err != nil {
+		return err
+	}
+	return s.sendViewOf(c, fiber.StatusOK, a, langs)
+}
+
 func (s *Server) submitAttempt(c *fiber.Ctx) error {
 	v := &pathways.ValidationError{}
 	id, langs := attemptParams(c, v)
