@@ -31,17 +31,23 @@ func reportCPU(b *testing.B, start time.Duration) {
 	b.ReportMetric(float64(cpu()-start)/float64(b.N)/1e6, "cpu-ms/op")
 }
 
-// BenchmarkAttemptSaveStore: a save as the store does it, one Get and one
-// Replace of a 20-question attempt with 10 answers saved.
-func BenchmarkAttemptSaveStore(b *testing.B) {
+// startOn20 is an attempt just started at a 20-question quiz on a fresh
+// SQLite file, with the store and service it is on.
+func startOn20(b *testing.B) (*AssessmentsStore, *assessments.Service, accounts.Actor, assessments.Attempt) {
 	s := &AssessmentsStore{e: dbtest.New(b, "sqlite", assessmentsSchema)}
 	svc := newService(b, s, &testClock{t: t0})
-	quizID := publishQuiz(b, s, 20)
 	who := learner()
-	a, _, err := svc.StartAttempt(ctx, who, quizID, uuid.NewString(), nil)
+	a, _, err := svc.StartAttempt(ctx, who, publishQuiz(b, s, 20), uuid.NewString(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
+	return s, svc, who, a
+}
+
+// BenchmarkAttemptSaveStore: a save as the store does it, one Get and one
+// Replace of a 20-question attempt with 10 answers saved.
+func BenchmarkAttemptSaveStore(b *testing.B) {
+	s, svc, who, a := startOn20(b)
 	a = answerAll(b, svc, who, a, 1)
 	for k := range a.Answers {
 		if len(a.Answers) > 10 {
@@ -71,14 +77,7 @@ func BenchmarkAttemptSaveStore(b *testing.B) {
 // conditional write), on a 20-question attempt, and the rendering of the
 // answer (ViewOf, as the handler sends it).
 func BenchmarkAttemptSaveService(b *testing.B) {
-	s := &AssessmentsStore{e: dbtest.New(b, "sqlite", assessmentsSchema)}
-	svc := newService(b, s, &testClock{t: t0})
-	quizID := publishQuiz(b, s, 20)
-	who := learner()
-	a, _, err := svc.StartAttempt(ctx, who, quizID, uuid.NewString(), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, svc, who, a := startOn20(b)
 	v, _ := svc.ViewOf(ctx, who, a, nil)
 	raws := make([]json.RawMessage, len(v.Questions))
 	for i, q := range v.Questions {
