@@ -288,6 +288,7 @@ func (s *Server) routes() {
 	api.Get("/quizzes/:id/progress", db, a, s.quizProgress)
 	api.Get("/attempts/:id", db, a, s.getAttempt)
 	api.Put("/attempts/:id/answers/:key", db, a, s.saveAnswer)
+	api.Put("/attempts/:id/answers", db, a, s.saveAnswers)
 	api.Post("/attempts/:id/submit", db, a, s.submitAttempt)
 
 	// The bytes, outside the JSON API: GET (and HEAD), with an optional
