@@ -155,141 +155,228 @@ func (s *Service) own(ctx context.Context, actor accounts.Actor, id string) (Att
 	return a, p, nil
 }
 
+// MaxBatchAnswers is the most answers one SaveAnswers call takes: every
+// question of the largest attempt.
+const MaxBatchAnswers = MaxDrawn
+
+// AnswerSave is one answer of a SaveAnswers batch: the question's key,
+// the client's ID of the save and the answer as sent.
+type AnswerSave struct {
+	Key      string          `json:"key"`
+	AnswerID string          `json:"answerId"`
+	Answer   json.RawMessage `json:"answer"`
+}
+
 // SaveAnswer stores the learner's answer to one question of an open
 // attempt (autosave). answerID is the client's ID of this save: saving it
 // again changes nothing. The answer must have the shape of the question's
 // type (a ValidationError otherwise) and name ordering and matching items
 // by the IDs the attempt shows (see shownItems). After the time limit (and its
 // grace) it returns ErrTimeUp, and the attempt is closed with the answers
-// saved in time.
+// saved in time. It is one read and one conditional write of the attempt
+// (none when the save is a repeat): the version comes from the cache of
+// published versions, and the attempt returned is the one written.
 func (s *Service) SaveAnswer(ctx context.Context, actor accounts.Actor, attemptID, key, answerID string, raw []byte) (Attempt, error) {
-	a, p, err := s.own(ctx, actor, attemptID)
-	if err != nil {
+	return s.saveAnswers(ctx, actor, attemptID, []AnswerSave{{Key: key, AnswerID: answerID, Answer: raw}}, false)
+}
+
+// SaveAnswers stores several answers of an open attempt at once (an
+// offline or slow client sends a page in one request), with the rules of
+// SaveAnswer for each, in one read and one conditional write for the
+// whole batch: all are stored or none. A problem of one answer is a field
+// error under "answers/<i>/…" (an unknown or repeated key under
+// "answers/<i>/key"); a retried batch changes nothing.
+func (s *Service) SaveAnswers(ctx context.Context, actor accounts.Actor, attemptID string, saves []AnswerSave) (Attempt, error) {
+	v := &pathways.ValidationError{}
+	if pathways.CheckCount(v, "answers", len(saves), MaxBatchAnswers) && len(saves) == 0 {
+		v.Add("answers", pathways.CodeRequired, nil)
+	}
+	if err := v.Err(); err != nil {
 		return Attempt{}, err
 	}
-	q, ok := p.Questions[key]
-	i := slices.IndexFunc(a.Drawn, func(d Drawn) bool { return d.Question == key })
-	if !ok || i < 0 {
-		return Attempt{}, fmt.Errorf("question %s of attempt %s: %w", key, attemptID, pathways.ErrNotFound)
+	return s.saveAnswers(ctx, actor, attemptID, saves, true)
+}
+
+// saveAnswers is SaveAnswer (one save, batch false: an unknown key is
+// ErrNotFound, problems are the answer's own) and SaveAnswers.
+func (s *Service) saveAnswers(ctx context.Context, actor accounts.Actor, attemptID string, saves []AnswerSave, batch bool) (Attempt, error) {
+	if !accounts.ValidID(attemptID) {
+		return Attempt{}, fmt.Errorf("attempt %q: %w", attemptID, pathways.ErrNotFound)
 	}
-	items := shown(q, a.Drawn[i], a.Seed) // the answer names the items as shown
-	ans, err := DecodeAnswer(items.question(q), raw)
-	if err != nil {
-		return Attempt{}, err
-	}
-	ans = items.authorsAnswer(ans)
-	if !a.Open() {
-		return Attempt{}, ErrClosed
-	}
-	if s.expired(a) {
-		if _, err := s.finish(ctx, p, attemptID); err != nil {
-			return Attempt{}, err
+	timeUp := false
+	a, err := s.store.UpdateAttempt(ctx, attemptID, func(d *Attempt) error {
+		timeUp = false
+		if !isOwn(actor, *d) {
+			return fmt.Errorf("attempt %s: %w", attemptID, pathways.ErrNotFound)
 		}
-		return Attempt{}, ErrTimeUp
-	}
-	return s.store.UpdateAttempt(ctx, attemptID, func(d *Attempt) error {
+		p, err := s.version(ctx, d.QuizID, d.Version)
+		if err != nil {
+			return err
+		}
+		answers, err := decodeSaves(p, *d, saves, batch)
+		if err != nil {
+			return err
+		}
 		if !d.Open() {
 			return ErrClosed
 		}
-		if prev, ok := d.Answers[key]; ok && prev.AnswerID == answerID && answerID != "" {
-			return nil // a repeated save
+		if s.expired(*d) {
+			s.close(p, d)
+			timeUp = true
+			return nil
 		}
-		if d.Answers == nil {
-			d.Answers = map[string]Saved{}
+		changed := false
+		for i, sv := range saves {
+			if prev, ok := d.Answers[sv.Key]; ok && prev.AnswerID == sv.AnswerID && sv.AnswerID != "" {
+				continue // a repeated save
+			}
+			if d.Answers == nil {
+				d.Answers = map[string]Saved{}
+			}
+			d.Answers[sv.Key] = Saved{AnswerID: sv.AnswerID, Answer: answers[i], Saved: s.now().UTC()}
+			changed = true
 		}
-		d.Answers[key] = Saved{AnswerID: answerID, Answer: ans, Saved: s.now().UTC()}
+		if !changed {
+			return ErrNoChange
+		}
 		return nil
 	})
+	if err != nil {
+		return Attempt{}, err
+	}
+	if timeUp {
+		s.nudge(ctx, a)
+		return Attempt{}, ErrTimeUp
+	}
+	return a, nil
+}
+
+// decodeSaves decodes each save's answer against its question of a's
+// version p, as shown in a, into the author's terms.
+func decodeSaves(p *published, a Attempt, saves []AnswerSave, batch bool) ([]Answer, error) {
+	out := make([]Answer, len(saves))
+	v := &pathways.ValidationError{}
+	seen := make(map[string]bool, len(saves))
+	for i, sv := range saves {
+		q, ok := p.Questions[sv.Key]
+		j := slices.IndexFunc(a.Drawn, func(d Drawn) bool { return d.Question == sv.Key })
+		at := fmt.Sprintf("answers/%d/", i)
+		switch {
+		case (!ok || j < 0) && !batch:
+			return nil, fmt.Errorf("question %s of attempt %s: %w", sv.Key, a.ID, pathways.ErrNotFound)
+		case !ok || j < 0:
+			v.Add(at+"key", CodeUnknownQuestion, nil)
+			continue
+		case seen[sv.Key]:
+			v.Add(at+"key", pathways.CodeDuplicate, nil)
+			continue
+		}
+		seen[sv.Key] = true
+		items := shown(q, a.Drawn[j], a.Seed) // the answer names the items as shown
+		ans, err := DecodeAnswer(items.question(q), sv.Answer)
+		if err != nil && !batch {
+			return nil, err
+		}
+		var ve *pathways.ValidationError
+		if errors.As(err, &ve) {
+			for _, f := range ve.Fields {
+				field := at + "answer/" + f.Field
+				if f.Field == "$" {
+					field = at + "answer"
+				}
+				v.Add(field, f.Code, f.Params)
+			}
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		out[i] = items.authorsAnswer(ans)
+		if v.Full() {
+			break
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // SubmitAttempt closes an attempt and scores it, on the server, against
 // the version it was taken on. Submitting again returns the same result.
 // A submit after the time limit and its grace gets ErrTimeUp, but the
 // attempt is closed and scored with the answers saved in time: nothing
-// saved is lost.
+// saved is lost. It is one read and one conditional write of the attempt
+// (none on a repeat): the record and the item statistics follow through
+// the attempt's follow-up (see FollowUps), applied right after in the
+// background and, should that fail, by the worker; a repeat of a submit
+// whose follow-up is still pending starts it again.
 func (s *Service) SubmitAttempt(ctx context.Context, actor accounts.Actor, attemptID string) (Attempt, error) {
-	a, p, err := s.own(ctx, actor, attemptID)
-	if err != nil {
-		return Attempt{}, err
+	if !accounts.ValidID(attemptID) {
+		return Attempt{}, fmt.Errorf("attempt %q: %w", attemptID, pathways.ErrNotFound)
 	}
-	if !a.Open() {
-		if a.timedOut() {
-			return a, ErrTimeUp // closed when its time ran out, not by a submit
-		}
-		return a, nil
-	}
-	late := s.expired(a)
-	done, err := s.finish(ctx, p, attemptID)
-	if err != nil {
-		return Attempt{}, err
-	}
-	if late {
-		return done, ErrTimeUp
-	}
-	return done, nil
-}
-
-// finish scores and closes an attempt once, then records it in the
-// learner's record and the item statistics.
-func (s *Service) finish(ctx context.Context, p *published, attemptID string) (Attempt, error) {
-	closed := false
+	late, closed := false, false
 	a, err := s.store.UpdateAttempt(ctx, attemptID, func(d *Attempt) error {
+		late, closed = false, false
+		if !isOwn(actor, *d) {
+			return fmt.Errorf("attempt %s: %w", attemptID, pathways.ErrNotFound)
+		}
 		if !d.Open() {
-			return nil
+			return ErrNoChange
 		}
-		d.Results = map[string]Result{}
-		d.Score, d.Max = 0, 0
-		for _, dr := range d.Drawn {
-			r := Score(p.Questions[dr.Question], d.Answers[dr.Question].Answer, d.Locale)
-			d.Results[dr.Question] = r
-			d.Score += r.Points
-			d.Max += r.Max
+		p, err := s.version(ctx, d.QuizID, d.Version)
+		if err != nil {
+			return err
 		}
-		d.Submitted = s.now().UTC()
-		if !d.Deadline.IsZero() && d.Submitted.After(d.Deadline.Add(Grace)) {
-			d.Submitted = d.Deadline.Add(Grace) // closed at the end of its time
-		}
+		late = s.expired(*d)
+		s.close(p, d)
 		closed = true
 		return nil
 	})
-	if err != nil || !closed {
-		return a, err
+	if err != nil {
+		return Attempt{}, err
 	}
-	// The attempt is scored and stored; the record and statistics follow
-	// it. A failure here is logged: the attempt itself is safe.
-	if _, err := s.store.UpdateRecord(ctx, a.LearnerID, a.QuizID, func(r *Record) error {
-		for i := range r.Attempts {
-			if r.Attempts[i].ID == a.ID {
-				r.Attempts[i].Submitted, r.Attempts[i].Score, r.Attempts[i].Max = a.Submitted, a.Score, a.Max
-			}
-		}
-		if p.Quiz.Kind == KindPractice {
-			for _, dr := range a.Drawn {
-				r.History = append(r.History, a.Results[dr.Question].Correct)
-			}
-			r.History = r.History[max(0, len(r.History)-MaxHistory):]
-			r.Mastered = r.Mastered || mastered(p.Quiz.Mastery, r.History)
-		}
-		if p.Quiz.Kind == KindPosttest && a.Max > 0 {
-			if pre, err := s.store.Record(ctx, a.LearnerID, p.Quiz.Pretest); err == nil {
-				if first := firstSubmitted(pre.Attempts); first != nil && first.Max > 0 {
-					g := a.Score/a.Max - first.Score/first.Max
-					r.Gain = &g
-				}
-			}
-		}
-		r.Updated = s.now().UTC()
-		return nil
-	}); err != nil {
-		s.log.WarnContext(ctx, "attempt scored, record not updated", "attempt", a.ID, "error", err)
+	if !a.FollowUp.IsZero() {
+		s.nudge(ctx, a)
 	}
-	if err := s.store.UpdateStats(ctx, a.QuizID, a.Version, a.OrgID, int(a.Seed%StatsShards), func(st *Stats) error {
-		addStats(st, a)
-		return nil
-	}); err != nil {
-		s.log.WarnContext(ctx, "attempt scored, statistics not updated", "attempt", a.ID, "error", err)
+	if (closed && late) || (!closed && a.timedOut()) {
+		return a, ErrTimeUp // closed when its time ran out, not by a submit
 	}
 	return a, nil
+}
+
+// finish scores and closes an attempt whose time is over (once), queuing
+// its follow-up.
+func (s *Service) finish(ctx context.Context, p *published, attemptID string) (Attempt, error) {
+	a, err := s.store.UpdateAttempt(ctx, attemptID, func(d *Attempt) error {
+		if !d.Open() {
+			return ErrNoChange
+		}
+		s.close(p, d)
+		return nil
+	})
+	if err == nil && !a.FollowUp.IsZero() {
+		s.nudge(ctx, a)
+	}
+	return a, err
+}
+
+// close scores and closes the open attempt d of version p and queues its
+// follow-up, in the same write.
+func (s *Service) close(p *published, d *Attempt) {
+	d.Results = map[string]Result{}
+	d.Score, d.Max = 0, 0
+	for _, dr := range d.Drawn {
+		r := Score(p.Questions[dr.Question], d.Answers[dr.Question].Answer, d.Locale)
+		d.Results[dr.Question] = r
+		d.Score += r.Points
+		d.Max += r.Max
+	}
+	now := s.now().UTC()
+	d.Submitted = now
+	if !d.Deadline.IsZero() && d.Submitted.After(d.Deadline.Add(Grace)) {
+		d.Submitted = d.Deadline.Add(Grace) // closed at the end of its time
+	}
+	d.FollowUp = now
 }
 
 // addStats adds a submitted attempt to the running sums of each scored
@@ -414,6 +501,9 @@ func (s *Service) QuizStats(ctx context.Context, actor accounts.Actor, quizID st
 	if err := mayReadStats(actor, p.Quiz, orgID); err != nil {
 		return nil, err
 	}
+	if err := s.settleStats(ctx, quizID, version); err != nil {
+		return nil, err
+	}
 	st := Stats{Items: map[string]ItemStats{}}
 	for shard := range StatsShards {
 		part, err := s.store.Stats(ctx, quizID, version, orgID, shard)
@@ -487,7 +577,7 @@ func (s *Service) Progress(ctx context.Context, actor accounts.Actor, quizID str
 	if err != nil {
 		return Progress{}, err
 	}
-	r, err := s.store.Record(ctx, actor.UserID, quizID)
+	r, err := s.settled(ctx, actor.UserID, quizID)
 	if err != nil && !errors.Is(err, pathways.ErrNotFound) {
 		return Progress{}, err
 	}

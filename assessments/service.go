@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -29,6 +30,10 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	versions *lru.Cache[string, *published]
+	// nudges holds a slot for each follow-up running in the background;
+	// running counts them for Wait.
+	nudges  chan struct{}
+	running sync.WaitGroup
 	// orgExists finds an organisation a global admin names (nil: any).
 	orgExists func(ctx context.Context, id string) error
 }
@@ -53,7 +58,7 @@ func NewService(store Store, lib Library, cacheBytes int64, now func() time.Time
 	if cacheBytes <= 0 {
 		cacheBytes = 32 << 20
 	}
-	return &Service{store: store, lib: lib, now: now, log: log, versions: lru.New[string, *published](cacheBytes)}
+	return &Service{store: store, lib: lib, now: now, log: log, versions: lru.New[string, *published](cacheBytes), nudges: make(chan struct{}, 64)}
 }
 
 // CheckOrganisations makes the service refuse a bank or quiz that a global

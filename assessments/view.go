@@ -129,6 +129,20 @@ func (s *Service) View(ctx context.Context, actor accounts.Actor, attemptID stri
 	return s.render(p, a, wanted, staff), nil
 }
 
+// ViewOf renders the actor's own attempt a, as a start, save or submit
+// returned it, in the languages wanted, without reading it again; the
+// version comes from the cache. Anyone else's attempt is ErrNotFound.
+func (s *Service) ViewOf(ctx context.Context, actor accounts.Actor, a Attempt, wanted []string) (AttemptView, error) {
+	if !isOwn(actor, a) {
+		return AttemptView{}, fmt.Errorf("attempt %s: %w", a.ID, pathways.ErrNotFound)
+	}
+	p, err := s.version(ctx, a.QuizID, a.Version)
+	if err != nil {
+		return AttemptView{}, err
+	}
+	return s.render(p, a, wanted, false), nil
+}
+
 func mediaURL(id string) string {
 	if id == "" {
 		return ""

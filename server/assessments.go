@@ -337,6 +337,20 @@ func (s *Server) sendAttempt(c *fiber.Ctx, status int, id string, langs []string
 	if err != nil {
 		return err
 	}
+	return sendView(c, status, v)
+}
+
+// sendViewOf sends an attempt a start, save or submit just returned, as
+// its learner may see it, without reading it again.
+func (s *Server) sendViewOf(c *fiber.Ctx, status int, a assessments.Attempt, langs []string) error {
+	v, err := s.assess.ViewOf(c.UserContext(), actor(c), a, langs)
+	if err != nil {
+		return err
+	}
+	return sendView(c, status, v)
+}
+
+func sendView(c *fiber.Ctx, status int, v assessments.AttemptView) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderContentLanguage, v.Lang)
 	return c.Status(status).JSON(v)
@@ -357,7 +371,7 @@ func (s *Server) startAttempt(c *fiber.Ctx) error {
 		return err
 	}
 	c.Location("/api/v1/attempts/" + a.ID)
-	return s.sendAttempt(c, createdStatus(created), a.ID, langs)
+	return s.sendViewOf(c, createdStatus(created), a, langs)
 }
 
 // attemptParams reads the attempt id and the languages of an attempt
@@ -399,10 +413,53 @@ func (s *Server) saveAnswer(c *fiber.Ctx) error {
 	if err := in.check(); err != nil {
 		return err
 	}
-	if _, err := s.assess.SaveAnswer(c.UserContext(), actor(c), id, c.Params("key"), in.AnswerID, in.Answer); err != nil {
+	a, err := s.assess.SaveAnswer(c.UserContext(), actor(c), id, c.Params("key"), in.AnswerID, in.Answer)
+	if err != nil {
 		return under("answer", err) // the answer's problems are relative to it
 	}
-	return s.sendAttempt(c, fiber.StatusOK, id, langs)
+	return s.sendViewOf(c, fiber.StatusOK, a, langs)
+}
+
+// saveAnswersRequest is a batch of answers to one attempt.
+type saveAnswersRequest struct {
+	Answers []assessments.AnswerSave `json:"answers"`
+}
+
+// check checks that there are answers, each with a key and an answer;
+// what an answer holds depends on its question (assessments.DecodeAnswer).
+func (r saveAnswersRequest) check() error {
+	v := &pathways.ValidationError{}
+	if len(r.Answers) == 0 {
+		v.Add("answers", pathways.CodeRequired, nil)
+	}
+	for i, a := range r.Answers {
+		if a.Key == "" {
+			v.Add(pathways.Path("answers", i, "key"), pathways.CodeRequired, nil)
+		}
+		if len(a.Answer) == 0 {
+			v.Add(pathways.Path("answers", i, "answer"), pathways.CodeRequired, nil)
+		}
+	}
+	return v.Err()
+}
+
+// saveAnswers saves a batch of answers (an offline or slow client's page)
+// in one write.
+func (s *Server) saveAnswers(c *fiber.Ctx) error {
+	v := &pathways.ValidationError{}
+	id, langs := attemptParams(c, v)
+	var in saveAnswersRequest
+	if err := decodeRequest(c, v, &in); err != nil {
+		return err
+	}
+	if err := in.check(); err != nil {
+		return err
+	}
+	a, err := s.assess.SaveAnswers(c.UserContext(), actor(c), id, in.Answers)
+	if err != nil {
+		return err
+	}
+	return s.sendViewOf(c, fiber.StatusOK, a, langs)
 }
 
 func (s *Server) submitAttempt(c *fiber.Ctx) error {
@@ -411,10 +468,11 @@ func (s *Server) submitAttempt(c *fiber.Ctx) error {
 	if err := paramErr(v); err != nil {
 		return err
 	}
-	if _, err := s.assess.SubmitAttempt(c.UserContext(), actor(c), id); err != nil {
+	a, err := s.assess.SubmitAttempt(c.UserContext(), actor(c), id)
+	if err != nil {
 		return err
 	}
-	return s.sendAttempt(c, fiber.StatusOK, id, langs)
+	return s.sendViewOf(c, fiber.StatusOK, a, langs)
 }
 
 func (s *Server) quizProgress(c *fiber.Ctx) error {

@@ -28,6 +28,7 @@ var listLimits = map[reflect.Type]map[string]int{
 	reflect.TypeFor[assessments.Blank]():  {"accepted": assessments.LocalesMax},
 	reflect.TypeFor[assessments.Likert](): {"labels": assessments.ScalePointsMax},
 	reflect.TypeFor[quizJSON]():           {"picks": assessments.MaxPicks, "locales": i18n.MaxLocales, "messages": i18n.MaxLocales},
+	reflect.TypeFor[saveAnswersRequest](): {"answers": assessments.MaxBatchAnswers},
 	reflect.TypeFor[pickJSON]():           {"questions": assessments.MaxDrawn, "tags": assessments.MaxTagsPerItem},
 	reflect.TypeFor[draftJSON]():          draftLimits,
 	reflect.TypeFor[courseEditJSON]():     withLimits(draftLimits, map[string]int{"translations": courses.MaxLocales}),

@@ -258,6 +258,7 @@ func (s *Server) routes() {
 	api.Get("/quizzes/:id/progress", a, s.quizProgress)
 	api.Get("/attempts/:id", a, s.getAttempt)
 	api.Put("/attempts/:id/answers/:key", a, s.saveAnswer)
+	api.Put("/attempts/:id/answers", a, s.saveAnswers)
 	api.Post("/attempts/:id/submit", a, s.submitAttempt)
 
 	// The bytes, outside the JSON API: GET (and HEAD), with an optional

@@ -277,6 +277,13 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 		every(ctx, cfg.MediaCleanInterval, log, "media cleaned", "media clean-up failed", cleanMedia(lib))
 	}()
 	defer func() { <-cleanDone }()
+	followDone := make(chan struct{})
+	go func() {
+		defer close(followDone)
+		assess.RunFollowUps(ctx, assessments.FollowUpInterval)
+		assess.Wait() // the submits' own follow-ups end before the database closes
+	}()
+	defer func() { <-followDone }()
 
 	select {
 	case err := <-serveErr:
