@@ -19,7 +19,6 @@ import (
 	"github.com/pathways-lms/pathways/i18n"
 	"github.com/pathways-lms/pathways/server"
 	"github.com/pathways-lms/pathways/storage/media"
-	"github.com/pathways-lms/pathways/storage/mongodb/mongotest"
 )
 
 // benchServer is a server with production hash parameters.
@@ -43,7 +42,7 @@ type benchEnv struct {
 func benchMediaServer(b *testing.B, blobs assets.Blobs, cfg assets.Config) benchEnv {
 	b.Helper()
 	ctx := context.Background()
-	db := mongotest.NewDB(b)
+	db := newDB(b)
 	if blobs == nil {
 		disk, err := media.NewDisk(b.TempDir())
 		if err != nil {

@@ -25,15 +25,16 @@ import (
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/i18n"
 	"github.com/pathways-lms/pathways/server"
+	"github.com/pathways-lms/pathways/storage/docdb"
+	"github.com/pathways-lms/pathways/storage/docdb/dbtest"
 	"github.com/pathways-lms/pathways/storage/media"
 	"github.com/pathways-lms/pathways/storage/media/miniotest"
-	"github.com/pathways-lms/pathways/storage/mongodb"
-	"github.com/pathways-lms/pathways/storage/mongodb/mongotest"
+	"github.com/pathways-lms/pathways/storage/stores"
 )
 
 // TestMain stops the shared embedded database and MinIO after the tests.
 func TestMain(m *testing.M) {
-	code := mongotest.Main(m)
+	code := dbtest.Main(m)
 	miniotest.Stop()
 	os.Exit(code)
 }
@@ -59,7 +60,7 @@ var fastHash = accounts.HashParams{MemoryKiB: 64, Time: 1, Threads: 1}
 
 type env struct {
 	t   *testing.T
-	db  *mongodb.DB
+	db  *stores.DB
 	acc *accounts.Service
 	// The media library and its blob store (a fresh disk store unless the
 	// test chose one with newMediaEnv).
@@ -86,6 +87,41 @@ const (
 	fixturePIN      = "2580"
 )
 
+// testEngine is the storage engine the server tests run on: SQLite, the
+// default engine, unless PATHWAYS_TEST_ENGINE=mongodb (the FerretDB stand-in,
+// or PATHWAYS_TEST_MONGODB_URI). Every store's contract suite runs on both
+// engines in storage/stores whatever this says.
+func testEngine() string {
+	if k := os.Getenv("PATHWAYS_TEST_ENGINE"); k != "" {
+		return k
+	}
+	return "sqlite"
+}
+
+// newDB is a fresh, migrated database on the test engine, closed when t
+// ends.
+func newDB(t testing.TB) *stores.DB {
+	t.Helper()
+	return stores.New(dbtest.New(t, testEngine(), stores.Schema()))
+}
+
+// wipe deletes every document of the collections, as if the database had
+// lost them: for tests of what is served from memory.
+func (e *env) wipe(ctx context.Context, collections ...string) {
+	e.t.Helper()
+	for _, c := range collections {
+		var ids []string
+		if err := docdb.Each(ctx, e.db.Engine(), c, docdb.Query{}, func(d docdb.Doc) error { ids = append(ids, d.ID); return nil }); err != nil {
+			e.t.Fatal(err)
+		}
+		for _, id := range ids {
+			if err := e.db.Engine().Delete(ctx, c, id, docdb.AnyRev); err != nil {
+				e.t.Fatal(err)
+			}
+		}
+	}
+}
+
 type option func(*accounts.Config, *server.Config, *server.Deps)
 
 func newEnv(t *testing.T, opts ...option) *env {
@@ -105,7 +141,7 @@ func newMediaEnv(t *testing.T, blobs assets.Blobs, presign assets.Presigner, cfg
 		blobs = disk
 	}
 	e := &env{
-		t: t, db: mongotest.NewDB(t), clock: &clock{t: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}, logs: &bytes.Buffer{},
+		t: t, db: newDB(t), clock: &clock{t: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}, logs: &bytes.Buffer{},
 		blobs: blobs, presign: presign, mediaCfg: cfg,
 	}
 	e.build(opts...)
@@ -142,7 +178,7 @@ func (e *env) build(opts ...option) {
 		Catalog: catalog,
 		Logger:  logger,
 		Metrics: prometheus.NewRegistry(),
-		Ready:   []server.Check{{Name: "database", Check: e.db.Ping}},
+		Ready:   []server.Check{{Name: "database", Check: e.db.Engine().Ping}},
 	}
 	for _, o := range opts {
 		o(&accCfg, &srvCfg, &deps)

@@ -14,8 +14,7 @@ import (
 
 	"github.com/pathways-lms/pathways/accounts"
 	"github.com/pathways-lms/pathways/server"
-	"github.com/pathways-lms/pathways/storage/mongodb"
-	"github.com/pathways-lms/pathways/storage/mongodb/mongotest"
+	"github.com/pathways-lms/pathways/storage/sqlite"
 )
 
 // TestBadInput: every kind of malformed request gets a 4xx problem
@@ -195,7 +194,7 @@ func TestHealthAndReadiness(t *testing.T) {
 
 	// A server whose database connection is gone is alive but not ready.
 	ctx := context.Background()
-	gone, err := mongodb.Open(ctx, mongotest.URI(t), mongotest.NewName())
+	gone, err := sqlite.Open(ctx, sqlite.Options{Path: t.TempDir() + "/gone.db"})
 	if err != nil {
 		t.Fatal(err)
 	}

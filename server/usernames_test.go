@@ -8,10 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/storage/docdb"
 )
 
 // TestLookalikeUsernames: invisible characters are refused, and so is a
@@ -89,18 +88,18 @@ func TestLookalikeUsernames(t *testing.T) {
 func TestClaimsOfCrashedCreates(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	crash := func(collection, ownerField, key string) {
+	crash := func(collection, key string) {
 		t.Helper()
-		_, err := e.db.Collection(collection).InsertOne(ctx, bson.D{{Key: "_id", Value: key}, {Key: ownerField, Value: "0190f1e2-0000-7000-8000-00000000dead"},
-			{Key: "claimed_at", Value: e.clock.Now()}, {Key: "pending", Value: true}})
+		err := e.db.Engine().Insert(ctx, collection, key, map[string]any{
+			"owner": "0190f1e2-0000-7000-8000-00000000dead", "claimed_at": e.clock.Now().UnixMilli(), "pending": true})
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	crash("usernames", "user_id", "samir")
-	crash("usernames", "user_id", "swept")
-	crash("course_slugs", "course_id", e.orgA.ID+"/crashing")
-	crash("course_slugs", "course_id", e.orgA.ID+"/swept")
+	crash("usernames", "samir")
+	crash("usernames", "swept")
+	crash("course_slugs", e.orgA.ID+"/crashing")
+	crash("course_slugs", e.orgA.ID+"/swept")
 	edu, trainer := e.token("a-edu"), e.token("a-trainer")
 	img := e.mustUpload(trainer, formFile{name: "p.png", data: pngFile(t, 8, 8, 51)})["id"].(string)
 	createUser := func() response {
@@ -130,7 +129,7 @@ func TestClaimsOfCrashedCreates(t *testing.T) {
 		t.Errorf("slug sweep: %d %v, want the one stale slug claim", n, err)
 	}
 	for _, c := range [][2]string{{"usernames", "swept"}, {"course_slugs", e.orgA.ID + "/swept"}} {
-		if err := e.db.Collection(c[0]).FindOne(ctx, bson.D{{Key: "_id", Value: c[1]}}).Err(); err == nil {
+		if _, err := e.db.Engine().Get(ctx, c[0], c[1], &map[string]any{}); err == nil {
 			t.Errorf("%s %s survived the sweep", c[0], c[1])
 		}
 	}
@@ -149,7 +148,7 @@ func TestBackfillSkeletons(t *testing.T) {
 			body: map[string]any{"orgId": e.orgA.ID, "username": name, "role": "learner", "pin": "7391"}})
 	}
 	unclaim := func(name string) {
-		if _, err := e.db.Collection("username_skeletons").DeleteOne(ctx, bson.D{{Key: "_id", Value: accounts.Skeleton(name)}}); err != nil {
+		if err := e.db.Engine().Delete(ctx, "username_skeletons", accounts.Skeleton(name), docdb.AnyRev); err != nil {
 			t.Fatal(err)
 		}
 	}

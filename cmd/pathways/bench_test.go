@@ -7,8 +7,8 @@ import (
 )
 
 // BenchmarkStartup measures `pathways serve` from the call until the
-// listener accepts requests, then a clean stop, against the embedded
-// database: "first" on an empty data directory (creates the database, the
+// listener accepts requests, then a clean stop, on the embedded SQLite
+// engine: "first" on an empty data directory (creates the database, the
 // admin and its argon2id hash), "restart" on an existing one.
 //
 //	go test -run '^$' -bench Startup -benchtime 20x ./cmd/pathways

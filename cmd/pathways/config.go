@@ -23,9 +23,9 @@ import (
 type config struct {
 	Addr           string        // PATHWAYS_ADDR
 	DataDir        string        // PATHWAYS_DATA_DIR
-	MongoURI       string        // MONGODB_URI; empty starts the embedded database
+	MongoURI       string        // MONGODB_URI; empty keeps the data in SQLite under DataDir
 	DBName         string        // PATHWAYS_DB_NAME
-	Synchronous    string        // PATHWAYS_DB_SYNCHRONOUS: full (default) or normal, embedded only
+	Synchronous    string        // PATHWAYS_DB_SYNCHRONOUS: full (default) or normal, SQLite only
 	JWTSecret      []byte        // PATHWAYS_JWT_SECRET; empty: generated and kept in the database
 	AccessTTL      time.Duration // PATHWAYS_ACCESS_TTL
 	RefreshTTL     time.Duration // PATHWAYS_REFRESH_TTL

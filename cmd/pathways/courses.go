@@ -17,8 +17,9 @@ import (
 )
 
 // courseBackend opens the database, media and courses for a command.
-// With the embedded database, run commands while the server is stopped:
-// both would open the same files.
+// With the embedded SQLite engine a command may run beside the server: both
+// open the one database file, whose writes are compare-and-swaps that hold
+// between processes.
 func courseBackend(ctx context.Context, cfg config, stderr io.Writer) (*backend, *courses.Service, *transfer.Service, func() error, error) {
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	b, closeAll, err := open(ctx, cfg, log)

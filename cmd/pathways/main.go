@@ -14,11 +14,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -33,9 +35,11 @@ import (
 	"github.com/pathways-lms/pathways/courses/transfer"
 	"github.com/pathways-lms/pathways/i18n"
 	"github.com/pathways-lms/pathways/server"
+	"github.com/pathways-lms/pathways/storage/docdb"
 	"github.com/pathways-lms/pathways/storage/media"
 	"github.com/pathways-lms/pathways/storage/mongodb"
-	"github.com/pathways-lms/pathways/storage/mongodb/embedded"
+	"github.com/pathways-lms/pathways/storage/sqlite"
+	"github.com/pathways-lms/pathways/storage/stores"
 )
 
 func main() {
@@ -100,57 +104,77 @@ func version() string {
 
 // backend is the opened database and the services on it.
 type backend struct {
-	emb *embedded.Server // nil with MONGODB_URI
-	db  *mongodb.DB
-	acc *accounts.Service
+	engine docdb.Engine
+	db     *stores.DB
+	acc    *accounts.Service
 }
 
-// open starts the database (embedded unless MONGODB_URI is set), creates
-// collections and indexes, and builds the services. close undoes it all.
+// oldEngineFile names a data directory the FerretDB engine of earlier
+// versions wrote; the server does not read it, cmd/pathways-move moves it.
+func oldEngineFile(cfg config) string { return filepath.Join(cfg.DataDir, cfg.DBName+".sqlite") }
+
+// openEngine opens the storage engine: MongoDB with MONGODB_URI, the SQLite
+// file under the data directory otherwise. It refuses a data directory of
+// the old FerretDB engine that was not moved yet, naming the command that
+// moves it, rather than starting empty beside it.
+func openEngine(ctx context.Context, cfg config, log *slog.Logger) (docdb.Engine, error) {
+	if cfg.MongoURI != "" {
+		e, err := mongodb.OpenEngine(ctx, cfg.MongoURI, cfg.DBName)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("database: MongoDB", slog.String("database", cfg.DBName))
+		return e, nil
+	}
+	path := filepath.Join(cfg.DataDir, sqlite.FileName)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(oldEngineFile(cfg)); err == nil {
+			return nil, fmt.Errorf("%s holds a database of the FerretDB engine of earlier versions; "+
+				"stop the server and move it once with `go run ./cmd/pathways-move` "+
+				"(same PATHWAYS_DATA_DIR and PATHWAYS_DB_NAME; it keeps the old file as a backup)", oldEngineFile(cfg))
+		}
+	}
+	e, err := sqlite.Open(ctx, sqlite.Options{Path: path, Synchronous: cfg.Synchronous})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("database: embedded SQLite", slog.String("file", e.Path()), slog.String("synchronous", cfg.Synchronous))
+	return e, nil
+}
+
+// open opens the storage engine, creates collections and indexes, and
+// builds the accounts service. closeAll undoes it all.
 func open(ctx context.Context, cfg config, log *slog.Logger) (b *backend, closeAll func() error, err error) {
 	b = &backend{}
 	var closers []func() error
-	closeAll = func() error {
+	// undo is closeAll's own copy: a failed open returns a nil closeAll,
+	// but must still close what it opened.
+	undo := func() error {
 		var errs []error
 		for i := len(closers) - 1; i >= 0; i-- {
 			errs = append(errs, closers[i]())
 		}
 		return errors.Join(errs...)
 	}
+	closeAll = undo
 	defer func() {
 		if err != nil {
-			err = errors.Join(err, closeAll())
+			err = errors.Join(err, undo())
 		}
 	}()
 
-	uri := cfg.MongoURI
-	if uri == "" {
-		b.emb, err = embedded.Start(ctx, embedded.Options{Dir: cfg.DataDir, Synchronous: cfg.Synchronous, Logger: log})
-		if err != nil {
-			return nil, nil, err
-		}
-		closers = append(closers, func() error {
-			defer log.Info("embedded database stopped")
-			return b.emb.Close()
-		})
-		uri = b.emb.URI()
-		log.Info("embedded database started", slog.String("dir", b.emb.Dir()))
-	}
-	if b.db, err = mongodb.Open(ctx, uri, cfg.DBName); err != nil {
+	if b.engine, err = openEngine(ctx, cfg, log); err != nil {
 		return nil, nil, err
 	}
 	closers = append(closers, func() error {
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		return b.db.Close(closeCtx)
+		defer log.Info("database closed")
+		return b.engine.Close(closeCtx)
 	})
+	b.db = stores.New(b.engine)
 	if err := b.db.Migrate(ctx); err != nil {
 		return nil, nil, err
-	}
-	if b.emb != nil {
-		if err := b.emb.RepairIndexes(ctx, cfg.DBName); err != nil {
-			return nil, nil, err
-		}
 	}
 
 	store := b.db.Accounts()
@@ -184,7 +208,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 		return err
 	}
 	defer func() { err = errors.Join(err, closeAll()) }()
-	emb, db, acc := b.emb, b.db, b.acc
+	engine, db, acc := b.engine, b.db, b.acc
 
 	created, generated, err := acc.Bootstrap(ctx, cfg.AdminUsername, cfg.AdminPassword)
 	if err != nil {
@@ -223,7 +247,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 		MaxInFlight: cfg.MaxInFlight, MaxInFlightCached: cfg.MaxInFlightCached,
 	}, server.Deps{
 		Accounts: acc, Media: lib, Courses: crs, Assess: assess, Catalog: catalog, Logger: log, Metrics: reg,
-		Ready: []server.Check{{Name: "database", Check: db.Ping}, {Name: "media", Check: lib.Ping}},
+		Ready: []server.Check{{Name: "database", Check: engine.Ping}, {Name: "media", Check: lib.Ping}},
 	})
 	if err != nil {
 		return err
@@ -236,7 +260,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("ready", slog.String("addr", ln.Addr().String()), slog.Float64("startup_ms", float64(time.Since(started).Microseconds())/1000),
-		slog.Bool("embedded_database", emb != nil))
+		slog.String("database", engine.Kind()))
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -334,7 +358,7 @@ func backfillSkeletons(ctx context.Context, acc *accounts.Service, log *slog.Log
 
 // openMedia opens the blob store (S3 when S3_ENDPOINT is set, the local
 // disk otherwise) and the media library on it.
-func openMedia(ctx context.Context, cfg config, db *mongodb.DB, log *slog.Logger) (*assets.Service, error) {
+func openMedia(ctx context.Context, cfg config, db *stores.DB, log *slog.Logger) (*assets.Service, error) {
 	var (
 		blobs   assets.Blobs
 		presign assets.Presigner
@@ -366,7 +390,7 @@ func openMedia(ctx context.Context, cfg config, db *mongodb.DB, log *slog.Logger
 // openContent builds the courses and assessments services on the
 // database and library, and course packages' transfer across them;
 // publishing a course checks its quizzes.
-func openContent(cfg config, db *mongodb.DB, lib *assets.Service, log *slog.Logger) (*courses.Service, *assessments.Service, *transfer.Service) {
+func openContent(cfg config, db *stores.DB, lib *assets.Service, log *slog.Logger) (*courses.Service, *assessments.Service, *transfer.Service) {
 	ccfg := courses.DefaultConfig
 	ccfg.CacheBytes = cfg.CourseCache
 	crs := courses.NewService(db.Courses(), lib, ccfg, time.Now, log)
@@ -378,7 +402,7 @@ func openContent(cfg config, db *mongodb.DB, lib *assets.Service, log *slog.Logg
 }
 
 // orgExists checks an organisation id against the accounts store.
-func orgExists(db *mongodb.DB) func(context.Context, string) error {
+func orgExists(db *stores.DB) func(context.Context, string) error {
 	return func(ctx context.Context, id string) error {
 		_, err := db.Accounts().Organisation(ctx, id)
 		return err

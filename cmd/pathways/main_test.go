@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -258,5 +262,23 @@ func TestResetPassword(t *testing.T) {
 	}
 	if status, _ := second.post(t, "/api/v1/auth/login", map[string]string{"username": "admin", "password": m[1]}, ""); status != 200 {
 		t.Fatalf("new password: %d", status)
+	}
+}
+
+// TestRefusesUnmovedFerretDBData: a data directory the FerretDB engine of
+// earlier versions wrote is neither read nor started empty beside: the
+// server refuses and names the command that moves it.
+func TestRefusesUnmovedFerretDBData(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "pathways.sqlite"), []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"PATHWAYS_DATA_DIR": dir, "PATHWAYS_ADDR": "127.0.0.1:0", "PATHWAYS_LOG_LEVEL": "error"}
+	err := run(t.Context(), nil, func(k string) string { return env[k] }, io.Discard, io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "go run ./cmd/pathways-move") {
+		t.Fatalf("start on an unmoved data directory: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pathways.db")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a new database was created beside the old one: %v", err)
 	}
 }

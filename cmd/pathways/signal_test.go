@@ -83,7 +83,7 @@ func TestSIGTERM(t *testing.T) {
 		t.Fatalf("exit after SIGTERM: %v (log: %v)", err, msgs)
 	}
 	got := strings.Join(msgs, " | ")
-	for _, want := range []string{"shutting down", "stopped", "embedded database stopped"} {
+	for _, want := range []string{"shutting down", "stopped", "database closed"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("log lacks %q: %s", want, got)
 		}

@@ -9,8 +9,7 @@ import (
 )
 
 // userCommand runs `pathways user ...` against the configured database.
-// With the embedded database, run it while the server is stopped: both
-// would open the same files.
+// It may run beside the server (see courseBackend).
 func userCommand(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) (err error) {
 	if len(args) != 2 || args[0] != "reset-password" {
 		return errors.New("usage: pathways user reset-password USERNAME")
