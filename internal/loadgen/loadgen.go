@@ -262,11 +262,13 @@ const (
 // random point of the cycle (so the run starts in a steady state, with
 // attempts half done), and waits a jittered think time between requests.
 func dayMix(ctx context.Context, c *client, rec *recorder, f *fixture, s *session, think time.Duration, stop time.Time) {
+	// pause is the think time (± 50 %), cut short at stop so that the
+	// phase ends when its duration does.
 	pause := func() error {
 		if think <= 0 {
 			return ctx.Err()
 		}
-		return sleep(ctx, think/2+time.Duration(rand.Int64N(int64(think)))) // think ± 50 %
+		return sleep(ctx, min(think/2+time.Duration(rand.Int64N(int64(think))), time.Until(stop)))
 	}
 	if think > 0 && sleep(ctx, time.Duration(rand.Int64N(int64(think)))) != nil {
 		return
