@@ -140,6 +140,7 @@ func TestLoadArguments(t *testing.T) {
 		{"-spawn", "-addr", "http://127.0.0.1:1"},
 		{"-addr", "http://127.0.0.1:1"}, // no admin password
 		{"extra"},
+		{"-scenario", "lesson-ratio", "-server-cpus", "0"}, // the bare handler would share the generator's CPU
 	} {
 		err := run(context.Background(), append([]string{"load"}, args...), func(string) string { return "" }, io.Discard, io.Discard, nil)
 		if err == nil {

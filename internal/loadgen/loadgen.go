@@ -95,6 +95,11 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		return nil, fmt.Errorf("unknown scenario %q (one of %v)", cfg.Scenario, Scenarios)
 	}
 	cfg = cfg.withDefaults()
+	if cfg.Bare && cfg.Spawn.CPUs != "" && cfg.Addr == "" {
+		// The bare handler runs in this process: pinned, it would share
+		// the generator's CPUs while the server has its own.
+		return nil, errors.New("the bare handler runs in the generator's process: measure lesson-ratio without pinning the server")
+	}
 	logf := func(format string, args ...any) { fmt.Fprintf(cfg.Log, format+"\n", args...) }
 	rep = &Report{Scenario: cfg.Scenario, Date: time.Now().UTC().Format(time.RFC3339), Learners: cfg.Learners}
 	switch cfg.Scenario {
