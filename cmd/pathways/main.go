@@ -3,6 +3,8 @@
 //	pathways [serve]      start the server (the default)
 //	pathways user reset-password USERNAME
 //	                      set a new generated password, printed once (for a lost admin password)
+//	pathways load [-scenario class-burst|day-mix|lessons|lesson-ratio] [-learners N] …
+//	                      the load generator (internal/loadgen); -h lists its flags
 //	pathways healthcheck  exit 0 if a local server answers /healthz (for containers)
 //	pathways version      print the version
 //
@@ -83,16 +85,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return importCommand(ctx, cfg, args[1:], stdout, stderr)
 		}
 		return exportCommand(ctx, cfg, args[1:], stdout, stderr)
+	case "load":
+		return loadCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, or(getenv("PATHWAYS_ADDR"), ":8080"))
 	case "version":
 		_, err := fmt.Fprintln(stdout, version())
 		return err
 	case "help", "-h", "--help":
-		_, err := fmt.Fprintln(stdout, "usage: pathways [serve | seed | import [-org ID] [-publish] PATH | export [-version N] ID OUT | user reset-password USERNAME | healthcheck | version]")
+		_, err := fmt.Fprintln(stdout, "usage: pathways [serve | seed | import [-org ID] [-publish] PATH | export [-version N] ID OUT | user reset-password USERNAME | load [-scenario S] [-learners N] … | healthcheck | version]")
 		return err
 	}
-	return fmt.Errorf("unknown command %q (try: serve, seed, import, export, user, healthcheck, version)", cmd)
+	return fmt.Errorf("unknown command %q (try: serve, seed, import, export, user, load, healthcheck, version)", cmd)
 }
 
 func version() string {
