@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/pathways-lms/pathways/storage/mongodb/embedded"
 )
@@ -25,6 +26,7 @@ import (
 func main() {
 	dir := flag.String("dir", "", "directory for its SQLite files (a new temporary one if empty)")
 	addr := flag.String("addr", "127.0.0.1:27018", "loopback address to listen on")
+	db := flag.String("db", "pathways", "database whose _id indexes to repair as its collections appear (see embedded.RepairIndexes)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -44,7 +46,19 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Println(srv.URI())
-	<-ctx.Done()
+	// FerretDB's own _id index is unusable (DECISIONS.md, "The _id index
+	// repair"); repair it as the server creates its collections, as the
+	// tests do after migrating, so look-ups by id do not scan.
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-tick.C:
+			_ = srv.RepairIndexes(ctx, *db) // fails until the database exists
+		}
+	}
 	if err := srv.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "mongodb-standin:", err)
 		os.Exit(1)
