@@ -1,12 +1,10 @@
 package ferretmove
 
 import (
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -24,53 +22,14 @@ import (
 	"github.com/pathways-lms/pathways/accounts"
 	"github.com/pathways-lms/pathways/assessments"
 	"github.com/pathways-lms/pathways/courses"
+	"github.com/pathways-lms/pathways/storage/ferretmove/movetest"
 	"github.com/pathways-lms/pathways/storage/mongodb/embedded"
 	"github.com/pathways-lms/pathways/storage/sqlite"
 	"github.com/pathways-lms/pathways/storage/stores"
 )
 
-// The fixture, testdata/pathways.sqlite.gz, is a database the old server
-// (FerretDB engine) wrote: the demo curriculum (3 published courses and
-// their media records), an organisation "move-test" with trainer1,
-// learner1, learner2, edu1, the admin, a bank and a published quiz,
-// learner1's submitted attempt and learner2's open one, refresh tokens,
-// a failed sign-in of learner2.
-const (
-	adminPassword = "correct horse battery staple"
-	eduPassword   = "correct horse battery"
-	learner1PIN   = "7391"
-	learner2PIN   = "7392"
-	demoOrg       = "0190f1e2-9d3a-7c4e-8f00-00000000de40"
-	quizID        = "01a23ed5-907b-758c-9a87-a831c8942083"
-	attempt1      = "19d29d01-f30b-46fb-8ef8-56868b3665cc" // learner1's, submitted
-	attempt2      = "1e1d4dfd-1557-41ec-ad91-dda7af2688b7" // learner2's, open
-)
-
-// fixture is a data directory holding the old database, unpacked.
-func fixture(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	in, err := os.Open(filepath.Join("testdata", "pathways.sqlite.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	zr, err := gzip.NewReader(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := os.Create(OldFile(dir, "pathways"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, zr); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
+// fixture is a data directory holding the old database (see movetest).
+func fixture(t *testing.T) string { return movetest.DataDir(t) }
 
 // withOld runs fn on the old database of dir through FerretDB, as the old
 // server did: the oracle the tests compare with, and how they plant what
@@ -254,7 +213,7 @@ func TestMove(t *testing.T) {
 			t.Errorf("admin-bootstrapped flag: %v %v", ok, err)
 		}
 		for _, c := range []struct{ username, secret string }{
-			{"admin", adminPassword}, {"edu1", eduPassword}, {"learner1", learner1PIN}, {"learner2", learner2PIN},
+			{"admin", movetest.AdminPassword}, {"edu1", movetest.EduPassword}, {"learner1", movetest.Learner1PIN}, {"learner2", movetest.Learner2PIN},
 		} {
 			sess, err := acc.Login(ctx, c.username, c.secret, "127.0.0.1")
 			if err != nil {
@@ -333,37 +292,37 @@ func TestMove(t *testing.T) {
 
 	t.Run("assessments", func(t *testing.T) {
 		as := assessments.NewService(db.Assessments(), nil, 0, time.Now, slog.New(slog.DiscardHandler))
-		q, err := as.Quiz(ctx, actors["admin"], quizID)
+		q, err := as.Quiz(ctx, actors["admin"], movetest.QuizID)
 		if err != nil || q.Published != 1 {
 			t.Fatalf("quiz: published %d, %v", q.Published, err)
 		}
-		if v, err := db.Assessments().Version(ctx, quizID, 1); err != nil || len(v.Questions) == 0 {
+		if v, err := db.Assessments().Version(ctx, movetest.QuizID, 1); err != nil || len(v.Questions) == 0 {
 			t.Fatalf("quiz version 1: %d questions, %v", len(v.Questions), err)
 		}
 		banks, err := as.Banks(ctx, actors["admin"], q.OrgID, pathways.Page{Limit: 10})
 		if err != nil || len(banks) != 1 {
 			t.Errorf("banks: %d, %v", len(banks), err)
 		}
-		v1, err := as.View(ctx, actors["learner1"], attempt1, []string{"en"})
+		v1, err := as.View(ctx, actors["learner1"], movetest.Attempt1, []string{"en"})
 		if err != nil || v1.Submitted == nil {
 			t.Fatalf("learner1's attempt: %+v %v", v1, err)
 		}
-		p, err := as.Progress(ctx, actors["learner1"], quizID)
+		p, err := as.Progress(ctx, actors["learner1"], movetest.QuizID)
 		if err != nil || len(p.Attempts) != 1 || p.Grade == nil || *p.Grade != 0.5 {
 			t.Errorf("learner1's progress: %+v %v", p, err)
 		}
-		a2, err := db.Assessments().Attempt(ctx, attempt2)
+		a2, err := db.Assessments().Attempt(ctx, movetest.Attempt2)
 		if err != nil || !a2.Submitted.IsZero() || len(a2.Answers) != 1 {
 			t.Fatalf("learner2's open attempt: %+v %v", a2, err)
 		}
-		done, err := as.SubmitAttempt(ctx, actors["learner2"], attempt2)
+		done, err := as.SubmitAttempt(ctx, actors["learner2"], movetest.Attempt2)
 		if err != nil || done.Submitted.IsZero() {
 			t.Errorf("learner2 submits the moved attempt: %v", err)
 		}
 	})
 
 	t.Run("media", func(t *testing.T) {
-		lib, err := db.Assets().Library(ctx, demoOrg)
+		lib, err := db.Assets().Library(ctx, movetest.DemoOrg)
 		if err != nil || len(lib.Items) != len(want["media_assets"]) {
 			t.Errorf("library: %d items, %v", len(lib.Items), err)
 		}
