@@ -171,7 +171,10 @@ func copyAll(ctx context.Context, name, dir, path string, rep *Report, log *slog
 			"nothing was moved; move with the version that wrote them", strings.Join(unknown, ", "))
 	}
 
-	dst, err := sqlite.Open(ctx, sqlite.Options{Path: path})
+	// Without an fsync per insert: the copy is not in place until it is
+	// closed and synced (see syncFile), so a crash meanwhile loses only
+	// the copy, which the next run makes again.
+	dst, err := sqlite.Open(ctx, sqlite.Options{Path: path, Synchronous: sqlite.SyncNormal})
 	if err != nil {
 		return err
 	}
@@ -219,6 +222,19 @@ func copyAll(ctx context.Context, name, dir, path string, rep *Report, log *slog
 	// removes it; a log left over would not follow the file's rename.
 	if _, err := os.Stat(path + "-wal"); err == nil {
 		return fmt.Errorf("the new database's log %s-wal was not folded into it", path)
+	}
+	return syncFile(path)
+}
+
+// syncFile flushes path to disk.
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", path, err)
 	}
 	return nil
 }

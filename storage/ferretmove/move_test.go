@@ -402,3 +402,16 @@ func TestMoveNothing(t *testing.T) {
 		t.Errorf("move of an empty directory: %v", err)
 	}
 }
+
+// BenchmarkMove moves the fixture (about 100 documents, 1.3 MB): FerretDB's
+// start on the copy, the reads, the inserts and the checks.
+func BenchmarkMove(b *testing.B) {
+	for b.Loop() {
+		b.StopTimer()
+		dir := movetest.DataDir(b)
+		b.StartTimer()
+		if _, err := Move(b.Context(), Options{DataDir: dir, DBName: movetest.DBName}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
