@@ -48,6 +48,10 @@ func OldFile(dir, name string) string { return filepath.Join(dir, name+".sqlite"
 // database is moved, copied or kept with them.
 var sqliteSuffixes = []string{"", "-wal", "-shm", "-journal"}
 
+// workDirPattern names the working directories of Move in the data
+// directory.
+const workDirPattern = ".pathways-move-*"
+
 // Options configure Move.
 type Options struct {
 	DataDir string // the data directory (PATHWAYS_DATA_DIR)
@@ -91,7 +95,14 @@ func Move(ctx context.Context, opts Options) (rep Report, err error) {
 			_ = os.Remove(partial + s)
 		}
 	}
-	removePartial() // left by an interrupted earlier run
+	// What an interrupted earlier run left: its partial copy, the copy of
+	// the old file it gave FerretDB.
+	removePartial()
+	if stale, err := filepath.Glob(filepath.Join(opts.DataDir, workDirPattern)); err == nil {
+		for _, d := range stale {
+			_ = os.RemoveAll(d)
+		}
+	}
 	defer func() {
 		if err != nil {
 			removePartial()
@@ -100,7 +111,7 @@ func Move(ctx context.Context, opts Options) (rep Report, err error) {
 
 	// FerretDB opens what it reads for writing (its metadata, the WAL),
 	// so it gets a copy: the old file stays untouched until it is renamed.
-	snap, err := os.MkdirTemp(opts.DataDir, ".pathways-move-")
+	snap, err := os.MkdirTemp(opts.DataDir, workDirPattern)
 	if err != nil {
 		return rep, fmt.Errorf("make a working directory: %w", err)
 	}
@@ -126,7 +137,7 @@ func Move(ctx context.Context, opts Options) (rep Report, err error) {
 	if err := os.Rename(partial, target); err != nil {
 		return rep, fmt.Errorf("put the moved database in place: %w", err)
 	}
-	if err := syncDir(opts.DataDir); err != nil {
+	if err := syncPath(opts.DataDir); err != nil {
 		return rep, err
 	}
 	for _, s := range sqliteSuffixes {
@@ -136,7 +147,7 @@ func Move(ctx context.Context, opts Options) (rep Report, err error) {
 			}
 		}
 	}
-	return rep, syncDir(opts.DataDir)
+	return rep, syncPath(opts.DataDir)
 }
 
 // copyAll copies every collection of database name, served by FerretDB
@@ -172,7 +183,7 @@ func copyAll(ctx context.Context, name, dir, path string, rep *Report, log *slog
 	}
 
 	// Without an fsync per insert: the copy is not in place until it is
-	// closed and synced (see syncFile), so a crash meanwhile loses only
+	// closed and synced, so a crash meanwhile loses only
 	// the copy, which the next run makes again.
 	dst, err := sqlite.Open(ctx, sqlite.Options{Path: path, Synchronous: sqlite.SyncNormal})
 	if err != nil {
@@ -223,20 +234,7 @@ func copyAll(ctx context.Context, name, dir, path string, rep *Report, log *slog
 	if _, err := os.Stat(path + "-wal"); err == nil {
 		return fmt.Errorf("the new database's log %s-wal was not folded into it", path)
 	}
-	return syncFile(path)
-}
-
-// syncFile flushes path to disk.
-func syncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	return nil
+	return syncPath(path)
 }
 
 // copyCollection copies every document of col into dst, converted by l
@@ -374,15 +372,16 @@ func copyFile(from, to string) (err error) {
 	return out.Sync()
 }
 
-// syncDir makes the renames in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+// syncPath flushes a file, or a directory's entries (making renames in it
+// durable), to disk.
+func syncPath(path string) error {
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", path, err)
 	}
 	return nil
 }

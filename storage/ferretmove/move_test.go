@@ -125,6 +125,9 @@ func TestMove(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, sqlite.FileName+".moving"), []byte("half a copy"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.MkdirAll(filepath.Join(dir, ".pathways-move-123", "pathways.sqlite"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	at := time.Date(2026, 12, 4, 10, 30, 0, 0, time.UTC)
 	rep, err := Move(ctx, Options{DataDir: dir, DBName: "pathways", Now: func() time.Time { return at }})
 	if err != nil {
