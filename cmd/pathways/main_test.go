@@ -15,6 +15,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pathways-lms/pathways/storage/ferretmove"
+	"github.com/pathways-lms/pathways/storage/ferretmove/movetest"
 )
 
 // instance is one run of the real server command.
@@ -280,5 +283,39 @@ func TestRefusesUnmovedFerretDBData(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "pathways.db")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a new database was created beside the old one: %v", err)
+	}
+}
+
+// TestServeAfterMove: a data directory of the FerretDB engine, moved once
+// by cmd/pathways-move's Move, serves its old users: they sign in with
+// their old passwords and PINs, the demo courses are in the catalogue,
+// and no second admin or demo copy is made.
+func TestServeAfterMove(t *testing.T) {
+	dir := movetest.DataDir(t)
+	if _, err := ferretmove.Move(t.Context(), ferretmove.Options{DataDir: dir, DBName: movetest.DBName}); err != nil {
+		t.Fatal(err)
+	}
+	in := start(t, map[string]string{"PATHWAYS_DATA_DIR": dir, "PATHWAYS_LOG_LEVEL": "warn"})
+	if strings.Contains(in.stdout.String(), "password:") {
+		t.Fatalf("a new admin was made on moved data:\n%s", in.stdout)
+	}
+	for _, c := range []struct{ username, secret string }{
+		{"admin", movetest.AdminPassword}, {"edu1", movetest.EduPassword}, {"learner1", movetest.Learner1PIN},
+	} {
+		status, sess := in.post(t, "/api/v1/auth/login", map[string]string{"username": c.username, "password": c.secret}, "")
+		if status != 200 {
+			t.Fatalf("sign-in of %s: %d %v", c.username, status, sess)
+		}
+		status, me := in.get(t, "/api/v1/me", sess["accessToken"].(string))
+		if status != 200 || me["username"] != c.username {
+			t.Errorf("me of %s: %d %v", c.username, status, me)
+		}
+		if c.username != "learner1" {
+			continue
+		}
+		status, cat := in.get(t, "/api/v1/catalogue", sess["accessToken"].(string))
+		if status != 200 || cat["total"] != float64(3) {
+			t.Errorf("catalogue of learner1: %d %v", status, cat)
+		}
 	}
 }
