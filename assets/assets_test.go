@@ -18,16 +18,13 @@ import (
 	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/storage/docdb/dbtest"
 	"github.com/pathways-lms/pathways/storage/media"
-	"github.com/pathways-lms/pathways/storage/mongodb/mongotest"
 	"github.com/pathways-lms/pathways/storage/stores"
 )
 
 func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
 
-// eachStore runs fn on a fixture of every store: the old MongoDB store
-// and the document-layer store on both engines.
+// eachStore runs fn on a fixture of the store on both engines.
 func eachStore(t *testing.T, fn func(t *testing.T, f *fixture)) {
-	t.Run("old", func(t *testing.T) { fn(t, newFixture(t, mongotest.NewDB(t).Assets())) })
 	for _, kind := range dbtest.Engines {
 		t.Run(kind, func(t *testing.T) {
 			fn(t, newFixture(t, stores.New(dbtest.New(t, kind, stores.Schema())).Assets()))

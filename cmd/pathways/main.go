@@ -123,7 +123,7 @@ func oldEngineFile(cfg config) string { return filepath.Join(cfg.DataDir, cfg.DB
 // moves it, rather than starting empty beside it.
 func openEngine(ctx context.Context, cfg config, log *slog.Logger) (docdb.Engine, error) {
 	if cfg.MongoURI != "" {
-		e, err := mongodb.OpenEngine(ctx, cfg.MongoURI, cfg.DBName)
+		e, err := mongodb.Open(ctx, cfg.MongoURI, cfg.DBName)
 		if err != nil {
 			return nil, err
 		}

@@ -45,9 +45,9 @@ var writeLocks struct {
 
 func init() { writeLocks.seed = maphash.MakeSeed() }
 
-// OpenEngine connects to uri and checks the server answers; name is the
+// Open connects to uri and checks the server answers; name is the
 // database the collections live in.
-func OpenEngine(ctx context.Context, uri, name string) (*Engine, error) {
+func Open(ctx context.Context, uri, name string) (*Engine, error) {
 	opts := options.Client().ApplyURI(uri).
 		SetAppName("pathways").
 		SetServerSelectionTimeout(5 * time.Second).

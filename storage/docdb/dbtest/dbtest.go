@@ -77,7 +77,7 @@ func Mongo(t testing.TB, name string, schema docdb.Schema) *mongodb.Engine {
 	t.Helper()
 	srv := mongotest.Server(t)
 	ctx := context.Background()
-	e, err := mongodb.OpenEngine(ctx, mongotest.URI(t), name)
+	e, err := mongodb.Open(ctx, mongotest.URI(t), name)
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}

@@ -16,10 +16,10 @@ import (
 )
 
 // fill creates a collection of n small documents with ids d0..d(n-1).
-func fill(b *testing.B, db *mongodb.DB, name string, n int) *mongo.Collection {
+func fill(b *testing.B, db *mongodb.Engine, name string, n int) *mongo.Collection {
 	b.Helper()
 	ctx := context.Background()
-	c := db.Collection(name)
+	c := db.Database().Collection(name)
 	docs := make([]any, 0, 1000)
 	for i := range n {
 		docs = append(docs, bson.D{{Key: "_id", Value: fmt.Sprint("d", i)}, {Key: "org", Value: fmt.Sprint("o", i%50)}, {Key: "name", Value: "learner name"}, {Key: "n", Value: i}})

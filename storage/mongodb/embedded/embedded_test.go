@@ -14,6 +14,7 @@ import (
 
 	"github.com/pathways-lms/pathways/storage/mongodb"
 	"github.com/pathways-lms/pathways/storage/mongodb/mongotest"
+	"github.com/pathways-lms/pathways/storage/stores"
 )
 
 func TestMain(m *testing.M) { os.Exit(mongotest.Main(m)) }
@@ -44,10 +45,10 @@ func TestRepairIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Drop(ctx); _ = db.Close(ctx) })
-	if err := db.Migrate(ctx); err != nil {
+	if err := db.Migrate(ctx, stores.Schema()); err != nil {
 		t.Fatal(err)
 	}
-	mdb := db.Collection("users").Database() // the driver's handle on db
+	mdb := db.Database().Collection("users").Database() // the driver's handle on db
 	names, err := mdb.ListCollectionNames(ctx, bson.D{})
 	if err != nil {
 		t.Fatal(err)
@@ -119,9 +120,21 @@ func idLookupPlan(t *testing.T, db *mongo.Database, name string) string {
 // TestRepairKeepsUniqueness checks that documents still read and write
 // through the driver after the repair, and duplicates are still refused.
 func TestRepairKeepsUniqueness(t *testing.T) {
-	db := mongotest.NewDB(t)
 	ctx := context.Background()
-	raw := db.Collection("settings")
+	db, err := mongodb.Open(ctx, mongotest.URI(t), mongotest.NewName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Drop(ctx); _ = db.Close(ctx) })
+	if err := db.Migrate(ctx, stores.Schema()); err != nil {
+		t.Fatal(err)
+	}
+	if srv := mongotest.Server(t); srv != nil {
+		if err := srv.RepairIndexes(ctx, db.Name()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw := db.Database().Collection("settings")
 	for i := range 50 {
 		if _, err := raw.InsertOne(ctx, bson.D{{Key: "_id", Value: fmt.Sprint("k", i)}, {Key: "v", Value: i}}); err != nil {
 			t.Fatal(err)

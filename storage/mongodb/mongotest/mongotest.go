@@ -1,7 +1,7 @@
-// Package mongotest gives tests a real database: a fresh, migrated database
-// per test on an embedded FerretDB shared by the test binary, dropped when
-// the test ends. Set PATHWAYS_TEST_MONGODB_URI to run the same tests against
-// a real MongoDB instead.
+// Package mongotest gives tests a MongoDB server: an embedded FerretDB
+// shared by the test binary (the stand-in for MongoDB), or the one named by
+// PATHWAYS_TEST_MONGODB_URI. storage/docdb/dbtest opens fresh databases on
+// it.
 package mongotest
 
 import (
@@ -14,7 +14,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/pathways-lms/pathways/storage/mongodb"
 	"github.com/pathways-lms/pathways/storage/mongodb/embedded"
 )
 
@@ -70,35 +69,6 @@ func Server(t testing.TB) *embedded.Server {
 func URI(t testing.TB) string {
 	Server(t)
 	return uri
-}
-
-// NewDB returns a fresh, migrated database with repaired indexes, dropped
-// and disconnected when the test ends.
-func NewDB(t testing.TB) *mongodb.DB {
-	t.Helper()
-	s := Server(t)
-	ctx := context.Background()
-	db, err := mongodb.Open(ctx, uri, NewName())
-	if err != nil {
-		t.Fatalf("open test database: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := db.Drop(ctx); err != nil {
-			t.Errorf("drop test database: %v", err)
-		}
-		if err := db.Close(ctx); err != nil {
-			t.Errorf("close test database: %v", err)
-		}
-	})
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("migrate test database: %v", err)
-	}
-	if s != nil {
-		if err := s.RepairIndexes(ctx, db.Name()); err != nil {
-			t.Fatalf("repair indexes: %v", err)
-		}
-	}
-	return db
 }
 
 // NewName returns a random database name.
