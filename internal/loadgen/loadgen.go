@@ -57,7 +57,7 @@ type Config struct {
 	Log io.Writer
 }
 
-// Defaults fills in what c leaves at zero.
+// withDefaults fills in what c leaves at zero.
 func (c Config) withDefaults() Config {
 	if c.Scenario == "" {
 		c.Scenario = "class-burst"
@@ -147,8 +147,8 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 
 	switch cfg.Scenario {
 	case "class-burst":
-		ph, err := measure(ctx, "class-burst", pid, len(f.learners), func(rec *recorder, w int, go_ <-chan struct{}) {
-			<-go_
+		ph, err := measure(ctx, "class-burst", pid, len(f.learners), func(rec *recorder, w int, start <-chan struct{}) {
+			<-start
 			runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
 			defer cancel()
 			classFlow(runCtx, c, rec, f, f.learners[w])
@@ -158,8 +158,8 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		}
 		rep.Phases = append(rep.Phases, ph)
 	case "day-mix":
-		ph, err := measure(ctx, "day-mix", pid, len(f.learners), func(rec *recorder, w int, go_ <-chan struct{}) {
-			<-go_
+		ph, err := measure(ctx, "day-mix", pid, len(f.learners), func(rec *recorder, w int, start <-chan struct{}) {
+			<-start
 			runCtx, cancel := context.WithTimeout(ctx, cfg.Duration+time.Minute)
 			defer cancel()
 			dayMix(runCtx, c, rec, f, f.learners[w], cfg.Think, time.Now().Add(cfg.Duration))
