@@ -16,7 +16,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/cors"
-	"github.com/gofiber/fiber/v2/middleware/helmet"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pathways-lms/pathways/accounts"
@@ -201,10 +200,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) routes() {
 	app := s.app
 	app.Use(s.requestID, s.bodyGuard, s.locale, s.observe, s.recoverPanic, s.deadline)
-	app.Use(helmet.New(helmet.Config{
-		ContentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'",
-		HSTSMaxAge:            31536000,
-	}))
+	app.Use(newSecurityHeaders().handler)
 	if len(s.cfg.CORSOrigins) > 0 {
 		app.Use(cors.New(cors.Config{
 			AllowOrigins: strings.Join(s.cfg.CORSOrigins, ","),
