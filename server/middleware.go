@@ -243,9 +243,10 @@ func (s *Server) recoverPanic(c *fiber.Ctx) (err error) {
 // deadline: the stores report a cancelled call as unavailable, but the
 // client should learn that its request ran out of time (timeout), not that
 // the database is down.
+// Its timer starts only if the request asks about its context (deadline.go).
 func (s *Server) deadline(c *fiber.Ctx) error {
-	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.RequestTimeout)
-	defer cancel()
+	ctx := newLazyDeadline(c.UserContext(), s.cfg.RequestTimeout)
+	defer ctx.stop()
 	c.SetUserContext(ctx)
 	err := c.Next()
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
