@@ -108,45 +108,47 @@ func (s *Server) negotiate(c *fiber.Ctx) *i18n.Localizer {
 	return loc
 }
 
-// localizerCache remembers the localizer negotiated for each
-// Accept-Language value. Browsers and phones send a handful of distinct
-// values, and negotiating one (parsing the header, matching it against
-// the catalogue, building a go-i18n localizer, which parses its tags
-// again) cost about 3 % of the CPU of a lesson read and a dozen
-// allocations. Localizers are immutable, so one serves any number of
-// requests. Bounded: long values are not kept, and a full cache starts
+// valueCache remembers what was worked out from a request's value (a
+// header, a query parameter), for values worked out the same way every
+// time: the localizer negotiated for an Accept-Language, the languages a
+// ?lang= or Accept-Language lists. Browsers and phones send a handful of
+// distinct values, and working one out (parsing the header, matching it
+// against the catalogue, building a go-i18n localizer, which parses its
+// tags again) cost a few per cent of the CPU of a lesson read and a dozen
+// allocations. What it keeps must be immutable, as it serves any number
+// of requests. Bounded: long values are not kept, and a full cache starts
 // again empty.
-type localizerCache struct {
+type valueCache[V any] struct {
 	mu sync.RWMutex
-	m  map[string]*i18n.Localizer
+	m  map[string]V
 }
 
 const (
-	maxLocalizers      = 1024
-	maxLocalizerHeader = 128 // bytes; longer values are negotiated each time
+	maxCachedValues = 1024
+	maxCachedValue  = 128 // bytes; longer values are worked out each time
 )
 
-func newLocalizerCache() *localizerCache {
-	return &localizerCache{m: map[string]*i18n.Localizer{}}
+func newValueCache[V any]() *valueCache[V] {
+	return &valueCache[V]{m: map[string]V{}}
 }
 
-func (lc *localizerCache) get(header []byte) (*i18n.Localizer, bool) {
-	lc.mu.RLock()
-	defer lc.mu.RUnlock()
-	loc, ok := lc.m[string(header)] // no copy: the compiler looks up []byte keys in place
-	return loc, ok
+func (vc *valueCache[V]) get(key []byte) (V, bool) {
+	vc.mu.RLock()
+	defer vc.mu.RUnlock()
+	v, ok := vc.m[string(key)] // no copy: the compiler looks up []byte keys in place
+	return v, ok
 }
 
-func (lc *localizerCache) put(header string, loc *i18n.Localizer) {
-	if len(header) > maxLocalizerHeader {
+func (vc *valueCache[V]) put(key string, v V) {
+	if len(key) > maxCachedValue {
 		return
 	}
-	lc.mu.Lock()
-	defer lc.mu.Unlock()
-	if len(lc.m) >= maxLocalizers {
-		clear(lc.m)
+	vc.mu.Lock()
+	defer vc.mu.Unlock()
+	if len(vc.m) >= maxCachedValues {
+		clear(vc.m)
 	}
-	lc.m[header] = loc
+	vc.m[key] = v
 }
 
 // observe logs every request and records its metrics. It renders errors

@@ -105,7 +105,10 @@ type Server struct {
 	allowed  allowTable // the methods of each path, for 405's Allow
 	// The admission classes (admission.go).
 	database, cached *admission
-	localizers       *localizerCache
+	localizers       *valueCache[*i18n.Localizer]
+	// The languages of a ?lang= value and of an Accept-Language value
+	// (wantedInto).
+	wantedQueries, wantedHeaders *valueCache[[]string]
 }
 
 // New builds the app and registers every route.
@@ -154,7 +157,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		cfg: cfg, acc: deps.Accounts, media: deps.Media, courses: deps.Courses, assess: deps.Assess,
 		transfer: transfer.New(deps.Courses, deps.Assess, deps.Media, deps.Logger), catalog: deps.Catalog, log: deps.Logger,
 		ready: deps.Ready, metrics: m, reg: deps.Metrics, proxies: trusted,
-		database: database, cached: cached, localizers: newLocalizerCache(),
+		database: database, cached: cached, localizers: newValueCache[*i18n.Localizer](),
+		wantedQueries: newValueCache[[]string](), wantedHeaders: newValueCache[[]string](),
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:       "pathways",
