@@ -177,27 +177,27 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	case status >= 500:
 		level = slog.LevelError
 	}
-	// The access log line goes to the handler directly: Logger.LogAttrs
-	// would also capture the caller's program counter (runtime.Callers),
-	// which only a handler with AddSource reads, and for this one line it
-	// would always name this function.
 	ctx := c.UserContext()
 	h := s.log.Handler()
 	if !h.Enabled(ctx, level) {
 		return nil
 	}
+	line := accessLine{
+		time: end, level: level, requestID: requestID(c), method: c.Method(), path: c.Path(), route: route,
+		status: status, duration: elapsed, ip: s.clientIP(c), bytes: responseSize(c),
+	}
+	// A log that cannot be written must not fail the request.
+	if s.access != nil {
+		_ = s.access.write(&line)
+		return nil
+	}
+	// Without Deps.AccessLog the line goes to the handler directly:
+	// Logger.LogAttrs would also capture the caller's program counter
+	// (runtime.Callers), which only a handler with AddSource reads, and
+	// for this one line it would always name this function.
 	r := slog.NewRecord(end, level, "request", 0)
-	r.AddAttrs(
-		slog.String("request_id", requestID(c)),
-		slog.String("method", c.Method()),
-		slog.String("path", c.Path()),
-		slog.String("route", route),
-		slog.Int("status", status),
-		slog.Duration("duration", elapsed),
-		slog.String("ip", s.clientIP(c)),
-		slog.Int("bytes", responseSize(c)),
-	)
-	_ = h.Handle(ctx, r) // a log that cannot be written must not fail the request
+	r.AddAttrs(line.attrs()...)
+	_ = h.Handle(ctx, r)
 	return nil
 }
 

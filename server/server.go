@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -79,6 +80,13 @@ type Deps struct {
 	Assess   *assessments.Service
 	Catalog  *i18n.Catalog
 	Logger   *slog.Logger
+	// AccessLog, if set, receives the access log line of each request
+	// directly, in the bytes Logger would write were its handler a
+	// slog.JSONHandler without options (Logger's level still decides
+	// whether a line is written): set it to the writer of that handler,
+	// where it is one, as it is cheaper. It must be safe for concurrent
+	// use; each line is one Write. Unset, the lines go through Logger.
+	AccessLog io.Writer
 	// Ready is run by /readyz.
 	Ready []Check
 	// Metrics receives the HTTP metrics; /metrics serves it.
@@ -98,6 +106,7 @@ type Server struct {
 	transfer *transfer.Service
 	catalog  *i18n.Catalog
 	log      *slog.Logger
+	access   *accessLog // nil: access log lines go through log
 	ready    []Check
 	metrics  *httpMetrics
 	reg      *prometheus.Registry
@@ -159,6 +168,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		ready: deps.Ready, metrics: m, reg: deps.Metrics, proxies: trusted,
 		database: database, cached: cached, localizers: newValueCache[*i18n.Localizer](),
 		wantedQueries: newValueCache[[]string](), wantedHeaders: newValueCache[[]string](),
+	}
+	if deps.AccessLog != nil {
+		s.access = &accessLog{w: deps.AccessLog}
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:       "pathways",
