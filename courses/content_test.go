@@ -2,6 +2,7 @@ package courses
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -175,11 +176,24 @@ func TestFallbackChain(t *testing.T) {
 		{[]string{"de", "uk"}, []string{"uk", "en"}},
 		{[]string{"nonsense!!"}, []string{"en"}},
 		{nil, []string{"en"}},
+		{[]string{"ar", ""}, []string{"ar", "en"}},
+		{[]string{"de", "it", "es", "pt", "fr"}, []string{"fr", "en"}}, // more than chainKey remembers
 	}
-	for _, tt := range tests {
-		if got := ct.Chain(tt.wanted); !slices.Equal(got, tt.chain) {
-			t.Errorf("chain(%v) = %v, want %v", tt.wanted, got, tt.chain)
+	for range 2 { // the second time from the chain cache
+		for _, tt := range tests {
+			if got := ct.Chain(tt.wanted); !slices.Equal(got, tt.chain) {
+				t.Errorf("chain(%v) = %v, want %v", tt.wanted, got, tt.chain)
+			}
+			if got, want := ct.chainKey(tt.wanted), wantedKey(tt.chain); got != want {
+				t.Errorf("chainKey(%v) = %q, want %q", tt.wanted, got, want)
+			}
 		}
+	}
+	for i := range maxChains + 1 { // a full chain cache starts again
+		ct.chainKey([]string{fmt.Sprintf("x-p%d", i), "ar"})
+	}
+	if n := len(ct.chains.m); n > maxChains {
+		t.Errorf("%d chains kept, at most %d", n, maxChains)
 	}
 	v, err := ct.lesson("hello", []string{"fr", "ar"})
 	if err != nil {

@@ -16,21 +16,42 @@ import (
 // published returns version n of a course ready to render, from memory
 // when it can: versions never change, so a cached one is never stale.
 func (s *Service) published(ctx context.Context, courseID string, n int) (*content, error) {
-	key := VersionID(courseID, n)
+	key := versionKey{courseID, n}
 	if ct, ok := s.versions.Get(key); ok {
 		return ct, nil
 	}
 	v, err := s.store.Version(ctx, courseID, n)
 	if err != nil {
-		return nil, fmt.Errorf("version %s: %w", key, err)
+		return nil, fmt.Errorf("version %s: %w", VersionID(courseID, n), err)
 	}
 	ct, err := newContent(v.Course, n, v.Media)
 	if err != nil {
-		return nil, fmt.Errorf("version %s: %w", key, err)
+		return nil, fmt.Errorf("version %s: %w", VersionID(courseID, n), err)
 	}
 	s.versions.Add(key, ct, ct.Size())
 	return ct, nil
 }
+
+// The keys of the delivery caches are structs, so that a look-up builds
+// no string (VersionID formats one).
+type (
+	// versionKey is version n of a course.
+	versionKey struct {
+		course string
+		n      int
+	}
+	// renderedKey is a rendered outline or lesson of a version, for one
+	// resolved fallback chain (chainKey).
+	renderedKey struct {
+		version versionKey
+		outline bool
+		lesson  string
+		chain   string
+	}
+)
+
+// cost is what a key holds in memory, roughly.
+func (k renderedKey) cost() int { return len(k.version.course) + len(k.lesson) + len(k.chain) + 64 }
 
 // readable returns version n (0: the latest) of a course the actor may
 // read: a member of the owning organisation, anyone when that version is
@@ -139,7 +160,7 @@ func (s *Service) LessonJSON(ctx context.Context, actor accounts.Actor, courseID
 	if err != nil {
 		return Rendered{}, err
 	}
-	key := VersionID(courseID, ct.version) + "/lesson/" + lessonID + "/" + wantedKey(ct.Chain(wanted))
+	key := renderedKey{version: versionKey{courseID, ct.version}, lesson: lessonID, chain: ct.chainKey(wanted)}
 	if r, ok := s.rendered.Get(key); ok {
 		return r, nil
 	}
@@ -158,7 +179,7 @@ func (s *Service) OutlineJSON(ctx context.Context, actor accounts.Actor, courseI
 	if err != nil {
 		return Rendered{}, err
 	}
-	key := VersionID(courseID, ct.version) + "/outline/" + wantedKey(ct.Chain(wanted))
+	key := renderedKey{version: versionKey{courseID, ct.version}, outline: true, chain: ct.chainKey(wanted)}
 	if r, ok := s.rendered.Get(key); ok {
 		return r, nil
 	}
@@ -169,11 +190,11 @@ func (s *Service) OutlineJSON(ctx context.Context, actor accounts.Actor, courseI
 	return s.keep(key, v, v.Languages)
 }
 
-func (s *Service) keep(key string, v any, langs []string) (Rendered, error) {
+func (s *Service) keep(key renderedKey, v any, langs []string) (Rendered, error) {
 	r, err := newRendered(v, langs)
 	if err != nil {
 		return Rendered{}, err
 	}
-	s.rendered.Add(key, r, int64(len(r.Body)+len(key)+len(r.ETag)+128))
+	s.rendered.Add(key, r, int64(len(r.Body)+key.cost()+len(r.ETag)+128))
 	return r, nil
 }

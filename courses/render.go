@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/yuin/goldmark"
@@ -109,6 +110,50 @@ type content struct {
 	course  Course
 	version int
 	media   map[string]MediaInfo
+	chains  chainCache
+}
+
+// chainKey is wantedKey(ct.Chain(wanted)), remembered for the readers'
+// first four languages: resolving a chain parses and matches each tag
+// (golang.org/x/text/language), which was a third of the server's work
+// on a cached lesson read, and readers of a version want a handful of
+// distinct lists. A list of more than four is resolved each time.
+func (ct *content) chainKey(wanted []string) string {
+	var k [4]string
+	if len(wanted) > len(k) {
+		return wantedKey(ct.Chain(wanted))
+	}
+	// Unused entries are "", which Chain skips as it skips any tag it
+	// cannot parse, so ["ar"] and ["ar", ""] rightly share a key.
+	copy(k[:], wanted)
+	return ct.chains.get(k, func() string { return wantedKey(ct.Chain(wanted)) })
+}
+
+// chainCache maps wanted lists to their resolved chain key, bounded: a
+// full cache starts again empty, so odd Accept-Language values cannot
+// grow a cached version.
+type chainCache struct {
+	mu sync.RWMutex
+	m  map[[4]string]string
+}
+
+const maxChains = 64
+
+func (cc *chainCache) get(k [4]string, resolve func() string) string {
+	cc.mu.RLock()
+	v, ok := cc.m[k]
+	cc.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = resolve()
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.m == nil || len(cc.m) >= maxChains {
+		cc.m = make(map[[4]string]string)
+	}
+	cc.m[k] = v
+	return v
 }
 
 func newContent(c Course, version int, media map[string]MediaInfo) (*content, error) {

@@ -47,8 +47,8 @@ type Service struct {
 	lib       Library
 	now       func() time.Time
 	log       *slog.Logger
-	versions  *lru.Cache[string, *content]
-	rendered  *lru.Cache[string, Rendered]
+	versions  *lru.Cache[versionKey, *content]
+	rendered  *lru.Cache[renderedKey, Rendered]
 	cards     *lru.Cache[string, OutlineView]
 	cat       catalogueCache
 	orgExists func(ctx context.Context, id string) error
@@ -60,8 +60,8 @@ func NewService(store Store, lib Library, cfg Config, now func() time.Time, log 
 	if cfg.CacheBytes <= 0 {
 		cfg.CacheBytes = DefaultConfig.CacheBytes
 	}
-	return &Service{store: store, lib: lib, now: now, log: log, versions: lru.New[string, *content](cfg.CacheBytes),
-		rendered:  lru.New[string, Rendered](cfg.CacheBytes),
+	return &Service{store: store, lib: lib, now: now, log: log, versions: lru.New[versionKey, *content](cfg.CacheBytes),
+		rendered:  lru.New[renderedKey, Rendered](cfg.CacheBytes),
 		cards:     lru.New[string, OutlineView](cfg.CacheBytes / 8),
 		orgExists: func(context.Context, string) error { return nil },
 		quizOK:    func(context.Context, string, bool, string) error { return nil }}

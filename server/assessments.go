@@ -359,7 +359,7 @@ func sendView(c *fiber.Ctx, status int, v assessments.AttemptView) error {
 func (s *Server) startAttempt(c *fiber.Ctx) error {
 	v := &pathways.ValidationError{}
 	quizID := pathIDInto(c, v)
-	langs := wantedInto(c, v)
+	langs := s.wantedInto(c, v)
 	var in struct {
 		ID string `json:"id"`
 	}
@@ -376,13 +376,13 @@ func (s *Server) startAttempt(c *fiber.Ctx) error {
 
 // attemptParams reads the attempt id and the languages of an attempt
 // request, reporting both at once.
-func attemptParams(c *fiber.Ctx, v *pathways.ValidationError) (id string, langs []string) {
-	return pathIDInto(c, v), wantedInto(c, v)
+func (s *Server) attemptParams(c *fiber.Ctx, v *pathways.ValidationError) (id string, langs []string) {
+	return pathIDInto(c, v), s.wantedInto(c, v)
 }
 
 func (s *Server) getAttempt(c *fiber.Ctx) error {
 	v := &pathways.ValidationError{}
-	id, langs := attemptParams(c, v)
+	id, langs := s.attemptParams(c, v)
 	if err := paramErr(v); err != nil {
 		return err
 	}
@@ -405,7 +405,7 @@ func (r saveAnswerRequest) check() error {
 
 func (s *Server) saveAnswer(c *fiber.Ctx) error {
 	v := &pathways.ValidationError{}
-	id, langs := attemptParams(c, v)
+	id, langs := s.attemptParams(c, v)
 	var in saveAnswerRequest
 	if err := decodeRequest(c, v, &in); err != nil {
 		return err
@@ -447,7 +447,7 @@ func (r saveAnswersRequest) check() error {
 // in one write.
 func (s *Server) saveAnswers(c *fiber.Ctx) error {
 	v := &pathways.ValidationError{}
-	id, langs := attemptParams(c, v)
+	id, langs := s.attemptParams(c, v)
 	var in saveAnswersRequest
 	if err := decodeRequest(c, v, &in); err != nil {
 		return err
@@ -464,7 +464,7 @@ func (s *Server) saveAnswers(c *fiber.Ctx) error {
 
 func (s *Server) submitAttempt(c *fiber.Ctx) error {
 	v := &pathways.ValidationError{}
-	id, langs := attemptParams(c, v)
+	id, langs := s.attemptParams(c, v)
 	if err := paramErr(v); err != nil {
 		return err
 	}

@@ -62,6 +62,7 @@ func benchMediaServer(b *testing.B, blobs assets.Blobs, cfg assets.Config) bench
 	assess := assessments.NewService(db.Assessments(), lib, 0, time.Now, logger)
 	srv, err := server.New(server.DefaultConfig, server.Deps{
 		Accounts: acc, Media: lib, Courses: crs, Assess: assess, Catalog: catalog, Logger: logger, Metrics: prometheus.NewRegistry(),
+		AccessLog: io.Discard, // as the JSON handler of logger writes
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -472,29 +472,57 @@ func (s *Server) duplicateCourse(c *fiber.Ctx) error {
 // else Accept-Language by preference. With ?lang= the URL alone decides
 // the answer, so it may be cached as immutable. A malformed entry is
 // added to v, so a typo is not silently served in another language.
-func wantedInto(c *fiber.Ctx, v *pathways.ValidationError) []string {
-	var out []string
-	if q := c.Query("lang"); q != "" {
-		parts := strings.Split(q, ",")
-		if !pathways.CheckCount(v, "lang", len(parts), maxWanted) {
-			return nil
+// Lists worked out before come from s.wantedQueries and s.wantedHeaders
+// (only well-formed ones are kept); the list returned is shared, and
+// must not be changed.
+func (s *Server) wantedInto(c *fiber.Ctx, v *pathways.ValidationError) []string {
+	if q := c.Context().QueryArgs().Peek("lang"); len(q) > 0 {
+		if out, ok := s.wantedQueries.get(q); ok {
+			return out
 		}
-		for _, l := range parts {
-			l = strings.TrimSpace(l)
-			if _, err := language.Parse(l); err != nil || len(l) > 35 {
-				v.Add("lang", i18n.CodeLocale, nil)
-				return nil
-			}
-			out = append(out, l)
+		out, ok := wantedFromQuery(string(q), v)
+		if ok {
+			s.wantedQueries.put(string(q), out)
 		}
 		return out
 	}
-	if tags, _, err := language.ParseAcceptLanguage(c.Get(fiber.HeaderAcceptLanguage)); err == nil {
+	h := c.Context().Request.Header.Peek(fiber.HeaderAcceptLanguage)
+	if out, ok := s.wantedHeaders.get(h); ok {
+		return out
+	}
+	out := wantedFromHeader(string(h))
+	s.wantedHeaders.put(string(h), out)
+	return out
+}
+
+// wantedFromQuery is the list of a ?lang= value; ok is false, and v
+// says why, if it is malformed.
+func wantedFromQuery(q string, v *pathways.ValidationError) (out []string, ok bool) {
+	parts := strings.Split(q, ",")
+	if !pathways.CheckCount(v, "lang", len(parts), maxWanted) {
+		return nil, false
+	}
+	for _, l := range parts {
+		l = strings.TrimSpace(l)
+		if _, err := language.Parse(l); err != nil || len(l) > 35 {
+			v.Add("lang", i18n.CodeLocale, nil)
+			return nil, false
+		}
+		out = append(out, l)
+	}
+	return slices.Clip(out), true
+}
+
+// wantedFromHeader is the list of an Accept-Language value, by
+// preference; a malformed one says nothing.
+func wantedFromHeader(h string) []string {
+	var out []string
+	if tags, _, err := language.ParseAcceptLanguage(h); err == nil {
 		for _, t := range tags[:min(len(tags), maxWanted)] {
 			out = append(out, t.String())
 		}
 	}
-	return out
+	return slices.Clip(out)
 }
 
 // maxWanted bounds the ?lang= list.
@@ -502,7 +530,7 @@ const maxWanted = 10
 
 func (s *Server) previewLesson(c *fiber.Ctx) error {
 	pv := &pathways.ValidationError{}
-	id, langs := pathIDInto(c, pv), wantedInto(c, pv)
+	id, langs := pathIDInto(c, pv), s.wantedInto(c, pv)
 	if err := paramErr(pv); err != nil {
 		return err
 	}
@@ -540,13 +568,13 @@ func sendRendered(c *fiber.Ctx, r courses.Rendered, immutable bool) error {
 	c.Set(fiber.HeaderETag, r.ETag)
 	c.Set(fiber.HeaderContentLanguage, strings.Join(r.Languages, ", "))
 	switch {
-	case immutable && c.Query("lang") != "":
+	case immutable && len(c.Context().QueryArgs().Peek("lang")) > 0:
 		c.Set(fiber.HeaderCacheControl, "private, max-age=31536000, immutable")
 	default:
 		c.Set(fiber.HeaderCacheControl, "private, no-cache")
 		c.Vary(fiber.HeaderAcceptLanguage)
 	}
-	if etagMatch(c.Get(fiber.HeaderIfNoneMatch), r.ETag) {
+	if inm := c.Context().Request.Header.Peek(fiber.HeaderIfNoneMatch); len(inm) > 0 && etagMatch(string(inm), r.ETag) {
 		return c.SendStatus(fiber.StatusNotModified)
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
@@ -555,7 +583,7 @@ func sendRendered(c *fiber.Ctx, r courses.Rendered, immutable bool) error {
 
 func (s *Server) catalogue(c *fiber.Ctx) error {
 	v := &pathways.ValidationError{}
-	langs := wantedInto(c, v)
+	langs := s.wantedInto(c, v)
 	p := pageParams(c, v, courses.CataloguePages)
 	f := courses.Filter{Topic: courses.Topic(c.Query("topic")), Audience: courses.Audience(c.Query("audience")), Language: c.Query("language")}
 	if f.Topic != "" && !slices.Contains(courses.Topics, f.Topic) {
@@ -586,7 +614,7 @@ func (s *Server) outline(c *fiber.Ctx) error {
 	if c.Params("version") != "" {
 		n = versionInto(c, v)
 	}
-	langs := wantedInto(c, v)
+	langs := s.wantedInto(c, v)
 	if err := paramErr(v); err != nil {
 		return err
 	}
@@ -599,7 +627,7 @@ func (s *Server) outline(c *fiber.Ctx) error {
 
 func (s *Server) lesson(c *fiber.Ctx) error {
 	v := &pathways.ValidationError{}
-	id, n, langs := pathIDInto(c, v), versionInto(c, v), wantedInto(c, v)
+	id, n, langs := pathIDInto(c, v), versionInto(c, v), s.wantedInto(c, v)
 	if err := paramErr(v); err != nil {
 		return err
 	}

@@ -392,6 +392,50 @@ func TestLessonsServedFromMemory(t *testing.T) {
 	}
 }
 
+// TestLessonLanguagesRemembered: the languages of a ?lang= or an
+// Accept-Language value, and the fallback chain they resolve to, are
+// remembered, and a remembered answer is the first one: the same
+// language, headers and body the second time, and a malformed ?lang= is
+// refused every time.
+func TestLessonLanguagesRemembered(t *testing.T) {
+	e, trainer, image := courseEnv(t)
+	id := e.mustCreateCourse(trainer, draft("remembered", image, false))["id"].(string)
+	e.mustPublish(trainer, id, 1)
+	learner := e.token("a-learner")
+	path := "/api/v1/catalogue/" + id + "/versions/1/lessons/active"
+	for _, tt := range []struct {
+		query, acceptLanguage, contentLanguage string
+	}{
+		{"?lang=ar", "", "ar, en"},
+		{"?lang=fr,ar", "uk", "fr, en"},
+		{"", "fr-CA,ar;q=0.5", "fr, en"},
+		{"", "de, ar;q=0.9", "ar, en"},
+		{"", "", "en"},
+		{"?lang=", "ar", "ar, en"},
+	} {
+		var first response
+		for i := range 2 {
+			r := e.do(req{method: "GET", path: path + tt.query, token: learner, header: map[string]string{"Accept-Language": tt.acceptLanguage}})
+			if r.status != 200 || r.header.Get("Content-Language") != tt.contentLanguage {
+				t.Fatalf("%s %q, read %d: %d, Content-Language %q, want %q", tt.query, tt.acceptLanguage, i+1, r.status, r.header.Get("Content-Language"), tt.contentLanguage)
+			}
+			if i == 1 && (string(r.body) != string(first.body) || r.header.Get("ETag") != first.header.Get("ETag") ||
+				r.header.Get("Cache-Control") != first.header.Get("Cache-Control") || r.header.Get("Vary") != first.header.Get("Vary")) {
+				t.Errorf("%s %q: the second read differs: %v, first %v", tt.query, tt.acceptLanguage, r.header, first.header)
+			}
+			first = r
+		}
+	}
+	for _, bad := range []string{"?lang=ar,nonsense!!", "?lang=" + strings.Repeat("ar,", 10) + "ar"} {
+		for range 2 {
+			p := wantProblem(t, e.do(req{method: "GET", path: path + bad, token: learner}), 422, "validation")
+			if codes := fieldCodes(p); len(codes) != 1 || !strings.HasPrefix(codes[0], "lang:") {
+				t.Errorf("%s: %v", bad, codes)
+			}
+		}
+	}
+}
+
 func TestCatalogueFilters(t *testing.T) {
 	e, trainer, image := courseEnv(t)
 	id := e.mustCreateCourse(trainer, draft("filtered", image, false))["id"].(string)

@@ -177,8 +177,10 @@ func (e *env) build(opts ...option) {
 	deps := server.Deps{
 		Catalog: catalog,
 		Logger:  logger,
-		Metrics: prometheus.NewRegistry(),
-		Ready:   []server.Check{{Name: "database", Check: e.db.Engine().Ping}},
+		// The access log in logger's format, as cmd/pathways wires it.
+		AccessLog: e.logw,
+		Metrics:   prometheus.NewRegistry(),
+		Ready:     []server.Check{{Name: "database", Check: e.db.Engine().Ping}},
 	}
 	for _, o := range opts {
 		o(&accCfg, &srvCfg, &deps)

@@ -3,9 +3,11 @@ package server
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -35,11 +37,25 @@ const (
 func (s *Server) requestID(c *fiber.Ctx) error {
 	id := c.Get(fiber.HeaderXRequestID)
 	if !validRequestID(id) {
-		id = uuid.NewString()
+		id = newRequestID()
 	}
 	c.Locals(localRequestID, id)
 	c.Set(fiber.HeaderXRequestID, id)
 	return c.Next()
+}
+
+// newRequestID is a new random (version 4) UUID, as uuid.NewString makes,
+// with its bits from the runtime's generator (math/rand/v2: ChaCha8 per
+// thread, seeded by the operating system) rather than crypto/rand: as
+// unlikely to repeat, on any number of instances, without a read of the
+// system's generator per request. A request id is not a secret.
+func newRequestID() string {
+	var u uuid.UUID
+	binary.LittleEndian.PutUint64(u[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(u[8:], rand.Uint64())
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
+	return u.String()
 }
 
 func validRequestID(id string) bool {
@@ -92,45 +108,47 @@ func (s *Server) negotiate(c *fiber.Ctx) *i18n.Localizer {
 	return loc
 }
 
-// localizerCache remembers the localizer negotiated for each
-// Accept-Language value. Browsers and phones send a handful of distinct
-// values, and negotiating one (parsing the header, matching it against
-// the catalogue, building a go-i18n localizer, which parses its tags
-// again) cost about 3 % of the CPU of a lesson read and a dozen
-// allocations. Localizers are immutable, so one serves any number of
-// requests. Bounded: long values are not kept, and a full cache starts
+// valueCache remembers what was worked out from a request's value (a
+// header, a query parameter), for values worked out the same way every
+// time: the localizer negotiated for an Accept-Language, the languages a
+// ?lang= or Accept-Language lists. Browsers and phones send a handful of
+// distinct values, and working one out (parsing the header, matching it
+// against the catalogue, building a go-i18n localizer, which parses its
+// tags again) cost a few per cent of the CPU of a lesson read and a dozen
+// allocations. What it keeps must be immutable, as it serves any number
+// of requests. Bounded: long values are not kept, and a full cache starts
 // again empty.
-type localizerCache struct {
+type valueCache[V any] struct {
 	mu sync.RWMutex
-	m  map[string]*i18n.Localizer
+	m  map[string]V
 }
 
 const (
-	maxLocalizers      = 1024
-	maxLocalizerHeader = 128 // bytes; longer values are negotiated each time
+	maxCachedValues = 1024
+	maxCachedValue  = 128 // bytes; longer values are worked out each time
 )
 
-func newLocalizerCache() *localizerCache {
-	return &localizerCache{m: map[string]*i18n.Localizer{}}
+func newValueCache[V any]() *valueCache[V] {
+	return &valueCache[V]{m: map[string]V{}}
 }
 
-func (lc *localizerCache) get(header []byte) (*i18n.Localizer, bool) {
-	lc.mu.RLock()
-	defer lc.mu.RUnlock()
-	loc, ok := lc.m[string(header)] // no copy: the compiler looks up []byte keys in place
-	return loc, ok
+func (vc *valueCache[V]) get(key []byte) (V, bool) {
+	vc.mu.RLock()
+	defer vc.mu.RUnlock()
+	v, ok := vc.m[string(key)] // no copy: the compiler looks up []byte keys in place
+	return v, ok
 }
 
-func (lc *localizerCache) put(header string, loc *i18n.Localizer) {
-	if len(header) > maxLocalizerHeader {
+func (vc *valueCache[V]) put(key string, v V) {
+	if len(key) > maxCachedValue {
 		return
 	}
-	lc.mu.Lock()
-	defer lc.mu.Unlock()
-	if len(lc.m) >= maxLocalizers {
-		clear(lc.m)
+	vc.mu.Lock()
+	defer vc.mu.Unlock()
+	if len(vc.m) >= maxCachedValues {
+		clear(vc.m)
 	}
-	lc.m[header] = loc
+	vc.m[key] = v
 }
 
 // observe logs every request and records its metrics. It renders errors
@@ -159,27 +177,27 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	case status >= 500:
 		level = slog.LevelError
 	}
-	// The access log line goes to the handler directly: Logger.LogAttrs
-	// would also capture the caller's program counter (runtime.Callers),
-	// which only a handler with AddSource reads, and for this one line it
-	// would always name this function.
 	ctx := c.UserContext()
 	h := s.log.Handler()
 	if !h.Enabled(ctx, level) {
 		return nil
 	}
+	line := accessLine{
+		time: end, level: level, requestID: requestID(c), method: c.Method(), path: c.Path(), route: route,
+		status: status, duration: elapsed, ip: s.clientIP(c), bytes: responseSize(c),
+	}
+	// A log that cannot be written must not fail the request.
+	if s.access != nil {
+		_ = s.access.write(&line)
+		return nil
+	}
+	// Without Deps.AccessLog the line goes to the handler directly:
+	// Logger.LogAttrs would also capture the caller's program counter
+	// (runtime.Callers), which only a handler with AddSource reads, and
+	// for this one line it would always name this function.
 	r := slog.NewRecord(end, level, "request", 0)
-	r.AddAttrs(
-		slog.String("request_id", requestID(c)),
-		slog.String("method", c.Method()),
-		slog.String("path", c.Path()),
-		slog.String("route", route),
-		slog.Int("status", status),
-		slog.Duration("duration", elapsed),
-		slog.String("ip", s.clientIP(c)),
-		slog.Int("bytes", responseSize(c)),
-	)
-	_ = h.Handle(ctx, r) // a log that cannot be written must not fail the request
+	r.AddAttrs(line.attrs()...)
+	_ = h.Handle(ctx, r)
 	return nil
 }
 
@@ -227,9 +245,10 @@ func (s *Server) recoverPanic(c *fiber.Ctx) (err error) {
 // deadline: the stores report a cancelled call as unavailable, but the
 // client should learn that its request ran out of time (timeout), not that
 // the database is down.
+// Its timer starts only if the request asks about its context (deadline.go).
 func (s *Server) deadline(c *fiber.Ctx) error {
-	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.RequestTimeout)
-	defer cancel()
+	ctx := newLazyDeadline(c.UserContext(), s.cfg.RequestTimeout)
+	defer ctx.stop()
 	c.SetUserContext(ctx)
 	err := c.Next()
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {

@@ -8,7 +8,6 @@ import (
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/google/uuid"
 
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
@@ -269,7 +268,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	loc := s.localizer(c)
 	rid := requestID(c)
 	if rid == "" { // raised before the middleware ran (an oversized body)
-		rid = uuid.NewString()
+		rid = newRequestID()
 		c.Set(fiber.HeaderXRequestID, rid)
 	}
 	if data == nil {

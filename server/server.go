@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -16,7 +17,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/cors"
-	"github.com/gofiber/fiber/v2/middleware/helmet"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pathways-lms/pathways/accounts"
@@ -80,6 +80,13 @@ type Deps struct {
 	Assess   *assessments.Service
 	Catalog  *i18n.Catalog
 	Logger   *slog.Logger
+	// AccessLog, if set, receives the access log line of each request
+	// directly, in the bytes Logger would write were its handler a
+	// slog.JSONHandler without options (Logger's level still decides
+	// whether a line is written): set it to the writer of that handler,
+	// where it is one, as it is cheaper. It must be safe for concurrent
+	// use; each line is one Write. Unset, the lines go through Logger.
+	AccessLog io.Writer
 	// Ready is run by /readyz.
 	Ready []Check
 	// Metrics receives the HTTP metrics; /metrics serves it.
@@ -99,6 +106,7 @@ type Server struct {
 	transfer *transfer.Service
 	catalog  *i18n.Catalog
 	log      *slog.Logger
+	access   *accessLog // nil: access log lines go through log
 	ready    []Check
 	metrics  *httpMetrics
 	reg      *prometheus.Registry
@@ -106,7 +114,10 @@ type Server struct {
 	allowed  allowTable // the methods of each path, for 405's Allow
 	// The admission classes (admission.go).
 	database, cached *admission
-	localizers       *localizerCache
+	localizers       *valueCache[*i18n.Localizer]
+	// The languages of a ?lang= value and of an Accept-Language value
+	// (wantedInto).
+	wantedQueries, wantedHeaders *valueCache[[]string]
 }
 
 // New builds the app and registers every route.
@@ -155,7 +166,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		cfg: cfg, acc: deps.Accounts, media: deps.Media, courses: deps.Courses, assess: deps.Assess,
 		transfer: transfer.New(deps.Courses, deps.Assess, deps.Media, deps.Logger), catalog: deps.Catalog, log: deps.Logger,
 		ready: deps.Ready, metrics: m, reg: deps.Metrics, proxies: trusted,
-		database: database, cached: cached, localizers: newLocalizerCache(),
+		database: database, cached: cached, localizers: newValueCache[*i18n.Localizer](),
+		wantedQueries: newValueCache[[]string](), wantedHeaders: newValueCache[[]string](),
+	}
+	if deps.AccessLog != nil {
+		s.access = &accessLog{w: deps.AccessLog}
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:       "pathways",
@@ -201,10 +216,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) routes() {
 	app := s.app
 	app.Use(s.requestID, s.bodyGuard, s.locale, s.observe, s.recoverPanic, s.deadline)
-	app.Use(helmet.New(helmet.Config{
-		ContentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'",
-		HSTSMaxAge:            31536000,
-	}))
+	app.Use(newSecurityHeaders().handler)
 	if len(s.cfg.CORSOrigins) > 0 {
 		app.Use(cors.New(cors.Config{
 			AllowOrigins: strings.Join(s.cfg.CORSOrigins, ","),

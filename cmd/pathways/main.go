@@ -251,7 +251,8 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 		MaxInFlight: cfg.MaxInFlight, MaxInFlightCached: cfg.MaxInFlightCached,
 	}, server.Deps{
 		Accounts: acc, Media: lib, Courses: crs, Assess: assess, Catalog: catalog, Logger: log, Metrics: reg,
-		Ready: []server.Check{{Name: "database", Check: engine.Ping}, {Name: "media", Check: lib.Ping}},
+		AccessLog: stderr, // where log's JSON handler writes: the cheaper access log
+		Ready:     []server.Check{{Name: "database", Check: engine.Ping}, {Name: "media", Check: lib.Ping}},
 	})
 	if err != nil {
 		return err
