@@ -250,8 +250,9 @@ type Store interface {
 	// record: check sees the record as it is (Attempts may be empty) and
 	// may refuse (ErrAttemptLimit); of concurrent starts on any instances
 	// each check sees the attempts listed before it. If the attempt ID
-	// exists it returns ErrConflict.
-	StartAttempt(ctx context.Context, a Attempt, check func(Record) error) error
+	// exists it returns ErrConflict. It returns the attempt as stored
+	// (numbered), so the caller need not read it back.
+	StartAttempt(ctx context.Context, a Attempt, check func(Record) error) (Attempt, error)
 	UpdateAttempt(ctx context.Context, id string, change func(*Attempt) error) (Attempt, error)
 	// FollowUps lists up to limit submitted attempts whose follow-up is
 	// pending and was queued before before, oldest first (an index: the

@@ -90,7 +90,7 @@ func (s *Service) StartAttempt(ctx context.Context, actor accounts.Actor, quizID
 		a.Deadline = now.Add(limit)
 	}
 	a.Drawn = draw(p.Quiz.Picks, p.Pools, p.Questions, p.Quiz.ShuffleQuestions, p.Quiz.ShuffleOptions, a.Seed)
-	err = s.store.StartAttempt(ctx, a, func(r Record) error {
+	started, err := s.store.StartAttempt(ctx, a, func(r Record) error {
 		if p.Quiz.AttemptLimit > 0 && len(r.Attempts) >= p.Quiz.AttemptLimit {
 			return ErrAttemptLimit
 		}
@@ -107,8 +107,7 @@ func (s *Service) StartAttempt(ctx context.Context, actor accounts.Actor, quizID
 	if err != nil {
 		return Attempt{}, false, fmt.Errorf("start attempt at %s: %w", quizID, err)
 	}
-	a, err = s.store.Attempt(ctx, attemptID)
-	return a, err == nil, err
+	return started, true, nil
 }
 
 const codeAttemptID = "id"

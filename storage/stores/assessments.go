@@ -902,7 +902,7 @@ func (s *AssessmentsStore) Attempt(ctx context.Context, id string) (assessments.
 //     that already lists a.ID (a retry of a start interrupted after this
 //     step, or a concurrent one) is left as it is and its number kept.
 //  2. the attempt is inserted with that number (a.Number is always set
-//     here, whatever the caller passed; read the attempt back to see it).
+//     here, whatever the caller passed; the attempt returned has it).
 //
 // A crash between the two leaves a reservation without its attempt: it
 // counts towards the limit (the learner may lose that one attempt, never
@@ -914,7 +914,7 @@ func (s *AssessmentsStore) Attempt(ctx context.Context, id string) (assessments.
 // retry) is ErrConflict too, with the record as it is. A failed insert
 // that may have been stored (an unreachable database) keeps its
 // reservation, for the same reason.
-func (s *AssessmentsStore) StartAttempt(ctx context.Context, a assessments.Attempt, check func(assessments.Record) error) (err error) {
+func (s *AssessmentsStore) StartAttempt(ctx context.Context, a assessments.Attempt, check func(assessments.Record) error) (_ assessments.Attempt, err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("start attempt %s: %w", a.ID, err)
@@ -941,19 +941,23 @@ func (s *AssessmentsStore) StartAttempt(ctx context.Context, a assessments.Attem
 		return nil
 	})
 	if err != nil {
-		return err
+		return assessments.Attempt{}, err
 	}
 	i := slices.IndexFunc(r.Attempts, func(sum assessments.AttemptSummary) bool { return sum.ID == a.ID })
 	if i < 0 {
-		return fmt.Errorf("record %s lost the reservation: %w", recordID(a.LearnerID, a.QuizID), docdb.ErrStale)
+		return assessments.Attempt{}, fmt.Errorf("record %s lost the reservation: %w", recordID(a.LearnerID, a.QuizID), docdb.ErrStale)
 	}
 	a.Number = r.Attempts[i].Number
-	err = s.e.Insert(ctx, collAttempts, a.ID, toAttemptDoc(a))
+	d := toAttemptDoc(a)
+	err = s.e.Insert(ctx, collAttempts, a.ID, d)
+	if err == nil {
+		return d.attempt(a.ID), nil // as stored: the caller need not read it back
+	}
 	if !errors.Is(err, pathways.ErrConflict) {
-		return err
+		return assessments.Attempt{}, err
 	}
 	if prior, gErr := s.Attempt(ctx, a.ID); gErr == nil && prior.LearnerID == a.LearnerID && prior.QuizID == a.QuizID {
-		return err // a retry's attempt: the reservation is its own
+		return assessments.Attempt{}, err // a retry's attempt: the reservation is its own
 	}
 	if reserved {
 		_, uErr := s.UpdateRecord(context.WithoutCancel(ctx), a.LearnerID, a.QuizID, func(r *assessments.Record) error {
@@ -965,10 +969,10 @@ func (s *AssessmentsStore) StartAttempt(ctx context.Context, a assessments.Attem
 			return nil
 		})
 		if uErr != nil {
-			return fmt.Errorf("%w (withdrawing the reservation: %w)", err, uErr)
+			return assessments.Attempt{}, fmt.Errorf("%w (withdrawing the reservation: %w)", err, uErr)
 		}
 	}
-	return err
+	return assessments.Attempt{}, err
 }
 
 // UpdateAttempt applies change to the attempt by compare-and-swap (one

@@ -384,7 +384,7 @@ func TestAttemptRoundTrip(t *testing.T) {
 		a := richAttempt("att1")
 		a.Number = 42 // the store numbers attempts itself
 		a.Started = t0.Add(987654321 * time.Nanosecond).In(time.FixedZone("UTC+1", 3600))
-		if err := s.StartAttempt(ctx, a, func(assessments.Record) error { return nil }); err != nil {
+		if _, err := s.StartAttempt(ctx, a, func(assessments.Record) error { return nil }); err != nil {
 			t.Fatal(err)
 		}
 		want := richAttempt("att1")
@@ -420,7 +420,7 @@ func TestAttemptRoundTrip(t *testing.T) {
 
 		// Empty maps stay empty, nil ones nil.
 		bare := assessments.Attempt{ID: "att2", QuizID: "quiz1", Version: 1, LearnerID: "learner1", Answers: map[string]assessments.Saved{}, Started: t0}
-		if err := s.StartAttempt(ctx, bare, func(assessments.Record) error { return nil }); err != nil {
+		if _, err := s.StartAttempt(ctx, bare, func(assessments.Record) error { return nil }); err != nil {
 			t.Fatal(err)
 		}
 		bare.Number = 2
@@ -461,7 +461,7 @@ func TestStartAttempt(t *testing.T) {
 
 		// A refused first attempt leaves neither attempt nor record.
 		errNo := errors.New("no")
-		if err := s.StartAttempt(ctx, start("att0", t0), func(r assessments.Record) error {
+		if _, err := s.StartAttempt(ctx, start("att0", t0), func(r assessments.Record) error {
 			want := assessments.Record{LearnerID: "learner1", QuizID: "quiz1", OrgID: "o1"}
 			if !reflect.DeepEqual(r, want) {
 				t.Errorf("check saw %#v, want %#v", r, want)
@@ -480,7 +480,7 @@ func TestStartAttempt(t *testing.T) {
 		var sums []assessments.AttemptSummary
 		for i, id := range []string{"att1", "att2", "att3"} {
 			at := t0.Add(time.Duration(i) * time.Minute)
-			if err := s.StartAttempt(ctx, start(id, at), remember); err != nil {
+			if _, err := s.StartAttempt(ctx, start(id, at), remember); err != nil {
 				t.Fatal(err)
 			}
 			a, err := s.Attempt(ctx, id)
@@ -498,14 +498,14 @@ func TestStartAttempt(t *testing.T) {
 		}
 
 		// An existing id is ErrConflict and changes nothing.
-		if err := s.StartAttempt(ctx, start("att2", t0.Add(time.Hour)), remember); !errors.Is(err, pathways.ErrConflict) {
+		if _, err := s.StartAttempt(ctx, start("att2", t0.Add(time.Hour)), remember); !errors.Is(err, pathways.ErrConflict) {
 			t.Fatalf("duplicate attempt: %v, want ErrConflict", err)
 		}
 		if a, err := s.Attempt(ctx, "att2"); err != nil || a.Number != 2 || !a.Started.Equal(t0.Add(time.Minute)) {
 			t.Fatalf("duplicate start changed the attempt: %+v, %v", a, err)
 		}
 		// A refusal with a record changes nothing either.
-		if err := s.StartAttempt(ctx, start("att4", t0), func(assessments.Record) error { return assessments.ErrAttemptLimit }); !errors.Is(err, assessments.ErrAttemptLimit) {
+		if _, err := s.StartAttempt(ctx, start("att4", t0), func(assessments.Record) error { return assessments.ErrAttemptLimit }); !errors.Is(err, assessments.ErrAttemptLimit) {
 			t.Fatalf("refused start: %v, want ErrAttemptLimit", err)
 		}
 		if _, err := s.Attempt(ctx, "att4"); !errors.Is(err, pathways.ErrNotFound) {
@@ -521,7 +521,7 @@ func TestStartAttempt(t *testing.T) {
 		other2 := start("att6", t0)
 		other2.QuizID = "quiz2"
 		for _, a := range []assessments.Attempt{other, other2} {
-			if err := s.StartAttempt(ctx, a, remember); err != nil {
+			if _, err := s.StartAttempt(ctx, a, remember); err != nil {
 				t.Fatal(err)
 			}
 			if got, err := s.Attempt(ctx, a.ID); err != nil || got.Number != 1 {
@@ -533,7 +533,7 @@ func TestStartAttempt(t *testing.T) {
 		// it is withdrawn.
 		thief := start("att1", t0)
 		thief.LearnerID = "learner3"
-		if err := s.StartAttempt(ctx, thief, remember); !errors.Is(err, pathways.ErrConflict) {
+		if _, err := s.StartAttempt(ctx, thief, remember); !errors.Is(err, pathways.ErrConflict) {
 			t.Fatalf("start with another learner's attempt id: %v, want ErrConflict", err)
 		}
 		if r, err := s.Record(ctx, "learner3", "quiz1"); err != nil || len(r.Attempts) != 0 {
@@ -566,7 +566,7 @@ func TestConcurrentStartAttempt(t *testing.T) {
 			wg.Go(func() {
 				id := fmt.Sprintf("att%02d", i)
 				a := assessments.Attempt{ID: id, QuizID: "quiz1", Version: 1, LearnerID: "learner1", OrgID: "o1", Started: t0}
-				err := stores[i%2].StartAttempt(ctx, a, limitOf(limit))
+				_, err := stores[i%2].StartAttempt(ctx, a, limitOf(limit))
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
@@ -620,16 +620,16 @@ func TestStartAttemptInterleaved(t *testing.T) {
 		mk := func(id string) assessments.Attempt {
 			return assessments.Attempt{ID: id, QuizID: "quiz1", Version: 1, LearnerID: "learner1", OrgID: "o1", Started: t0}
 		}
-		if err := s.StartAttempt(ctx, mk("att1"), limitOf(2)); err != nil {
+		if _, err := s.StartAttempt(ctx, mk("att1"), limitOf(2)); err != nil {
 			t.Fatal(err)
 		}
 		ia := dbtest.AfterGet(e, collRecords, recordID("learner1", "quiz1"), func() {
-			if err := b.StartAttempt(ctx, mk("att2"), limitOf(2)); err != nil {
+			if _, err := b.StartAttempt(ctx, mk("att2"), limitOf(2)); err != nil {
 				t.Errorf("B's start: %v", err)
 			}
 		})
 		var checks int
-		err := (&AssessmentsStore{e: ia}).StartAttempt(ctx, mk("att3"), func(r assessments.Record) error {
+		_, err := (&AssessmentsStore{e: ia}).StartAttempt(ctx, mk("att3"), func(r assessments.Record) error {
 			checks++
 			return limitOf(2)(r)
 		})
@@ -678,13 +678,13 @@ func TestStartAttemptCrash(t *testing.T) {
 			return assessments.Attempt{ID: id, QuizID: "quiz1", Version: 1, LearnerID: "learner1", OrgID: "o1", Started: t0}
 		}
 		crash := &AssessmentsStore{e: &failing{Engine: e, coll: collAttempts, err: pathways.ErrUnavailable}}
-		if err := crash.StartAttempt(ctx, mk("att1"), limitOf(1)); !errors.Is(err, pathways.ErrUnavailable) {
+		if _, err := crash.StartAttempt(ctx, mk("att1"), limitOf(1)); !errors.Is(err, pathways.ErrUnavailable) {
 			t.Fatalf("interrupted start: %v", err)
 		}
-		if err := s.StartAttempt(ctx, mk("att2"), limitOf(1)); !errors.Is(err, assessments.ErrAttemptLimit) {
+		if _, err := s.StartAttempt(ctx, mk("att2"), limitOf(1)); !errors.Is(err, assessments.ErrAttemptLimit) {
 			t.Fatalf("another start while the first is reserved: %v, want ErrAttemptLimit", err)
 		}
-		if err := s.StartAttempt(ctx, mk("att1"), limitOf(1)); err != nil {
+		if _, err := s.StartAttempt(ctx, mk("att1"), limitOf(1)); err != nil {
 			t.Fatalf("the retry: %v", err)
 		}
 		a, err := s.Attempt(ctx, "att1")
@@ -871,7 +871,7 @@ func TestUpdatesInterleaved(t *testing.T) {
 		if err := s.InsertQuiz(ctx, richQuiz("quiz1", "o1")); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.StartAttempt(ctx, richAttempt("att1"), limitOf(5)); err != nil {
+		if _, err := s.StartAttempt(ctx, richAttempt("att1"), limitOf(5)); err != nil {
 			t.Fatal(err)
 		}
 		// each runs A's update on an engine that lets B write right after
@@ -1030,7 +1030,7 @@ func TestFollowUps(t *testing.T) {
 		for i, id := range []string{"att1", "att2", "att3", "att4"} {
 			a := richAttempt(id)
 			a.LearnerID = "learner" + id
-			if err := s.StartAttempt(ctx, a, limitOf(5)); err != nil {
+			if _, err := s.StartAttempt(ctx, a, limitOf(5)); err != nil {
 				t.Fatal(err)
 			}
 			if id == "att4" {
