@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
@@ -30,6 +31,9 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	versions *lru.Cache[string, *published]
+	// versionReads shares one read of a quiz version among the requests
+	// that miss it at once (a class starting a quiz together).
+	versionReads singleflight.Group
 	// nudges holds a slot for each follow-up running in the background;
 	// running counts them for Wait.
 	nudges  chan struct{}
@@ -245,17 +249,31 @@ func (s *Service) version(ctx context.Context, quizID string, n int) (*published
 	if p, ok := s.versions.Get(key); ok {
 		return p, nil
 	}
-	v, err := s.store.Version(ctx, quizID, n)
+	// Shared by the callers that miss at once; without the request's
+	// cancellation, so one caller giving up does not fail the others, and
+	// within its own bound.
+	got, err, _ := s.versionReads.Do(key, func() (any, error) {
+		if p, ok := s.versions.Get(key); ok {
+			return p, nil
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		v, err := s.store.Version(rctx, quizID, n)
+		if err != nil {
+			return nil, err
+		}
+		t, err := i18n.NewTexts(v.Quiz.DefaultLocale, v.Quiz.Locales, v.Messages)
+		if err != nil {
+			return nil, err
+		}
+		p := &published{Version: v, texts: t}
+		s.versions.Add(key, p, t.Size()*2)
+		return p, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("quiz version %s: %w", key, err)
 	}
-	t, err := i18n.NewTexts(v.Quiz.DefaultLocale, v.Quiz.Locales, v.Messages)
-	if err != nil {
-		return nil, fmt.Errorf("quiz version %s: %w", key, err)
-	}
-	p := &published{Version: v, texts: t}
-	s.versions.Add(key, p, t.Size()*2)
-	return p, nil
+	return got.(*published), nil
 }
 
 // Page sizes of the authors' listings.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
@@ -20,17 +21,35 @@ func (s *Service) published(ctx context.Context, courseID string, n int) (*conte
 	if ct, ok := s.versions.Get(key); ok {
 		return ct, nil
 	}
-	v, err := s.store.Version(ctx, courseID, n)
+	id := VersionID(courseID, n)
+	// The read runs without the request's cancellation, so one impatient
+	// caller does not fail the others sharing it, and within its own
+	// bound (sharedReadTimeout).
+	got, err, _ := s.versionReads.Do(id, func() (any, error) {
+		if ct, ok := s.versions.Get(key); ok {
+			return ct, nil
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedReadTimeout)
+		defer cancel()
+		v, err := s.store.Version(rctx, courseID, n)
+		if err != nil {
+			return nil, err
+		}
+		ct, err := newContent(v.Course, n, v.Media)
+		if err != nil {
+			return nil, err
+		}
+		s.versions.Add(key, ct, ct.Size())
+		return ct, nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("version %s: %w", VersionID(courseID, n), err)
+		return nil, fmt.Errorf("version %s: %w", id, err)
 	}
-	ct, err := newContent(v.Course, n, v.Media)
-	if err != nil {
-		return nil, fmt.Errorf("version %s: %w", VersionID(courseID, n), err)
-	}
-	s.versions.Add(key, ct, ct.Size())
-	return ct, nil
+	return got.(*content), nil
 }
+
+// sharedReadTimeout bounds a version read that several requests share.
+const sharedReadTimeout = 10 * time.Second
 
 // The keys of the delivery caches are structs, so that a look-up builds
 // no string (VersionID formats one).

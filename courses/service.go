@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
@@ -43,16 +44,20 @@ var DefaultConfig = Config{CacheBytes: 64 << 20}
 // Service runs the rules of courses: who may author, see and read which
 // course, drafts and their revisions, publishing, and delivery from memory.
 type Service struct {
-	store     Store
-	lib       Library
-	now       func() time.Time
-	log       *slog.Logger
-	versions  *lru.Cache[versionKey, *content]
-	rendered  *lru.Cache[renderedKey, Rendered]
-	cards     *lru.Cache[string, OutlineView]
-	cat       catalogueCache
-	orgExists func(ctx context.Context, id string) error
-	quizOK    func(ctx context.Context, orgID string, shared bool, quizID string) error
+	store    Store
+	lib      Library
+	now      func() time.Time
+	log      *slog.Logger
+	versions *lru.Cache[versionKey, *content]
+	// versionReads shares one read of a version among the requests that
+	// miss it at once (a class opening a new lesson), so a crowd costs one
+	// read and one decoding, not one each.
+	versionReads singleflight.Group
+	rendered     *lru.Cache[renderedKey, Rendered]
+	cards        *lru.Cache[string, OutlineView]
+	cat          catalogueCache
+	orgExists    func(ctx context.Context, id string) error
+	quizOK       func(ctx context.Context, orgID string, shared bool, quizID string) error
 }
 
 // NewService returns a service over store and the media library.

@@ -459,3 +459,38 @@ func TestAppliedForgotten(t *testing.T) {
 		}
 	})
 }
+
+// countingQuizVersions is the real store, counting the reads of quiz versions.
+type countingQuizVersions struct {
+	assessments.Store
+	reads *atomic.Int64
+}
+
+func (c countingQuizVersions) Version(ctx context.Context, quizID string, n int) (assessments.Version, error) {
+	c.reads.Add(1)
+	time.Sleep(10 * time.Millisecond) // widen the window concurrent misses arrive in
+	return c.Store.Version(ctx, quizID, n)
+}
+
+// TestQuizVersionReadShared: a class starting a quiz on an instance that
+// has not read its version yet costs one read of the version.
+func TestQuizVersionReadShared(t *testing.T) {
+	dbtest.Each(t, assessmentsSchema, func(t *testing.T, e docdb.Engine) {
+		s := New(e).Assessments()
+		quizID := publishQuiz(t, s, 20)
+		var reads atomic.Int64
+		svc := newService(t, countingQuizVersions{s, &reads}, &testClock{t: t0})
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				if _, _, err := svc.StartAttempt(ctx, learner(), quizID, uuid.NewString(), nil); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if n := reads.Load(); n != 1 {
+			t.Errorf("20 concurrent starts read the quiz version %d times, want once", n)
+		}
+	})
+}

@@ -191,3 +191,49 @@ func BenchmarkCatalogue(b *testing.B) {
 		})
 	}
 }
+
+// countingVersions is the real store, counting the reads of versions.
+type countingVersions struct {
+	*CoursesStore
+	reads *atomic.Int64
+}
+
+func (c countingVersions) Version(ctx context.Context, courseID string, n int) (courses.Version, error) {
+	c.reads.Add(1)
+	time.Sleep(10 * time.Millisecond) // widen the window concurrent misses arrive in
+	return c.CoursesStore.Version(ctx, courseID, n)
+}
+
+// TestVersionReadShared: a class opening a lesson of a version no request
+// has read yet (a fresh instance) costs one read of the version, not one
+// each; a cancelled caller does not fail the others.
+func TestVersionReadShared(t *testing.T) {
+	dbtest.Each(t, coursesSchema, func(t *testing.T, e docdb.Engine) {
+		c := publishCourse(t, newCourseService(New(e).Courses()), "shared")
+		var reads atomic.Int64
+		fresh := newCourseService(countingVersions{New(e).Courses(), &reads})
+		learner := accounts.Actor{UserID: "l", OrgID: catalogueOrg, Role: accounts.RoleLearner}
+		cancelled, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		errs := make([]error, 30)
+		for i := range errs {
+			wg.Go(func() {
+				c0 := ctx
+				if i == 0 {
+					c0 = cancelled
+				}
+				_, errs[i] = fresh.Outline(c0, learner, c.ID, 1, []string{"en"})
+			})
+		}
+		cancel()
+		wg.Wait()
+		for i, err := range errs[1:] {
+			if err != nil {
+				t.Errorf("reader %d: %v", i+1, err)
+			}
+		}
+		if n := reads.Load(); n != 1 {
+			t.Errorf("%d concurrent first reads read the version %d times, want once", len(errs), n)
+		}
+	})
+}
