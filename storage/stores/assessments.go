@@ -1,11 +1,9 @@
 package stores
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -68,65 +66,6 @@ func statsID(quizID string, n int, orgID string, shard int) string {
 	return versionID(quizID, n) + ":" + orgID + "#" + strconv.Itoa(shard)
 }
 
-// seq is a slice stored without its field when nil and as an array
-// (possibly empty) otherwise, so nil and empty survive a round trip apart
-// (json's omitzero asks IsZero) and absent fields keep documents small.
-type seq[T any] []T
-
-// IsZero is true for a nil seq only.
-func (l seq[T]) IsZero() bool { return l == nil }
-
-// seqOf maps in through f, keeping nil nil.
-func seqOf[T, U any](in []T, f func(T) U) seq[U] {
-	if in == nil {
-		return nil
-	}
-	out := make(seq[U], len(in))
-	for i, v := range in {
-		out[i] = f(v)
-	}
-	return out
-}
-
-// fromSeq maps a stored seq back through f, keeping nil nil.
-func fromSeq[T, U any](in seq[T], f func(T) U) []U {
-	if in == nil {
-		return nil
-	}
-	out := make([]U, len(in))
-	for i, v := range in {
-		out[i] = f(v)
-	}
-	return out
-}
-
-// keyed stores a map as an array sorted by key, each entry made by f, so
-// no key (message IDs with dots, question keys, answers) ever becomes a
-// field name; nil stays nil.
-func keyed[K cmp.Ordered, V, D any](m map[K]V, f func(K, V) D) seq[D] {
-	if m == nil {
-		return nil
-	}
-	out := make(seq[D], 0, len(m))
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		out = append(out, f(k, m[k]))
-	}
-	return out
-}
-
-// unkeyed turns an array stored by keyed back into its map; nil stays nil.
-func unkeyed[K comparable, V, D any](l seq[D], f func(D) (K, V)) map[K]V {
-	if l == nil {
-		return nil
-	}
-	m := make(map[K]V, len(l))
-	for _, d := range l {
-		k, v := f(d)
-		m[k] = v
-	}
-	return m
-}
-
 // clonePtr copies what p points to, keeping nil nil, so a document and
 // the domain value never share a pointer.
 func clonePtr[T any](p *T) *T {
@@ -138,21 +77,7 @@ func clonePtr[T any](p *T) *T {
 }
 
 // strs is a string slice as stored.
-func strs(in []string) seq[string] { return seq[string](in) }
-
-// kvDoc is one entry of a string map (option → match, blank → text).
-type kvDoc struct {
-	Key   string `json:"k"`
-	Value string `json:"v"`
-}
-
-func toKVs(m map[string]string) seq[kvDoc] {
-	return keyed(m, func(k, v string) kvDoc { return kvDoc{Key: k, Value: v} })
-}
-
-func fromKVs(l seq[kvDoc]) map[string]string {
-	return unkeyed(l, func(d kvDoc) (string, string) { return d.Key, d.Value })
-}
+func strs(in []string) list[string] { return list[string](in) }
 
 // textDoc is one message; its ID (with dots) is a value, never a field
 // name.
@@ -170,11 +95,11 @@ type textDoc struct {
 
 // textsDoc holds the messages of one locale, sorted by ID.
 type textsDoc struct {
-	Locale   string       `json:"locale"`
-	Messages seq[textDoc] `json:"messages,omitzero"`
+	Locale   string        `json:"locale"`
+	Messages list[textDoc] `json:"messages,omitzero"`
 }
 
-func toTexts(ms i18n.Messages) seq[textsDoc] {
+func toTexts(ms i18n.Messages) list[textsDoc] {
 	return keyed(ms, func(loc string, byID map[string]i18n.Message) textsDoc {
 		return textsDoc{Locale: loc, Messages: keyed(byID, func(id string, m i18n.Message) textDoc {
 			return textDoc{ID: id, Description: m.Description, Hash: m.Hash,
@@ -183,7 +108,7 @@ func toTexts(ms i18n.Messages) seq[textsDoc] {
 	})
 }
 
-func fromTexts(l seq[textsDoc]) i18n.Messages {
+func fromTexts(l list[textsDoc]) i18n.Messages {
 	return unkeyed(l, func(d textsDoc) (string, map[string]i18n.Message) {
 		return d.Locale, unkeyed(d.Messages, func(m textDoc) (string, i18n.Message) {
 			return m.ID, i18n.Message{Description: m.Description, Hash: m.Hash,
@@ -194,15 +119,15 @@ func fromTexts(l seq[textsDoc]) i18n.Messages {
 
 // acceptedDoc holds the accepted answers of one locale ("*": any).
 type acceptedDoc struct {
-	Locale  string      `json:"locale"`
-	Answers seq[string] `json:"answers,omitzero"`
+	Locale  string       `json:"locale"`
+	Answers list[string] `json:"answers,omitzero"`
 }
 
-func toAccepted(m map[string][]string) seq[acceptedDoc] {
+func toAccepted(m map[string][]string) list[acceptedDoc] {
 	return keyed(m, func(loc string, as []string) acceptedDoc { return acceptedDoc{Locale: loc, Answers: strs(as)} })
 }
 
-func fromAccepted(l seq[acceptedDoc]) map[string][]string {
+func fromAccepted(l list[acceptedDoc]) map[string][]string {
 	return unkeyed(l, func(d acceptedDoc) (string, []string) { return d.Locale, []string(d.Answers) })
 }
 
@@ -223,8 +148,8 @@ type matchDoc struct {
 }
 
 type blankDoc struct {
-	ID       string           `json:"id"`
-	Accepted seq[acceptedDoc] `json:"accepted,omitzero"`
+	ID       string            `json:"id"`
+	Accepted list[acceptedDoc] `json:"accepted,omitzero"`
 }
 
 type numericDoc struct {
@@ -239,46 +164,46 @@ type labelDoc struct {
 }
 
 type likertDoc struct {
-	Min    int           `json:"min"`
-	Max    int           `json:"max"`
-	Labels seq[labelDoc] `json:"labels,omitzero"`
+	Min    int            `json:"min"`
+	Max    int            `json:"max"`
+	Labels list[labelDoc] `json:"labels,omitzero"`
 }
 
 type questionDoc struct {
-	ID                 string           `json:"id"`
-	Prompt             string           `json:"prompt,omitempty"`
-	Hint               string           `json:"hint,omitempty"`
-	Feedback           string           `json:"feedback,omitempty"`
-	Image              string           `json:"image,omitempty"`
-	Audio              string           `json:"audio,omitempty"`
-	Type               string           `json:"type"`
-	Points             float64          `json:"points,omitempty"`
-	Options            seq[optionDoc]   `json:"options,omitzero"`
-	Matches            seq[matchDoc]    `json:"matches,omitzero"`
-	Pairs              seq[kvDoc]       `json:"pairs,omitzero"`
-	Accepted           seq[acceptedDoc] `json:"accepted,omitzero"`
-	CaseSensitive      bool             `json:"case_sensitive,omitempty"`
-	DiacriticSensitive bool             `json:"diacritic_sensitive,omitempty"`
-	Numeric            *numericDoc      `json:"numeric,omitempty"`
-	Blanks             seq[blankDoc]    `json:"blanks,omitzero"`
-	Partial            string           `json:"partial,omitempty"`
-	Scale              *likertDoc       `json:"scale,omitempty"`
-	MaxLength          int              `json:"max_length,omitempty"`
+	ID                 string            `json:"id"`
+	Prompt             string            `json:"prompt,omitempty"`
+	Hint               string            `json:"hint,omitempty"`
+	Feedback           string            `json:"feedback,omitempty"`
+	Image              string            `json:"image,omitempty"`
+	Audio              string            `json:"audio,omitempty"`
+	Type               string            `json:"type"`
+	Points             float64           `json:"points,omitempty"`
+	Options            list[optionDoc]   `json:"options,omitzero"`
+	Matches            list[matchDoc]    `json:"matches,omitzero"`
+	Pairs              list[pairDoc]     `json:"pairs,omitzero"`
+	Accepted           list[acceptedDoc] `json:"accepted,omitzero"`
+	CaseSensitive      bool              `json:"case_sensitive,omitempty"`
+	DiacriticSensitive bool              `json:"diacritic_sensitive,omitempty"`
+	Numeric            *numericDoc       `json:"numeric,omitempty"`
+	Blanks             list[blankDoc]    `json:"blanks,omitzero"`
+	Partial            string            `json:"partial,omitempty"`
+	Scale              *likertDoc        `json:"scale,omitempty"`
+	MaxLength          int               `json:"max_length,omitempty"`
 }
 
 func toQuestionDoc(q assessments.Question) questionDoc {
 	d := questionDoc{
 		ID: q.ID, Prompt: q.Prompt, Hint: q.Hint, Feedback: q.Feedback, Image: q.Image, Audio: q.Audio,
 		Type: string(q.Type), Points: q.Points,
-		Options: seqOf(q.Options, func(o assessments.Option) optionDoc {
+		Options: convert(q.Options, func(o assessments.Option) optionDoc {
 			return optionDoc{ID: o.ID, Text: o.Text, Image: o.Image, Audio: o.Audio, Correct: o.Correct, Feedback: o.Feedback}
 		}),
-		Matches: seqOf(q.Matches, func(m assessments.Match) matchDoc {
+		Matches: convert(q.Matches, func(m assessments.Match) matchDoc {
 			return matchDoc{ID: m.ID, Text: m.Text, Image: m.Image, Audio: m.Audio}
 		}),
-		Pairs: toKVs(q.Pairs), Accepted: toAccepted(q.Accepted),
+		Pairs: toPairs(q.Pairs), Accepted: toAccepted(q.Accepted),
 		CaseSensitive: q.CaseSensitive, DiacriticSensitive: q.DiacriticSensitive,
-		Blanks: seqOf(q.Blanks, func(b assessments.Blank) blankDoc {
+		Blanks: convert(q.Blanks, func(b assessments.Blank) blankDoc {
 			return blankDoc{ID: b.ID, Accepted: toAccepted(b.Accepted)}
 		}),
 		Partial: string(q.Partial), MaxLength: q.MaxLength,
@@ -299,15 +224,15 @@ func (d questionDoc) question() assessments.Question {
 	q := assessments.Question{
 		ID: d.ID, Prompt: d.Prompt, Hint: d.Hint, Feedback: d.Feedback, Image: d.Image, Audio: d.Audio,
 		Type: assessments.Type(d.Type), Points: d.Points,
-		Options: fromSeq(d.Options, func(o optionDoc) assessments.Option {
+		Options: convertBack(d.Options, func(o optionDoc) assessments.Option {
 			return assessments.Option{ID: o.ID, Text: o.Text, Image: o.Image, Audio: o.Audio, Correct: o.Correct, Feedback: o.Feedback}
 		}),
-		Matches: fromSeq(d.Matches, func(m matchDoc) assessments.Match {
+		Matches: convertBack(d.Matches, func(m matchDoc) assessments.Match {
 			return assessments.Match{ID: m.ID, Text: m.Text, Image: m.Image, Audio: m.Audio}
 		}),
-		Pairs: fromKVs(d.Pairs), Accepted: fromAccepted(d.Accepted),
+		Pairs: fromPairs(d.Pairs), Accepted: fromAccepted(d.Accepted),
 		CaseSensitive: d.CaseSensitive, DiacriticSensitive: d.DiacriticSensitive,
-		Blanks: fromSeq(d.Blanks, func(b blankDoc) assessments.Blank {
+		Blanks: convertBack(d.Blanks, func(b blankDoc) assessments.Blank {
 			return assessments.Blank{ID: b.ID, Accepted: fromAccepted(b.Accepted)}
 		}),
 		Partial: assessments.Partial(d.Partial), MaxLength: d.MaxLength,
@@ -336,28 +261,28 @@ type (
 // question's fields are inline, as in the old documents.
 type bankQuestionDoc struct {
 	InlineQuestion `json:",inline"`
-	Tags           seq[string] `json:"tags,omitzero"`
-	Difficulty     int         `json:"difficulty,omitempty"`
+	Tags           list[string] `json:"tags,omitzero"`
+	Difficulty     int          `json:"difficulty,omitempty"`
 }
 
 // bankDoc is a whole question bank, texts included: one document
 // (assessments.MaxQuestions bounds it).
 type bankDoc struct {
-	OrgID         string               `json:"org_id,omitempty"`
-	Name          string               `json:"name"`
-	DefaultLocale string               `json:"default_locale"`
-	Locales       seq[string]          `json:"locales,omitzero"`
-	Questions     seq[bankQuestionDoc] `json:"questions,omitzero"`
-	Messages      seq[textsDoc]        `json:"messages,omitzero"`
-	Revision      int                  `json:"revision"`
-	Created       time.Time            `json:"created_at"`
-	Updated       time.Time            `json:"updated_at"`
+	OrgID         string                `json:"org_id,omitempty"`
+	Name          string                `json:"name"`
+	DefaultLocale string                `json:"default_locale"`
+	Locales       list[string]          `json:"locales,omitzero"`
+	Questions     list[bankQuestionDoc] `json:"questions,omitzero"`
+	Messages      list[textsDoc]        `json:"messages,omitzero"`
+	Revision      int                   `json:"revision"`
+	Created       time.Time             `json:"created_at"`
+	Updated       time.Time             `json:"updated_at"`
 }
 
 func toBankDoc(b assessments.Bank) bankDoc {
 	return bankDoc{
 		OrgID: b.OrgID, Name: b.Name, DefaultLocale: b.DefaultLocale, Locales: strs(b.Locales),
-		Questions: seqOf(b.Questions, func(q assessments.BankQuestion) bankQuestionDoc {
+		Questions: convert(b.Questions, func(q assessments.BankQuestion) bankQuestionDoc {
 			return bankQuestionDoc{InlineQuestion: toQuestionDoc(q.Question), Tags: strs(q.Tags), Difficulty: q.Difficulty}
 		}),
 		Messages: toTexts(b.Messages), Revision: b.Revision, Created: msUTC(b.Created), Updated: msUTC(b.Updated),
@@ -367,7 +292,7 @@ func toBankDoc(b assessments.Bank) bankDoc {
 func (d bankDoc) bank(id string) assessments.Bank {
 	return assessments.Bank{
 		ID: id, OrgID: d.OrgID, Name: d.Name, DefaultLocale: d.DefaultLocale, Locales: []string(d.Locales),
-		Questions: fromSeq(d.Questions, func(q bankQuestionDoc) assessments.BankQuestion {
+		Questions: convertBack(d.Questions, func(q bankQuestionDoc) assessments.BankQuestion {
 			return assessments.BankQuestion{Question: q.question(), Tags: []string(q.Tags), Difficulty: q.Difficulty}
 		}),
 		Messages: fromTexts(d.Messages), Revision: d.Revision, Created: d.Created.UTC(), Updated: d.Updated.UTC(),
@@ -377,57 +302,57 @@ func (d bankDoc) bank(id string) assessments.Bank {
 // bankHead is what the authors' listing decodes of a bank: not its
 // questions nor texts.
 type bankHead struct {
-	OrgID         string      `json:"org_id,omitempty"`
-	Name          string      `json:"name"`
-	DefaultLocale string      `json:"default_locale"`
-	Locales       seq[string] `json:"locales,omitzero"`
-	Revision      int         `json:"revision"`
-	Created       time.Time   `json:"created_at"`
-	Updated       time.Time   `json:"updated_at"`
+	OrgID         string       `json:"org_id,omitempty"`
+	Name          string       `json:"name"`
+	DefaultLocale string       `json:"default_locale"`
+	Locales       list[string] `json:"locales,omitzero"`
+	Revision      int          `json:"revision"`
+	Created       time.Time    `json:"created_at"`
+	Updated       time.Time    `json:"updated_at"`
 }
 
 type pickDoc struct {
-	Bank       string      `json:"bank"`
-	Questions  seq[string] `json:"questions,omitzero"`
-	Tags       seq[string] `json:"tags,omitzero"`
-	Difficulty int         `json:"difficulty,omitempty"`
-	Count      int         `json:"count,omitempty"`
+	Bank       string       `json:"bank"`
+	Questions  list[string] `json:"questions,omitzero"`
+	Tags       list[string] `json:"tags,omitzero"`
+	Difficulty int          `json:"difficulty,omitempty"`
+	Count      int          `json:"count,omitempty"`
 }
 
 // quizDoc is a quiz's draft, texts included: one document. quizHead, the
 // listing's part of it, is inline.
 type quizDoc struct {
 	InlineQuizHead `json:",inline"`
-	Messages       seq[textsDoc] `json:"messages,omitzero"`
-	Picks          seq[pickDoc]  `json:"picks,omitzero"`
+	Messages       list[textsDoc] `json:"messages,omitzero"`
+	Picks          list[pickDoc]  `json:"picks,omitzero"`
 }
 
 // quizHead is a quiz without its picks and texts: what the authors'
 // listing decodes.
 type quizHead struct {
-	OrgID            string      `json:"org_id,omitempty"`
-	Kind             string      `json:"kind"`
-	Shared           bool        `json:"shared,omitempty"`
-	DefaultLocale    string      `json:"default_locale"`
-	Locales          seq[string] `json:"locales,omitzero"`
-	Title            string      `json:"title"`
-	Intro            string      `json:"intro,omitempty"`
-	ShuffleQuestions bool        `json:"shuffle_questions,omitempty"`
-	ShuffleOptions   bool        `json:"shuffle_options,omitempty"`
-	PassMark         float64     `json:"pass_mark,omitempty"`
-	AttemptLimit     int         `json:"attempt_limit,omitempty"`
-	TimeLimit        int64       `json:"time_limit_ns,omitempty"` // nanoseconds, as a time.Duration
-	Feedback         string      `json:"feedback,omitempty"`
-	Due              time.Time   `json:"due_at,omitzero"`
-	Grade            string      `json:"grade,omitempty"`
-	MasteryM         int         `json:"mastery_m,omitempty"`
-	MasteryN         int         `json:"mastery_n,omitempty"`
-	Pretest          string      `json:"pretest,omitempty"`
-	Revision         int         `json:"revision"`
-	Published        int         `json:"published"`
-	Archived         bool        `json:"archived,omitempty"`
-	Created          time.Time   `json:"created_at"`
-	Updated          time.Time   `json:"updated_at"`
+	OrgID            string       `json:"org_id,omitempty"`
+	Kind             string       `json:"kind"`
+	Shared           bool         `json:"shared,omitempty"`
+	DefaultLocale    string       `json:"default_locale"`
+	Locales          list[string] `json:"locales,omitzero"`
+	Title            string       `json:"title"`
+	Intro            string       `json:"intro,omitempty"`
+	ShuffleQuestions bool         `json:"shuffle_questions,omitempty"`
+	ShuffleOptions   bool         `json:"shuffle_options,omitempty"`
+	PassMark         float64      `json:"pass_mark,omitempty"`
+	AttemptLimit     int          `json:"attempt_limit,omitempty"`
+	TimeLimit        int64        `json:"time_limit_ns,omitempty"` // nanoseconds, as a time.Duration
+	Feedback         string       `json:"feedback,omitempty"`
+	Due              time.Time    `json:"due_at,omitzero"`
+	Grade            string       `json:"grade,omitempty"`
+	MasteryM         int          `json:"mastery_m,omitempty"`
+	MasteryN         int          `json:"mastery_n,omitempty"`
+	Pretest          string       `json:"pretest,omitempty"`
+	Revision         int          `json:"revision"`
+	Published        int          `json:"published"`
+	Archived         bool         `json:"archived,omitempty"`
+	Created          time.Time    `json:"created_at"`
+	Updated          time.Time    `json:"updated_at"`
 }
 
 func toQuizDoc(q assessments.Quiz) quizDoc {
@@ -443,7 +368,7 @@ func toQuizDoc(q assessments.Quiz) quizDoc {
 			Created: msUTC(q.Created), Updated: msUTC(q.Updated),
 		},
 		Messages: toTexts(q.Messages),
-		Picks: seqOf(q.Picks, func(p assessments.Pick) pickDoc {
+		Picks: convert(q.Picks, func(p assessments.Pick) pickDoc {
 			return pickDoc{Bank: p.Bank, Questions: strs(p.Questions), Tags: strs(p.Tags), Difficulty: p.Difficulty, Count: p.Count}
 		}),
 	}
@@ -452,7 +377,7 @@ func toQuizDoc(q assessments.Quiz) quizDoc {
 func (d quizDoc) quiz(id string) assessments.Quiz {
 	q := d.InlineQuizHead.quiz(id)
 	q.Messages = fromTexts(d.Messages)
-	q.Picks = fromSeq(d.Picks, func(p pickDoc) assessments.Pick {
+	q.Picks = convertBack(d.Picks, func(p pickDoc) assessments.Pick {
 		return assessments.Pick{Bank: p.Bank, Questions: []string(p.Questions), Tags: []string(p.Tags), Difficulty: p.Difficulty, Count: p.Count}
 	})
 	return q
@@ -487,20 +412,20 @@ type keyedQuestionDoc struct {
 // poolDoc is the keys one pick may draw: a subdocument, because MongoDB
 // stand-ins refuse arrays nested directly in arrays.
 type poolDoc struct {
-	Keys seq[string] `json:"keys,omitzero"`
+	Keys list[string] `json:"keys,omitzero"`
 }
 
 // versionDoc is a published quiz version with the quiz embedded whole.
 // Inserted once, never updated.
 type versionDoc struct {
-	QuizID    string                `json:"quiz_id"`
-	Number    int                   `json:"number"`
-	Quiz      versionQuizDoc        `json:"quiz"`
-	Questions seq[keyedQuestionDoc] `json:"questions,omitzero"`
-	Pools     seq[poolDoc]          `json:"pools,omitzero"`
-	Messages  seq[textsDoc]         `json:"messages,omitzero"`
-	Revision  int                   `json:"revision"`
-	Published time.Time             `json:"published_at"`
+	QuizID    string                 `json:"quiz_id"`
+	Number    int                    `json:"number"`
+	Quiz      versionQuizDoc         `json:"quiz"`
+	Questions list[keyedQuestionDoc] `json:"questions,omitzero"`
+	Pools     list[poolDoc]          `json:"pools,omitzero"`
+	Messages  list[textsDoc]         `json:"messages,omitzero"`
+	Revision  int                    `json:"revision"`
+	Published time.Time              `json:"published_at"`
 }
 
 func toVersionDoc(v assessments.Version) versionDoc {
@@ -509,7 +434,7 @@ func toVersionDoc(v assessments.Version) versionDoc {
 		Questions: keyed(v.Questions, func(k string, q assessments.Question) keyedQuestionDoc {
 			return keyedQuestionDoc{Key: k, Question: toQuestionDoc(q)}
 		}),
-		Pools:    seqOf(v.Pools, func(p []string) poolDoc { return poolDoc{Keys: strs(p)} }),
+		Pools:    convert(v.Pools, func(p []string) poolDoc { return poolDoc{Keys: strs(p)} }),
 		Messages: toTexts(v.Messages), Revision: v.Revision, Published: msUTC(v.Published),
 	}
 }
@@ -520,7 +445,7 @@ func (d versionDoc) version() assessments.Version {
 		Questions: unkeyed(d.Questions, func(q keyedQuestionDoc) (string, assessments.Question) {
 			return q.Key, q.Question.question()
 		}),
-		Pools:    fromSeq(d.Pools, func(p poolDoc) []string { return []string(p.Keys) }),
+		Pools:    convertBack(d.Pools, func(p poolDoc) []string { return []string(p.Keys) }),
 		Messages: fromTexts(d.Messages), Revision: d.Revision, Published: d.Published.UTC(),
 	}
 }
@@ -528,27 +453,27 @@ func (d versionDoc) version() assessments.Version {
 // answerDoc is a learner's answer; its maps (option → match, blank →
 // text) are arrays of pairs.
 type answerDoc struct {
-	Option  string      `json:"option,omitempty"`
-	Options seq[string] `json:"options,omitzero"`
-	Order   seq[string] `json:"order,omitzero"`
-	Pairs   seq[kvDoc]  `json:"pairs,omitzero"`
-	Text    string      `json:"text,omitempty"`
-	Number  *float64    `json:"number,omitempty"`
-	Blanks  seq[kvDoc]  `json:"blanks,omitzero"`
-	Value   *int        `json:"value,omitempty"`
+	Option  string        `json:"option,omitempty"`
+	Options list[string]  `json:"options,omitzero"`
+	Order   list[string]  `json:"order,omitzero"`
+	Pairs   list[pairDoc] `json:"pairs,omitzero"`
+	Text    string        `json:"text,omitempty"`
+	Number  *float64      `json:"number,omitempty"`
+	Blanks  list[pairDoc] `json:"blanks,omitzero"`
+	Value   *int          `json:"value,omitempty"`
 }
 
 func toAnswerDoc(a assessments.Answer) answerDoc {
 	return answerDoc{
-		Option: a.Option, Options: strs(a.Options), Order: strs(a.Order), Pairs: toKVs(a.Pairs),
-		Text: a.Text, Number: clonePtr(a.Number), Blanks: toKVs(a.Blanks), Value: clonePtr(a.Value),
+		Option: a.Option, Options: strs(a.Options), Order: strs(a.Order), Pairs: toPairs(a.Pairs),
+		Text: a.Text, Number: clonePtr(a.Number), Blanks: toPairs(a.Blanks), Value: clonePtr(a.Value),
 	}
 }
 
 func (d answerDoc) answer() assessments.Answer {
 	return assessments.Answer{
-		Option: d.Option, Options: []string(d.Options), Order: []string(d.Order), Pairs: fromKVs(d.Pairs),
-		Text: d.Text, Number: clonePtr(d.Number), Blanks: fromKVs(d.Blanks), Value: clonePtr(d.Value),
+		Option: d.Option, Options: []string(d.Options), Order: []string(d.Order), Pairs: fromPairs(d.Pairs),
+		Text: d.Text, Number: clonePtr(d.Number), Blanks: fromPairs(d.Blanks), Value: clonePtr(d.Value),
 	}
 }
 
@@ -562,18 +487,18 @@ type savedDoc struct {
 
 // resultDoc is the score of the question Key.
 type resultDoc struct {
-	Key      string      `json:"key"`
-	Points   float64     `json:"points"`
-	Max      float64     `json:"max"`
-	Correct  bool        `json:"correct,omitempty"`
-	Answered bool        `json:"answered,omitempty"`
-	Feedback seq[string] `json:"feedback,omitzero"`
+	Key      string       `json:"key"`
+	Points   float64      `json:"points"`
+	Max      float64      `json:"max"`
+	Correct  bool         `json:"correct,omitempty"`
+	Answered bool         `json:"answered,omitempty"`
+	Feedback list[string] `json:"feedback,omitzero"`
 }
 
 type drawnDoc struct {
-	Question string      `json:"question"`
-	Options  seq[string] `json:"options,omitzero"`
-	Matches  seq[string] `json:"matches,omitzero"` // absent in attempts stored before it was kept
+	Question string       `json:"question"`
+	Options  list[string] `json:"options,omitzero"`
+	Matches  list[string] `json:"matches,omitzero"` // absent in attempts stored before it was kept
 }
 
 // attemptDoc is one attempt, answers and results included: one document
@@ -581,30 +506,30 @@ type drawnDoc struct {
 // pending follow-up of a submitted attempt (assessments.Attempt.FollowUp)
 // in the "followup" index; both are absent once it is applied.
 type attemptDoc struct {
-	QuizID     string         `json:"quiz_id"`
-	Version    int            `json:"version"`
-	LearnerID  string         `json:"learner_id"`
-	OrgID      string         `json:"org_id,omitempty"`
-	Number     int            `json:"number"`
-	Locale     string         `json:"locale,omitempty"`
-	Seed       int64          `json:"seed"` // the uint64 seed's bits: BSON has no unsigned integers
-	Drawn      seq[drawnDoc]  `json:"drawn,omitzero"`
-	Answers    seq[savedDoc]  `json:"answers,omitzero"`
-	Started    time.Time      `json:"started_at"`
-	Deadline   time.Time      `json:"deadline,omitzero"`
-	Submitted  time.Time      `json:"submitted_at,omitzero"`
-	Results    seq[resultDoc] `json:"results,omitzero"`
-	Score      float64        `json:"score"`
-	Max        float64        `json:"max"`
-	FollowUp   bool           `json:"followup,omitempty"`
-	FollowUpAt int64          `json:"followup_at,omitempty"` // Unix ms
+	QuizID     string          `json:"quiz_id"`
+	Version    int             `json:"version"`
+	LearnerID  string          `json:"learner_id"`
+	OrgID      string          `json:"org_id,omitempty"`
+	Number     int             `json:"number"`
+	Locale     string          `json:"locale,omitempty"`
+	Seed       int64           `json:"seed"` // the uint64 seed's bits: BSON has no unsigned integers
+	Drawn      list[drawnDoc]  `json:"drawn,omitzero"`
+	Answers    list[savedDoc]  `json:"answers,omitzero"`
+	Started    time.Time       `json:"started_at"`
+	Deadline   time.Time       `json:"deadline,omitzero"`
+	Submitted  time.Time       `json:"submitted_at,omitzero"`
+	Results    list[resultDoc] `json:"results,omitzero"`
+	Score      float64         `json:"score"`
+	Max        float64         `json:"max"`
+	FollowUp   bool            `json:"followup,omitempty"`
+	FollowUpAt int64           `json:"followup_at,omitempty"` // Unix ms
 }
 
 func toAttemptDoc(a assessments.Attempt) attemptDoc {
 	return attemptDoc{
 		QuizID: a.QuizID, Version: a.Version, LearnerID: a.LearnerID, OrgID: a.OrgID,
 		Number: a.Number, Locale: a.Locale, Seed: int64(a.Seed),
-		Drawn: seqOf(a.Drawn, func(dr assessments.Drawn) drawnDoc {
+		Drawn: convert(a.Drawn, func(dr assessments.Drawn) drawnDoc {
 			return drawnDoc{Question: dr.Question, Options: strs(dr.Options), Matches: strs(dr.Matches)}
 		}),
 		Answers: keyed(a.Answers, func(k string, s assessments.Saved) savedDoc {
@@ -623,7 +548,7 @@ func (d attemptDoc) attempt(id string) assessments.Attempt {
 	return assessments.Attempt{
 		ID: id, QuizID: d.QuizID, Version: d.Version, LearnerID: d.LearnerID, OrgID: d.OrgID,
 		Number: d.Number, Locale: d.Locale, Seed: uint64(d.Seed),
-		Drawn: fromSeq(d.Drawn, func(dr drawnDoc) assessments.Drawn {
+		Drawn: convertBack(d.Drawn, func(dr drawnDoc) assessments.Drawn {
 			return assessments.Drawn{Question: dr.Question, Options: []string(dr.Options), Matches: []string(dr.Matches)}
 		}),
 		Answers: unkeyed(d.Answers, func(s savedDoc) (string, assessments.Saved) {
@@ -650,33 +575,33 @@ type summaryDoc struct {
 // recordDoc is a learner's record at a quiz; assessments.MaxAttempts and
 // MaxHistory bound it.
 type recordDoc struct {
-	LearnerID string          `json:"learner_id"`
-	QuizID    string          `json:"quiz_id"`
-	OrgID     string          `json:"org_id,omitempty"`
-	Attempts  seq[summaryDoc] `json:"attempts,omitzero"`
-	History   seq[bool]       `json:"history,omitzero"`
-	Mastered  bool            `json:"mastered,omitempty"`
-	Gain      *float64        `json:"gain,omitempty"`
-	Updated   time.Time       `json:"updated_at,omitzero"`
+	LearnerID string           `json:"learner_id"`
+	QuizID    string           `json:"quiz_id"`
+	OrgID     string           `json:"org_id,omitempty"`
+	Attempts  list[summaryDoc] `json:"attempts,omitzero"`
+	History   list[bool]       `json:"history,omitzero"`
+	Mastered  bool             `json:"mastered,omitempty"`
+	Gain      *float64         `json:"gain,omitempty"`
+	Updated   time.Time        `json:"updated_at,omitzero"`
 }
 
 func toRecordDoc(r assessments.Record) recordDoc {
 	return recordDoc{
 		LearnerID: r.LearnerID, QuizID: r.QuizID, OrgID: r.OrgID,
-		Attempts: seqOf(r.Attempts, func(a assessments.AttemptSummary) summaryDoc {
+		Attempts: convert(r.Attempts, func(a assessments.AttemptSummary) summaryDoc {
 			return summaryDoc{
 				ID: a.ID, Version: a.Version, Number: a.Number, Started: msUTC(a.Started),
 				Submitted: msUTC(a.Submitted), Score: a.Score, Max: a.Max,
 			}
 		}),
-		History: seq[bool](r.History), Mastered: r.Mastered, Gain: clonePtr(r.Gain), Updated: msUTC(r.Updated),
+		History: list[bool](r.History), Mastered: r.Mastered, Gain: clonePtr(r.Gain), Updated: msUTC(r.Updated),
 	}
 }
 
 func (d recordDoc) record() assessments.Record {
 	return assessments.Record{
 		LearnerID: d.LearnerID, QuizID: d.QuizID, OrgID: d.OrgID,
-		Attempts: fromSeq(d.Attempts, func(a summaryDoc) assessments.AttemptSummary {
+		Attempts: convertBack(d.Attempts, func(a summaryDoc) assessments.AttemptSummary {
 			return assessments.AttemptSummary{
 				ID: a.ID, Version: a.Version, Number: a.Number, Started: a.Started.UTC(),
 				Submitted: a.Submitted.UTC(), Score: a.Score, Max: a.Max,
@@ -694,14 +619,14 @@ type countDoc struct {
 
 // itemStatsDoc holds the running sums of the question Key.
 type itemStatsDoc struct {
-	Key   string        `json:"key"`
-	N     int           `json:"n"`
-	SumX  float64       `json:"sum_x"`
-	SumX2 float64       `json:"sum_x2"`
-	SumY  float64       `json:"sum_y"`
-	SumY2 float64       `json:"sum_y2"`
-	SumXY float64       `json:"sum_xy"`
-	Wrong seq[countDoc] `json:"wrong,omitzero"`
+	Key   string         `json:"key"`
+	N     int            `json:"n"`
+	SumX  float64        `json:"sum_x"`
+	SumX2 float64        `json:"sum_x2"`
+	SumY  float64        `json:"sum_y"`
+	SumY2 float64        `json:"sum_y2"`
+	SumXY float64        `json:"sum_xy"`
+	Wrong list[countDoc] `json:"wrong,omitzero"`
 }
 
 // appliedDoc is an attempt counted in a statistics shard whose follow-up
@@ -714,12 +639,12 @@ type appliedDoc struct {
 // statsDoc is one shard of an organisation's item statistics of one quiz
 // version.
 type statsDoc struct {
-	QuizID  string            `json:"quiz_id"`
-	Version int               `json:"version"`
-	OrgID   string            `json:"org_id,omitempty"`
-	Shard   int               `json:"shard,omitempty"`
-	Items   seq[itemStatsDoc] `json:"items,omitzero"`
-	Applied seq[appliedDoc]   `json:"applied,omitzero"`
+	QuizID  string             `json:"quiz_id"`
+	Version int                `json:"version"`
+	OrgID   string             `json:"org_id,omitempty"`
+	Shard   int                `json:"shard,omitempty"`
+	Items   list[itemStatsDoc] `json:"items,omitzero"`
+	Applied list[appliedDoc]   `json:"applied,omitzero"`
 }
 
 func toStatsDoc(st assessments.Stats) statsDoc {

@@ -59,69 +59,7 @@ var _ courses.Store = (*CoursesStore)(nil)
 // Courses returns the course store of db.
 func (db *DB) Courses() *CoursesStore { return &CoursesStore{e: db.e} }
 
-// list is a slice encoded as absent when nil and as an array (possibly
-// empty) otherwise, so nil and empty survive a round trip apart: json's
-// omitzero and the MongoDB driver's omitempty both ask IsZero.
-type list[T any] []T
-
-// IsZero is true for nil lists only.
-func (l list[T]) IsZero() bool { return l == nil }
-
-// convert maps in through f, keeping nil nil.
-func convert[T, U any](in []T, f func(T) U) list[U] {
-	if in == nil {
-		return nil
-	}
-	out := make(list[U], len(in))
-	for i, v := range in {
-		out[i] = f(v)
-	}
-	return out
-}
-
-// convertBack maps a stored list back through f, keeping nil nil.
-func convertBack[T, U any](in list[T], f func(T) U) []U {
-	if in == nil {
-		return nil
-	}
-	out := make([]U, len(in))
-	for i, v := range in {
-		out[i] = f(v)
-	}
-	return out
-}
-
 func same[T any](v T) T { return v }
-
-// pairDoc is one entry of a locale-keyed map, stored as an array element
-// so no key ever becomes a field name.
-type pairDoc struct {
-	Key   string `json:"k"`
-	Value string `json:"v"`
-}
-
-func toPairs(m map[string]string) list[pairDoc] {
-	if m == nil {
-		return nil
-	}
-	out := make(list[pairDoc], 0, len(m))
-	for k, v := range m {
-		out = append(out, pairDoc{Key: k, Value: v})
-	}
-	slices.SortFunc(out, func(a, b pairDoc) int { return cmp.Compare(a.Key, b.Key) })
-	return out
-}
-
-func fromPairs(l list[pairDoc]) map[string]string {
-	if l == nil {
-		return nil
-	}
-	m := make(map[string]string, len(l))
-	for _, p := range l {
-		m[p.Key] = p.Value
-	}
-	return m
-}
 
 type blockDoc struct {
 	ID         string        `json:"id"`

@@ -93,7 +93,7 @@ func TestLegacyConvert(t *testing.T) {
 		got := legacyConvert(t, collStats, map[string]any{"quiz_id": "q", "version": int64(1), "applied": []any{
 			map[string]any{"attempt": "a1", "at": t0}, map[string]any{"attempt": "a2", "at": at},
 		}}).(statsDoc)
-		want := seq[appliedDoc]{{Attempt: "a1", At: t0.UnixMilli()}, {Attempt: "a2", At: at.UnixMilli()}}
+		want := list[appliedDoc]{{Attempt: "a1", At: t0.UnixMilli()}, {Attempt: "a2", At: at.UnixMilli()}}
 		if !reflect.DeepEqual(got.Applied, want) {
 			t.Errorf("applied: got %+v, want %+v", got.Applied, want)
 		}
