@@ -44,21 +44,6 @@ func accCrashedClaim(t *testing.T, e docdb.Engine, coll, key, owner string, at t
 	}
 }
 
-// claimed lists which of keys have a claim in coll.
-func accClaimed(t *testing.T, e docdb.Engine, coll string, keys ...string) string {
-	t.Helper()
-	out := map[string]bool{}
-	for _, k := range keys {
-		var d claimDoc
-		_, err := e.Get(ctx, coll, k, &d)
-		if err != nil && !errors.Is(err, pathways.ErrNotFound) {
-			t.Fatal(err)
-		}
-		out[k] = err == nil
-	}
-	return fmt.Sprint(out)
-}
-
 func accRosterIDs(t *testing.T, s *AccountsStore, org string, p pathways.Page) []string {
 	t.Helper()
 	ms, err := s.Roster(ctx, org, p)
@@ -641,7 +626,7 @@ func TestAccountsCreateRaces(t *testing.T) {
 		if u, err := s.UserByUsername(ctx, "bilal"); err != nil || u.ID != "same" {
 			t.Fatalf("after copies of one create: %+v %v", u, err)
 		}
-		if got := accClaimed(t, e, colUsernameSkeletons, accounts.Skeleton("bilal")); got != fmt.Sprintf("map[%s:true]", accounts.Skeleton("bilal")) {
+		if got := has(t, e, colUsernameSkeletons, accounts.Skeleton("bilal")); got != fmt.Sprintf("map[%s:true]", accounts.Skeleton("bilal")) {
 			t.Errorf("skeleton claim of the copies: %s", got)
 		}
 
@@ -659,7 +644,7 @@ func TestAccountsCreateRaces(t *testing.T) {
 		if u, err := s.UserByUsername(ctx, "carla"); err != nil || u.ID != "copy" {
 			t.Fatalf("after interleaved copies: %+v %v", u, err)
 		}
-		if got := accClaimed(t, e, colUsernameSkeletons, accounts.Skeleton("carla")); got != fmt.Sprintf("map[%s:true]", accounts.Skeleton("carla")) {
+		if got := has(t, e, colUsernameSkeletons, accounts.Skeleton("carla")); got != fmt.Sprintf("map[%s:true]", accounts.Skeleton("carla")) {
 			t.Errorf("skeleton claim of interleaved copies: %s", got)
 		}
 	})
@@ -766,11 +751,11 @@ func TestAccountsUsernameClaimOfCrashedCreate(t *testing.T) {
 		if err != nil || n != 2 {
 			t.Fatalf("sweep: %d %v, want 2", n, err)
 		}
-		got := accClaimed(t, e, colUsernames, "amira", "bilal", "carla", "dawit", "emine")
+		got := has(t, e, colUsernames, "amira", "bilal", "carla", "dawit", "emine")
 		if want := "map[amira:true bilal:true carla:true dawit:false emine:true]"; got != want {
 			t.Errorf("username claims after the sweep: %v, want %v", got, want)
 		}
-		got = accClaimed(t, e, colUsernameSkeletons, accounts.Skeleton("fatima"), accounts.Skeleton("carla"))
+		got = has(t, e, colUsernameSkeletons, accounts.Skeleton("fatima"), accounts.Skeleton("carla"))
 		if want := fmt.Sprint(map[string]bool{accounts.Skeleton("fatima"): false, accounts.Skeleton("carla"): true}); got != want {
 			t.Errorf("skeleton claims after the sweep: %v, want %v", got, want)
 		}
@@ -796,7 +781,7 @@ func TestAccountsLookalikeClaims(t *testing.T) {
 		if !errors.Is(err, accounts.ErrLookalike) {
 			t.Fatalf("create a lookalike: %v", err)
 		}
-		if c := accClaimed(t, e, colUsernames, "аdmа"); c != "map[аdmа:false]" {
+		if c := has(t, e, colUsernames, "аdmа"); c != "map[аdmа:false]" {
 			t.Errorf("the refused name's claim was left behind: %s", c)
 		}
 		// A create that fails after its claims (here: the user id is taken)
@@ -804,10 +789,10 @@ func TestAccountsLookalikeClaims(t *testing.T) {
 		if err := s.CreateUser(ctx, accLearner("u1", "zaid", t0)); !errors.Is(err, pathways.ErrConflict) {
 			t.Fatalf("create with a taken id: %v", err)
 		}
-		if c := accClaimed(t, e, colUsernames, "zaid"); c != "map[zaid:false]" {
+		if c := has(t, e, colUsernames, "zaid"); c != "map[zaid:false]" {
 			t.Errorf("username claim of a failed create left behind: %s", c)
 		}
-		if c := accClaimed(t, e, colUsernameSkeletons, accounts.Skeleton("zaid")); c != fmt.Sprintf("map[%s:false]", accounts.Skeleton("zaid")) {
+		if c := has(t, e, colUsernameSkeletons, accounts.Skeleton("zaid")); c != fmt.Sprintf("map[%s:false]", accounts.Skeleton("zaid")) {
 			t.Errorf("skeleton claim of a failed create left behind: %s", c)
 		}
 		// Backfill: a user made before skeletons were claimed gets its claim;
