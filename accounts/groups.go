@@ -280,16 +280,17 @@ func (s *Service) UpdateGroup(ctx context.Context, a Actor, id string, rev int, 
 	return g, nil
 }
 
-// GroupMembers returns page p of a group's members in the order added.
-func (s *Service) GroupMembers(ctx context.Context, a Actor, id string, p pathways.Page) ([]GroupMember, error) {
+// GroupMembers returns page p of a group's members in the order added,
+// and how many it has: one read of its member list.
+func (s *Service) GroupMembers(ctx context.Context, a Actor, id string, p pathways.Page) ([]GroupMember, int, error) {
 	if _, err := s.Group(ctx, a, id); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	ms, err := s.store.GroupMembers(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("members of group %s: %w", id, err)
+		return nil, 0, fmt.Errorf("members of group %s: %w", id, err)
 	}
-	return pathways.Window(ms, p.Normalise(GroupPages)), nil
+	return pathways.Window(ms, p.Normalise(GroupPages)), len(ms), nil
 }
 
 // LearnerGroups returns the groups a learner is in, for the staff of the
