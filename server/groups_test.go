@@ -249,3 +249,50 @@ func TestGroupsTwoInstances(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupsBounds: a full group and a learner in the most groups are
+// refused with their field codes, in the caller's language; a learner at
+// the bound may still move.
+func TestGroupsBounds(t *testing.T) {
+	e := newEnv(t)
+	edu := e.token("a-edu")
+	full, other := e.mustGroup(edu, "Full"), e.mustGroup(edu, "Other")
+	members := []any{}
+	for i := range accounts.MaxGroupMembers {
+		members = append(members, map[string]any{"u": fmt.Sprintf("someone-%d", i), "at": 1})
+	}
+	// The stores' documents (storage/stores/groups.go), written directly:
+	// filling them through the API would take a thousand requests.
+	eng := e.db.Engine()
+	if err := eng.Insert(context.Background(), "group_members", full, map[string]any{"members": members}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do(req{method: "PUT", path: "/api/v1/groups/" + full + "/members/" + e.learnerA.ID, token: edu, header: map[string]string{"Accept-Language": "fr"}})
+	p := wantProblem(t, r, 422, "validation")
+	if got := fieldCodes(p); !slices.Equal(got, []string{"userId:group_full"}) || r.header.Get("Content-Language") != "fr" {
+		t.Errorf("full group: %v %s", got, r.body)
+	}
+
+	groups := []any{}
+	for i := range accounts.MaxLearnerGroups - 1 {
+		groups = append(groups, fmt.Sprintf("elsewhere-%d", i))
+	}
+	if err := eng.Insert(context.Background(), "learner_groups", e.learnerA.ID, map[string]any{"groups": groups}); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do(req{method: "PUT", path: "/api/v1/groups/" + other + "/members/" + e.learnerA.ID, token: edu}); r.status != 204 {
+		t.Fatalf("the 50th group: %d %s", r.status, r.body)
+	}
+	third := e.mustGroup(edu, "Third")
+	p = wantProblem(t, e.do(req{method: "PUT", path: "/api/v1/groups/" + third + "/members/" + e.learnerA.ID, token: edu}), 422, "validation")
+	if got := fieldCodes(p); !slices.Equal(got, []string{"userId:too_many_groups"}) {
+		t.Errorf("51st group: %v", got)
+	}
+	move := req{method: "POST", path: "/api/v1/groups/" + other + "/members/" + e.learnerA.ID + "/move", token: edu, body: map[string]any{"to": third}}
+	if r := e.do(move); r.status != 204 {
+		t.Fatalf("move at the bound: %d %s", r.status, r.body)
+	}
+	if got := e.groupMembers(edu, third); !slices.Equal(got, []string{e.learnerA.ID}) {
+		t.Errorf("moved: %v", got)
+	}
+}

@@ -173,7 +173,7 @@ func (s *AccountsStore) AddToGroup(ctx context.Context, groupID, userID string, 
 	if err := s.roomFor(ctx, groupID, userID); err != nil {
 		return false, fmt.Errorf("add %s to group %s: %w", userID, groupID, err)
 	}
-	if _, err := s.joinList(ctx, userID, groupID, ""); err != nil {
+	if err := s.joinList(ctx, userID, groupID, ""); err != nil {
 		return false, fmt.Errorf("add %s to group %s: %w", userID, groupID, err)
 	}
 	added, err := s.addMember(ctx, groupID, userID, now)
@@ -221,7 +221,7 @@ func (s *AccountsStore) MoveToGroup(ctx context.Context, from, to, userID string
 	if err := s.roomFor(ctx, to, userID); err != nil {
 		return fmt.Errorf("move %s to group %s: %w", userID, to, err)
 	}
-	if _, err := s.joinList(ctx, userID, to, from); err != nil {
+	if err := s.joinList(ctx, userID, to, from); err != nil {
 		return fmt.Errorf("move %s to group %s: %w", userID, to, err)
 	}
 	if _, err := s.addMember(ctx, to, userID, now); err != nil {
@@ -233,15 +233,13 @@ func (s *AccountsStore) MoveToGroup(ctx context.Context, from, to, userID string
 	return nil
 }
 
-// joinList puts groupID on the learner's list (joined false if it was).
-// The list holds at most accounts.MaxLearnerGroups, or one more if
-// freeing is on it (a move, which takes freeing off next).
-func (s *AccountsStore) joinList(ctx context.Context, userID, groupID, freeing string) (bool, error) {
-	joined := false
+// joinList puts groupID on the learner's list. The list holds at most
+// accounts.MaxLearnerGroups, or one more if freeing is on it (a move,
+// which takes freeing off next).
+func (s *AccountsStore) joinList(ctx context.Context, userID, groupID, freeing string) error {
 	_, _, err := docdb.Update(ctx, s.e, colLearnerGroups, userID,
 		func() (learnerGroupsDoc, error) { return learnerGroupsDoc{}, nil },
 		func(d *learnerGroupsDoc) error {
-			joined = false
 			if slices.Contains(d.Groups, groupID) {
 				return errUnchanged
 			}
@@ -253,13 +251,12 @@ func (s *AccountsStore) joinList(ctx context.Context, userID, groupID, freeing s
 				return accounts.ErrTooManyGroups
 			}
 			d.Groups = append(d.Groups, groupID)
-			joined = true
 			return nil
 		})
 	if err != nil && !errors.Is(err, errUnchanged) {
-		return false, err
+		return err
 	}
-	return joined, nil
+	return nil
 }
 
 // leaveList takes groupID off the learner's list.
