@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -25,10 +26,19 @@ import (
 // the truth. What a crash leaves is a group on a learner's list whose
 // member list lacks them: the next add, remove or move of that learner
 // and group repairs it, and until then the learner's list shows one group
-// too many (and, after a crashed move, may hold MaxLearnerGroups+1).
-// So does an add of a learner to a group that filled up meanwhile, and
-// an add racing a remove of the same learner and group may leave the
-// learner's list without the group: the next add repairs both.
+// too many (and, after a crashed move, may hold MaxLearnerGroups+1). So
+// does an add to a group that filled up between its check and its write.
+//
+// An add and a remove of one learner and group at once (on any
+// instances) could otherwise end with the learner a member and the group
+// off their list: the add found the group on the list, the remove then
+// took the learner off the member list, the add put them back, and the
+// remove took the group off the list. So each ends by looking again: an
+// add puts the group back on the learner's list after its member write
+// (one read when it is there), and a remove reads the member list after
+// taking the group off the learner's and puts it back if the learner is
+// a member. Whichever writes the learner's list last, the other's look
+// comes after it.
 const (
 	colGroups        = "groups"
 	colGroupMembers  = "group_members"
@@ -177,6 +187,9 @@ func (s *AccountsStore) AddToGroup(ctx context.Context, groupID, userID string, 
 		return false, fmt.Errorf("add %s to group %s: %w", userID, groupID, err)
 	}
 	added, err := s.addMember(ctx, groupID, userID, now)
+	if err == nil {
+		err = s.relist(ctx, userID, groupID)
+	}
 	if err != nil {
 		return false, fmt.Errorf("add %s to group %s: %w", userID, groupID, err)
 	}
@@ -209,6 +222,18 @@ func (s *AccountsStore) RemoveFromGroup(ctx context.Context, groupID, userID str
 	if err := s.leaveList(ctx, userID, groupID); err != nil {
 		return false, fmt.Errorf("remove %s from group %s: %w", userID, groupID, err)
 	}
+	// Look again: an add of the same learner may have come between.
+	var d membersDoc
+	_, err = s.e.Get(ctx, colGroupMembers, groupID, &d)
+	switch {
+	case errors.Is(err, pathways.ErrNotFound):
+	case err != nil:
+		return false, fmt.Errorf("remove %s from group %s: %w", userID, groupID, err)
+	case d.index(userID) >= 0:
+		if err := s.relist(ctx, userID, groupID); err != nil {
+			return false, fmt.Errorf("remove %s from group %s: %w", userID, groupID, err)
+		}
+	}
 	return removed, nil
 }
 
@@ -227,6 +252,9 @@ func (s *AccountsStore) MoveToGroup(ctx context.Context, from, to, userID string
 	if _, err := s.addMember(ctx, to, userID, now); err != nil {
 		return fmt.Errorf("move %s to group %s: %w", userID, to, err)
 	}
+	if err := s.relist(ctx, userID, to); err != nil {
+		return fmt.Errorf("move %s to group %s: %w", userID, to, err)
+	}
 	if _, err := s.RemoveFromGroup(ctx, from, userID); err != nil {
 		return fmt.Errorf("move %s from group %s: %w", userID, from, err)
 	}
@@ -237,17 +265,27 @@ func (s *AccountsStore) MoveToGroup(ctx context.Context, from, to, userID string
 // accounts.MaxLearnerGroups, or one more if freeing is on it (a move,
 // which takes freeing off next).
 func (s *AccountsStore) joinList(ctx context.Context, userID, groupID, freeing string) error {
+	return s.join(ctx, userID, groupID, freeing, accounts.MaxLearnerGroups)
+}
+
+// relist puts groupID back on the learner's list of a member, whatever
+// its length (a repair after a race: see the collections' comment).
+func (s *AccountsStore) relist(ctx context.Context, userID, groupID string) error {
+	return s.join(ctx, userID, groupID, "", math.MaxInt-1)
+}
+
+func (s *AccountsStore) join(ctx context.Context, userID, groupID, freeing string, limit int) error {
 	_, _, err := docdb.Update(ctx, s.e, colLearnerGroups, userID,
 		func() (learnerGroupsDoc, error) { return learnerGroupsDoc{}, nil },
 		func(d *learnerGroupsDoc) error {
 			if slices.Contains(d.Groups, groupID) {
 				return errUnchanged
 			}
-			limit := accounts.MaxLearnerGroups
+			bound := limit
 			if freeing != "" && slices.Contains(d.Groups, freeing) {
-				limit++
+				bound++
 			}
-			if len(d.Groups) >= limit {
+			if len(d.Groups) >= bound {
 				return accounts.ErrTooManyGroups
 			}
 			d.Groups = append(d.Groups, groupID)

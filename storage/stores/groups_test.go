@@ -317,3 +317,43 @@ func TestGroupsInterleaved(t *testing.T) {
 		}
 	})
 }
+
+// TestGroupsAddRemoveRace: an add and a remove of one learner and group
+// interleaved either way end with the two lists agreeing: the add's
+// second look, or the remove's, puts the group back on the learner's list
+// of a learner who is a member.
+func TestGroupsAddRemoveRace(t *testing.T) {
+	eachGroups(t, func(t *testing.T, e docdb.Engine, s *AccountsStore) {
+		b := acc(dbtest.Second(t, e, groupsTestSchema))
+		if _, err := s.AddToGroup(ctx, "g", "u1", t0); err != nil {
+			t.Fatal(err)
+		}
+		// A's add finds g on u1's list; B's whole remove runs; A adds u1
+		// to the member list again.
+		a := dbtest.AfterGet(e, colLearnerGroups, "u1", func() {
+			if _, err := b.RemoveFromGroup(ctx, "g", "u1"); err != nil {
+				t.Error(err)
+			}
+		})
+		if _, err := acc(a).AddToGroup(ctx, "g", "u1", t0); err != nil || a.Fired != 1 {
+			t.Fatalf("A's add around B's remove: %v (fired %d)", err, a.Fired)
+		}
+		if m, g := grpMembers(t, s, "g"), grpOf(t, s, "u1"); fmt.Sprint(m, g) != "[u1] [g]" {
+			t.Errorf("after an add around a remove: members %v, u1's groups %v", m, g)
+		}
+
+		// A's remove takes u1 off the member list and reads u1's list;
+		// B's whole add runs (finding g there); A takes g off u1's list.
+		a = dbtest.AfterGet(e, colLearnerGroups, "u1", func() {
+			if _, err := b.AddToGroup(ctx, "g", "u1", t0); err != nil {
+				t.Error(err)
+			}
+		})
+		if _, err := acc(a).RemoveFromGroup(ctx, "g", "u1"); err != nil || a.Fired != 1 {
+			t.Fatalf("A's remove around B's add: %v (fired %d)", err, a.Fired)
+		}
+		if m, g := grpMembers(t, s, "g"), grpOf(t, s, "u1"); fmt.Sprint(m, g) != "[u1] [g]" {
+			t.Errorf("after a remove around an add: members %v, u1's groups %v", m, g)
+		}
+	})
+}
