@@ -105,3 +105,8 @@ func mayList(a Actor, orgID string) error {
 // maySeeOrganisation says whether a may see organisation id: its members
 // and global admins.
 func maySeeOrganisation(a Actor, id string) bool { return a.IsGlobalAdmin() || a.MemberOf(id) }
+
+// mayManageGroups says whether a may see and manage the groups of orgID:
+// its admins and educators, and global admins. Another organisation is
+// ErrNotFound, a weaker role in orgID ErrForbidden.
+func mayManageGroups(a Actor, orgID string) error { return mayList(a, orgID) }

@@ -119,6 +119,8 @@ var (
 // pathways.ErrNotFound for a missing object and pathways.ErrConflict for a
 // duplicate key, wrapped with context, and never (zero, nil) for "missing".
 type Store interface {
+	GroupStore
+
 	CreateOrganisation(ctx context.Context, o Organisation) error
 	Organisation(ctx context.Context, id string) (Organisation, error)
 	// Organisations lists organisations by creation; it scans, so only

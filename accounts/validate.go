@@ -34,7 +34,7 @@ const (
 // catalogue test.
 var FieldCodes = []string{
 	CodeUsernameFormat, CodeInvisible, CodeConfusable, CodePINFormat, CodePINWeak, CodePasswordCommon,
-	CodeOneOf, CodeRole, CodeTaken, CodeCurrentWrong,
+	CodeOneOf, CodeRole, CodeTaken, CodeCurrentWrong, CodeGroupFull, CodeTooManyGroups, CodeNotLearner,
 }
 
 // Limits on user input.

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"net/url"
@@ -8,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pathways-lms/pathways/accounts"
 )
 
 // codeMention finds the field codes a parameter's description names, as
@@ -48,12 +51,17 @@ func TestParameterCodesAsDocumented(t *testing.T) {
 	nowhere := "0194f7d2-0000-7000-8000-0000000000ee"
 	pkg := e.do(req{method: "GET", path: "/api/v1/courses/" + courseID + "/export", token: trainer}).body
 	revision := e.do(req{method: "GET", path: "/api/v1/courses/" + courseID, token: trainer}).json(t)["revision"]
+	group, _, err := e.acc.CreateGroup(context.Background(), e.root, e.orgA.ID, accounts.NewGroup{Name: "Codes", Locale: "fr"})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// What each path parameter is, when it is not the one under test.
 	ids := map[string]string{
 		"/api/v1/organisations/": e.orgA.ID, "/api/v1/users/": e.learnerA.ID, "/api/v1/media/uploads/": uploadID,
 		"/api/v1/media/": image, "/api/v1/courses/": courseID, "/api/v1/catalogue/": courseID, "/api/v1/banks/": bankID,
 		"/api/v1/quizzes/": quizID, "/api/v1/attempts/": attemptID,
+		"/api/v1/groups/": group.ID, "/members/": e.learnerA.ID,
 	}
 	pathValue := func(tmpl, name string) string {
 		switch name {
@@ -121,7 +129,7 @@ func TestParameterCodesAsDocumented(t *testing.T) {
 	}
 	tokenFor := func(tmpl string) string {
 		switch {
-		case strings.HasPrefix(tmpl, "/api/v1/organisations"), strings.HasPrefix(tmpl, "/api/v1/users"):
+		case strings.HasPrefix(tmpl, "/api/v1/organisations"), strings.HasPrefix(tmpl, "/api/v1/users"), strings.HasPrefix(tmpl, "/api/v1/groups"):
 			return root
 		case strings.HasPrefix(tmpl, "/api/v1/catalogue"), strings.HasPrefix(tmpl, "/api/v1/attempts"),
 			strings.HasSuffix(tmpl, "/attempts"), strings.HasSuffix(tmpl, "/progress"):

@@ -178,6 +178,7 @@ func TestDocumentedDefaultsAccepted(t *testing.T) {
 	// defaults, and the media library's unused filter.
 	quizID := e.publishedQuiz(trainer, nil)
 	admin, root, learner := e.token("a-admin"), e.token("root"), e.token("a-learner")
+	groupID := e.mustGroup(admin, "Defaults")
 	concrete := map[string]struct{ path, token string }{
 		"/api/v1/organisations":                         {"/api/v1/organisations", root},
 		"/api/v1/organisations/{id}/users":              {"/api/v1/organisations/" + e.orgA.ID + "/users", admin},
@@ -188,6 +189,9 @@ func TestDocumentedDefaultsAccepted(t *testing.T) {
 		"/api/v1/banks":                                 {"/api/v1/banks", trainer},
 		"/api/v1/quizzes":                               {"/api/v1/quizzes", trainer},
 		"/api/v1/quizzes/{id}/versions/{version}/stats": {"/api/v1/quizzes/" + quizID + "/versions/1/stats", trainer},
+		"/api/v1/groups":                                {"/api/v1/groups", admin},
+		"/api/v1/groups/{id}/members":                   {"/api/v1/groups/" + groupID + "/members", admin},
+		"/api/v1/users/{id}/groups":                     {"/api/v1/users/" + e.learnerA.ID + "/groups", learner},
 	}
 	doc := openAPIDoc(t)
 	paths, _ := doc["paths"].(map[string]any)

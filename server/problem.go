@@ -195,7 +195,7 @@ func classify(err error) (k kind, data map[string]any) {
 		return kindInvalidPackage, map[string]any{"Count": len(pe.Problems) + pe.Omitted}
 	case errors.Is(err, errZipType):
 		return kindZipType, nil
-	case errors.Is(err, courses.ErrStale), errors.Is(err, assessments.ErrStale):
+	case errors.Is(err, courses.ErrStale), errors.Is(err, assessments.ErrStale), errors.Is(err, accounts.ErrStale):
 		return kindStale, nil
 	case errors.Is(err, assessments.ErrClosed):
 		return kindAttemptClosed, nil

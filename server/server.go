@@ -255,6 +255,16 @@ func (s *Server) routes() {
 	api.Patch("/users/:id", db, a, s.updateUser)
 	api.Put("/users/:id/credential", db, a, s.setCredential)
 	api.Get("/organisations/:id/media/usage", db, a, s.mediaUsage)
+	api.Get("/users/:id/groups", db, a, s.listUserGroups)
+
+	api.Post("/groups", db, a, s.createGroup)
+	api.Get("/groups", db, a, s.listGroups)
+	api.Get("/groups/:id", db, a, s.getGroup)
+	api.Patch("/groups/:id", db, a, s.updateGroup)
+	api.Get("/groups/:id/members", db, a, s.listGroupMembers)
+	api.Put("/groups/:id/members/:userId", db, a, s.addGroupMember)
+	api.Delete("/groups/:id/members/:userId", db, a, s.removeGroupMember)
+	api.Post("/groups/:id/members/:userId/move", db, a, s.moveGroupMember)
 
 	api.Post("/media", db, a, s.uploadMedia)
 	api.Get("/media", db, a, s.listMedia)
