@@ -351,3 +351,40 @@ func TestStatusExpiryJittered(t *testing.T) {
 		t.Fatal("an entry outlives StatusTTL + 20 %")
 	}
 }
+
+// TestNamesRefuseDirectionOverrides: an organisation's, a person's and a
+// group's name with a bidirectional override or isolate is refused, one
+// with the marks Arabic and Persian text needs (RLM, ZWNJ) is not.
+func TestNamesRefuseDirectionOverrides(t *testing.T) {
+	invalid := func(err error, field string) bool {
+		var v *pathways.ValidationError
+		if !errors.As(err, &v) {
+			return false
+		}
+		for _, f := range v.Fields {
+			if f.Field == field && f.Code == pathways.CodeInvalid {
+				return true
+			}
+		}
+		return false
+	}
+	for _, bad := range []string{"Welcome\u202eOGN", "Sara \u2066x\u2069", "a\u202ab"} {
+		if err := CheckNewOrganisation(NewOrganisation{Slug: "welcome", Name: bad}); !invalid(err, "name") {
+			t.Errorf("organisation name %q: %v", bad, err)
+		}
+		if err := CheckNewUser("o1", NewUser{Username: "sara", DisplayName: bad, Role: RoleLearner, PIN: "7391"}); !invalid(err, "displayName") {
+			t.Errorf("display name %q: %v", bad, err)
+		}
+		if err := CheckNewGroup(NewGroup{Name: bad, Locale: "ar"}); !invalid(err, "name") {
+			t.Errorf("group name %q: %v", bad, err)
+		}
+	}
+	for _, good := range []string{"مدرسه\u200cی امید", "Class \u200fأ\u200f"} {
+		if err := CheckNewOrganisation(NewOrganisation{Slug: "welcome", Name: good}); err != nil {
+			t.Errorf("organisation name %q refused: %v", good, err)
+		}
+		if err := CheckNewGroup(NewGroup{Name: good, Locale: "fa"}); err != nil {
+			t.Errorf("group name %q refused: %v", good, err)
+		}
+	}
+}

@@ -112,7 +112,7 @@ type GroupUpdate struct {
 func CheckNewGroup(in NewGroup) error {
 	v := &pathways.ValidationError{}
 	checkClientID(v, in.ID)
-	checkName(v, "name", in.Name, GroupNameMax)
+	checkText(v, "name", in.Name, true, GroupNameMax)
 	checkGroupLocale(v, in.Locale)
 	checkNote(v, "note", in.Note, GroupNoteMax)
 	return v.Err()
@@ -122,7 +122,7 @@ func CheckNewGroup(in NewGroup) error {
 func CheckGroupUpdate(in GroupUpdate) error {
 	v := &pathways.ValidationError{}
 	if in.Name != nil {
-		checkName(v, "name", *in.Name, GroupNameMax)
+		checkText(v, "name", *in.Name, true, GroupNameMax)
 	}
 	if in.Locale != nil {
 		checkGroupLocale(v, *in.Locale)
@@ -141,25 +141,7 @@ func checkGroupLocale(v *pathways.ValidationError, tag string) {
 	checkLocale(v, "locale", tag)
 }
 
-// checkName checks a required one-line name: at most max characters once
-// trimmed, no control characters and no bidirectional embeddings,
-// overrides or isolates (U+202A–U+202E, U+2066–U+2069), which would make
-// the name, and the text shown after it, read in another order than it
-// is stored.
-func checkName(v *pathways.ValidationError, field, s string, max int) {
-	s = strings.TrimSpace(s)
-	n := utf8.RuneCountInString(s)
-	switch {
-	case n == 0:
-		v.Add(field, pathways.CodeRequired, nil)
-	case n > max:
-		v.Add(field, pathways.CodeTooLong, map[string]any{"Count": max})
-	case !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || isBidiOverride(r) }):
-		v.Add(field, pathways.CodeInvalid, nil)
-	}
-}
-
-// checkNote checks optional free text: as a name, but line breaks and
+// checkNote checks optional free text: as checkText, but line breaks and
 // tabs are allowed.
 func checkNote(v *pathways.ValidationError, field, s string, max int) {
 	n := utf8.RuneCountInString(strings.TrimSpace(s))

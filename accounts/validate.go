@@ -209,6 +209,11 @@ func Skeleton(key string) string {
 	}, norm.NFD.String(key)))
 }
 
+// checkText checks a one-line name (of an organisation, a person, a
+// group): at most max characters once trimmed, no control characters and
+// no bidirectional embeddings, overrides or isolates (isBidiOverride),
+// which would make the name, and the text shown after it, read in another
+// order than it is stored.
 func checkText(v *pathways.ValidationError, field, s string, required bool, max int) {
 	n := utf8.RuneCountInString(strings.TrimSpace(s))
 	switch {
@@ -216,7 +221,7 @@ func checkText(v *pathways.ValidationError, field, s string, required bool, max 
 		v.Add(field, pathways.CodeRequired, nil)
 	case n > max:
 		v.Add(field, pathways.CodeTooLong, map[string]any{"Count": max})
-	case strings.ContainsFunc(s, unicode.IsControl):
+	case !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || isBidiOverride(r) }):
 		v.Add(field, pathways.CodeInvalid, nil)
 	}
 }
