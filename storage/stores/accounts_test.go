@@ -57,22 +57,6 @@ func accRosterIDs(t *testing.T, s *AccountsStore, org string, p pathways.Page) [
 	return ids
 }
 
-// accCountWins counts the nil errors of errs and reports any that is not nil
-// and not a conflict.
-func accCountWins(t *testing.T, errs []error) int {
-	t.Helper()
-	won := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			won++
-		case !errors.Is(err, pathways.ErrConflict):
-			t.Errorf("unexpected error: %v", err)
-		}
-	}
-	return won
-}
-
 func TestAccountsOrganisations(t *testing.T) {
 	eachAccounts(t, func(t *testing.T, _ docdb.Engine, s *AccountsStore) {
 		for i := range 3 {
@@ -550,7 +534,7 @@ func TestAccountsSecretAndFlags(t *testing.T) {
 			wg.Go(func() { errs[i] = ss[i%2].SetFlag(ctx, "x") })
 		}
 		wg.Wait()
-		if won := accCountWins(t, errs); won != len(errs) {
+		if won := countWins(t, errs, pathways.ErrConflict); won != len(errs) {
 			t.Fatalf("%d of %d concurrent SetFlag succeeded", won, len(errs))
 		}
 		for _, s := range ss {
@@ -605,7 +589,7 @@ func TestAccountsCreateRaces(t *testing.T) {
 			wg.Go(func() { errs[i] = ss[i%2].CreateUser(ctx, accLearner(fmt.Sprint("u", i), "amira", t0)) })
 		}
 		wg.Wait()
-		if won := accCountWins(t, errs); won != 1 {
+		if won := countWins(t, errs, pathways.ErrConflict); won != 1 {
 			t.Fatalf("%d creates of one name won", won)
 		}
 		u, err := s.UserByUsername(ctx, "amira")
@@ -620,7 +604,7 @@ func TestAccountsCreateRaces(t *testing.T) {
 			wg.Go(func() { errs[i] = ss[i%2].CreateUser(ctx, accLearner("same", "bilal", t0)) })
 		}
 		wg.Wait()
-		if won := accCountWins(t, errs); won != 1 {
+		if won := countWins(t, errs, pathways.ErrConflict); won != 1 {
 			t.Fatalf("%d copies of one create won", won)
 		}
 		if u, err := s.UserByUsername(ctx, "bilal"); err != nil || u.ID != "same" {
@@ -827,7 +811,7 @@ func TestAccountsClaimTakeoverRace(t *testing.T) {
 			wg.Go(func() { errs[i] = ss[i%2].CreateUser(ctx, accLearner(fmt.Sprint("u", i), "amira", late)) })
 		}
 		wg.Wait()
-		won := accCountWins(t, errs)
+		won := countWins(t, errs, pathways.ErrConflict)
 		u, err := s.UserByUsername(ctx, "amira")
 		if won != 1 || err != nil {
 			t.Fatalf("%d creates won; look-up: %v", won, err)

@@ -161,3 +161,20 @@ func TestClaimTakeover(t *testing.T) {
 		}
 	})
 }
+
+// countWins counts the nil errors of errs (the racers that won) and
+// reports any other error that is not loser, the answer a racer that lost
+// must get.
+func countWins(t *testing.T, errs []error, loser error) int {
+	t.Helper()
+	won := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, loser):
+			t.Errorf("unexpected error (want nil or %v): %v", loser, err)
+		}
+	}
+	return won
+}

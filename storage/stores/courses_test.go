@@ -383,15 +383,7 @@ func TestSlugChangeRace(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		won := 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				won++
-			case !errors.Is(err, courses.ErrSlugTaken):
-				t.Errorf("slug change: %v", err)
-			}
-		}
+		won := countWins(t, errs, courses.ErrSlugTaken)
 		cat, _ := s.Catalogue(ctx)
 		prize := 0
 		for _, e := range cat {
@@ -732,15 +724,7 @@ func TestDeleteCourseInterleaved(t *testing.T) {
 			wg.Go(func() { errs[i] = []*CoursesStore{s, b}[i%2].DeleteCourse(ctx, "c2") })
 		}
 		wg.Wait()
-		won := 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				won++
-			case !errors.Is(err, pathways.ErrNotFound):
-				t.Errorf("delete: %v", err)
-			}
-		}
+		won := countWins(t, errs, pathways.ErrNotFound)
 		if m, _ := s.meta(ctx); won != 1 || m.Count != 1 {
 			t.Errorf("%d deletes won, count %d; want 1 and 1", won, m.Count)
 		}
