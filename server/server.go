@@ -56,6 +56,10 @@ type Config struct {
 	// defaults are what they are).
 	MaxInFlight       int
 	MaxInFlightCached int
+	// PublicURL is the address learners reach the server at, without a
+	// trailing slash: what login cards and certificates print and their
+	// QR codes open.
+	PublicURL string
 }
 
 // DefaultConfig has the defaults the README documents.
@@ -63,6 +67,7 @@ var DefaultConfig = Config{
 	BodyLimit: 1 << 20, RequestTimeout: 15 * time.Second, Version: "dev",
 	TransferTimeout: 2 * time.Hour, TransferIdle: time.Minute, ImportLimit: 2 << 30,
 	MaxInFlight: DefaultMaxInFlight, MaxInFlightCached: DefaultMaxInFlightCached,
+	PublicURL: "http://localhost:8080",
 }
 
 // Check is a readiness probe of one dependency; it returns an error if the

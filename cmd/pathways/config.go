@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -36,12 +38,16 @@ type config struct {
 	// PATHWAYS_MAX_IN_FLIGHT, PATHWAYS_MAX_IN_FLIGHT_CACHED: admission
 	// bounds (server/admission.go)
 	MaxInFlight, MaxInFlightCached int
-	CORSOrigins                    []string      // PATHWAYS_CORS_ORIGINS, comma-separated
-	TrustedProxies                 []string      // PATHWAYS_TRUSTED_PROXIES, comma-separated
-	MetricsToken                   string        // PATHWAYS_METRICS_TOKEN: bearer token /metrics requires
-	LogLevel                       slog.Level    // PATHWAYS_LOG_LEVEL: debug, info, warn, error
-	ShutdownGrace                  time.Duration // PATHWAYS_SHUTDOWN_GRACE
-	PruneInterval                  time.Duration // PATHWAYS_PRUNE_INTERVAL: how often expired sessions are deleted
+	CORSOrigins                    []string // PATHWAYS_CORS_ORIGINS, comma-separated
+	TrustedProxies                 []string // PATHWAYS_TRUSTED_PROXIES, comma-separated
+	MetricsToken                   string   // PATHWAYS_METRICS_TOKEN: bearer token /metrics requires
+	// PublicURL is the address learners reach the server at, printed on
+	// login cards and certificates (PATHWAYS_PUBLIC_URL; default
+	// http://localhost plus the port of Addr).
+	PublicURL     string
+	LogLevel      slog.Level    // PATHWAYS_LOG_LEVEL: debug, info, warn, error
+	ShutdownGrace time.Duration // PATHWAYS_SHUTDOWN_GRACE
+	PruneInterval time.Duration // PATHWAYS_PRUNE_INTERVAL: how often expired sessions are deleted
 
 	MediaDir           string                // PATHWAYS_MEDIA_DIR: the disk store, when S3 is not set
 	S3                 media.S3Config        // S3_*: media on S3 when S3_ENDPOINT is set
@@ -97,6 +103,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		errs = append(errs, fmt.Errorf("PATHWAYS_DEMO: %q, want true or false", v))
 	}
 	c.S3 = s3Config(getenv, &errs)
+	c.PublicURL = publicURL(getenv("PATHWAYS_PUBLIC_URL"), c.Addr, &errs)
 
 	if s := getenv("PATHWAYS_JWT_SECRET"); s != "" {
 		if len(s) < accounts.MinSecretLen {
@@ -123,6 +130,25 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return config{}, fmt.Errorf("configuration: %w", err)
 	}
 	return c, nil
+}
+
+// publicURL is the server's public address: s, an absolute http(s) URL
+// without query or fragment (a trailing slash dropped), or, when s is
+// empty, http://localhost with the port of addr.
+func publicURL(s, addr string, errs *[]error) string {
+	if s == "" {
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil || port == "" || port == "0" {
+			return "http://localhost:8080"
+		}
+		return "http://localhost:" + port
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		*errs = append(*errs, fmt.Errorf("PATHWAYS_PUBLIC_URL: %q, want an absolute http(s) address such as https://learn.example.org", s))
+		return ""
+	}
+	return strings.TrimSuffix(u.String(), "/")
 }
 
 // s3Config reads the S3_* settings; S3_ENDPOINT empty means media stay on

@@ -248,7 +248,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken,
 		Version: version(), TransferTimeout: cfg.TransferTimeout, TransferIdle: cfg.TransferIdle,
-		MaxInFlight: cfg.MaxInFlight, MaxInFlightCached: cfg.MaxInFlightCached,
+		MaxInFlight: cfg.MaxInFlight, MaxInFlightCached: cfg.MaxInFlightCached, PublicURL: cfg.PublicURL,
 	}, server.Deps{
 		Accounts: acc, Media: lib, Courses: crs, Assess: assess, Catalog: catalog, Logger: log, Metrics: reg,
 		AccessLog: stderr, // where log's JSON handler writes: the cheaper access log

@@ -199,20 +199,31 @@ func TestServeConfiguredAdmin(t *testing.T) {
 func TestConfigErrors(t *testing.T) {
 	env := map[string]string{
 		"PATHWAYS_JWT_SECRET": "short", "PATHWAYS_ACCESS_TTL": "soon", "PATHWAYS_BODY_LIMIT": "big",
-		"PATHWAYS_LOG_LEVEL": "loud", "PATHWAYS_DB_SYNCHRONOUS": "perhaps",
+		"PATHWAYS_LOG_LEVEL": "loud", "PATHWAYS_DB_SYNCHRONOUS": "perhaps", "PATHWAYS_PUBLIC_URL": "learn.example.org",
 	}
 	_, err := loadConfig(func(k string) string { return env[k] })
 	if err == nil {
 		t.Fatal("bad configuration accepted")
 	}
-	for _, name := range []string{"PATHWAYS_JWT_SECRET", "PATHWAYS_ACCESS_TTL", "PATHWAYS_BODY_LIMIT", "PATHWAYS_LOG_LEVEL", "PATHWAYS_DB_SYNCHRONOUS"} {
+	for _, name := range []string{"PATHWAYS_JWT_SECRET", "PATHWAYS_ACCESS_TTL", "PATHWAYS_BODY_LIMIT", "PATHWAYS_LOG_LEVEL", "PATHWAYS_DB_SYNCHRONOUS", "PATHWAYS_PUBLIC_URL"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}
 	}
 	c, err := loadConfig(func(string) string { return "" })
-	if err != nil || c.Addr != ":8080" || c.DataDir != "data" || c.MongoURI != "" || c.BodyLimit != 1<<20 {
+	if err != nil || c.Addr != ":8080" || c.DataDir != "data" || c.MongoURI != "" || c.BodyLimit != 1<<20 || c.PublicURL != "http://localhost:8080" {
 		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+	for in, want := range map[[2]string]string{
+		{"", ":9090"}: "http://localhost:9090", {"https://learn.example.org/", ":8080"}: "https://learn.example.org",
+		{"https://example.org/pathways", ":8080"}: "https://example.org/pathways",
+	} {
+		c, err := loadConfig(func(k string) string {
+			return map[string]string{"PATHWAYS_PUBLIC_URL": in[0], "PATHWAYS_ADDR": in[1]}[k]
+		})
+		if err != nil || c.PublicURL != want {
+			t.Errorf("PATHWAYS_PUBLIC_URL %q with PATHWAYS_ADDR %q: %q, %v; want %q", in[0], in[1], c.PublicURL, err, want)
+		}
 	}
 }
 
