@@ -317,6 +317,7 @@ func (s *Server) routes() {
 	api.Put("/attempts/:id/answers/:key", db, a, s.saveAnswer)
 	api.Put("/attempts/:id/answers", db, a, s.saveAnswers)
 	api.Post("/attempts/:id/submit", db, a, s.submitAttempt)
+	api.Get("/users/:id/attempts", db, a, s.listLearnerResults)
 
 	// The bytes, outside the JSON API: GET (and HEAD), with an optional
 	// file name after the id for players and "save as".
