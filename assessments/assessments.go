@@ -244,6 +244,10 @@ type Store interface {
 	DeleteBank(ctx context.Context, id string) error
 	DeleteQuiz(ctx context.Context, id string) error
 	DeleteVersion(ctx context.Context, quizID string, n int) error
+	// DeleteAttempt and DeleteRecord remove a learner's attempt or record
+	// (erasure); one already gone is ErrNotFound.
+	DeleteAttempt(ctx context.Context, id string) error
+	DeleteRecord(ctx context.Context, learnerID, quizID string) error
 
 	Attempt(ctx context.Context, id string) (Attempt, error)
 	// StartAttempt stores a new attempt and lists it in the learner's

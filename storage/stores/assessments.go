@@ -800,6 +800,16 @@ func (s *AssessmentsStore) DeleteVersion(ctx context.Context, quizID string, n i
 	return s.delete(ctx, collVersions, versionID(quizID, n))
 }
 
+// DeleteAttempt removes one attempt.
+func (s *AssessmentsStore) DeleteAttempt(ctx context.Context, id string) error {
+	return s.delete(ctx, collAttempts, id)
+}
+
+// DeleteRecord removes a learner's record at a quiz.
+func (s *AssessmentsStore) DeleteRecord(ctx context.Context, learnerID, quizID string) error {
+	return s.delete(ctx, collRecords, recordID(learnerID, quizID))
+}
+
 func (s *AssessmentsStore) delete(ctx context.Context, coll, id string) error {
 	if err := s.e.Delete(ctx, coll, id, docdb.AnyRev); err != nil {
 		return fmt.Errorf("delete %s %s: %w", coll, id, err)
