@@ -141,6 +141,12 @@ type Store interface {
 	// result (its roster entry with it), atomically with respect to other
 	// updates of that user. An error from change aborts without writing.
 	UpdateUser(ctx context.Context, id string, change func(*User) error) (User, error)
+	// DeleteUser deletes user u (its roster entry with it) and its
+	// (emptied) list of groups, then frees its username and skeleton
+	// claims; a crash between leaves claims without a user, which a later
+	// create takes over after pathways.ClaimGrace and SweepClaims removes.
+	// A user already gone is no error.
+	DeleteUser(ctx context.Context, u User) error
 	// Roster returns page p (normalised by the caller) of an
 	// organisation's members in creation order (user ids are UUIDv7); an
 	// organisation without users, or a page past the end, is empty. It

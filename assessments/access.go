@@ -92,3 +92,11 @@ func pretestOf(q, pre Quiz) bool {
 // anyone else who may take it gets what a learner sees of it before
 // starting (see ExportQuiz).
 func mayExportKeys(actor accounts.Actor, q Quiz) bool { return mayAuthor(actor, q.OrgID) }
+
+// mayFollowLearner says whether actor may read the results of learner
+// learnerID of organisation orgID: staff of orgID and global admins, as
+// for one attempt (mayFollow); the learner reads their own through
+// Progress, as the feedback policy allows.
+func mayFollowLearner(actor accounts.Actor, orgID, learnerID string) bool {
+	return actor.IsStaffOf(orgID) && actor.UserID != learnerID
+}

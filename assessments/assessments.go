@@ -244,6 +244,10 @@ type Store interface {
 	DeleteBank(ctx context.Context, id string) error
 	DeleteQuiz(ctx context.Context, id string) error
 	DeleteVersion(ctx context.Context, quizID string, n int) error
+	// DeleteAttempt and DeleteRecord remove a learner's attempt or record
+	// (erasure); one already gone is ErrNotFound.
+	DeleteAttempt(ctx context.Context, id string) error
+	DeleteRecord(ctx context.Context, learnerID, quizID string) error
 
 	Attempt(ctx context.Context, id string) (Attempt, error)
 	// StartAttempt stores a new attempt and lists it in the learner's
@@ -259,6 +263,9 @@ type Store interface {
 	// background worker's query).
 	FollowUps(ctx context.Context, before time.Time, limit int) ([]Attempt, error)
 	Record(ctx context.Context, learnerID, quizID string) (Record, error)
+	// Records lists page p of a learner's records, one per quiz started,
+	// in quiz id order, from an index.
+	Records(ctx context.Context, learnerID string, p pathways.Page) ([]Record, error)
 	UpdateRecord(ctx context.Context, learnerID, quizID string, change func(*Record) error) (Record, error)
 	Stats(ctx context.Context, quizID string, version int, orgID string, shard int) (Stats, error)
 	UpdateStats(ctx context.Context, quizID string, version int, orgID string, shard int, change func(*Stats) error) error

@@ -580,12 +580,20 @@ func (s *Service) Progress(ctx context.Context, actor accounts.Actor, quizID str
 	if err != nil && !errors.Is(err, pathways.ErrNotFound) {
 		return Progress{}, err
 	}
-	out := Progress{QuizID: quizID, Kind: p.Quiz.Kind, Attempts: make([]AttemptStatus, 0, len(r.Attempts))}
-	if p.Quiz.AttemptLimit > 0 {
-		left := max(0, p.Quiz.AttemptLimit-len(r.Attempts))
+	shown := s.scoresShown(p.Quiz)
+	gainShown := shown && p.Quiz.Kind == KindPosttest && s.pretestShown(ctx, p.Quiz.Pretest)
+	return standing(p.Quiz, r, shown, gainShown), nil
+}
+
+// standing is a learner's Progress at quiz q (its latest version) from
+// their record r: scores and what is made of them only if shown, the
+// gain only if gainShown too.
+func standing(q Quiz, r Record, shown, gainShown bool) Progress {
+	out := Progress{QuizID: q.ID, Kind: q.Kind, Attempts: make([]AttemptStatus, 0, len(r.Attempts))}
+	if q.AttemptLimit > 0 {
+		left := max(0, q.AttemptLimit-len(r.Attempts))
 		out.Left = &left
 	}
-	shown := s.scoresShown(p.Quiz)
 	var graded []Graded
 	for _, a := range r.Attempts {
 		line := AttemptStatus{ID: a.ID, Version: a.Version, Number: a.Number, Started: a.Started, Submitted: a.Submitted}
@@ -599,23 +607,23 @@ func (s *Service) Progress(ctx context.Context, actor accounts.Actor, quizID str
 		out.Attempts = append(out.Attempts, line)
 	}
 	if !shown {
-		out.ScoreHidden = p.Quiz.Kind != KindSurvey
-		return out, nil
+		out.ScoreHidden = q.Kind != KindSurvey
+		return out
 	}
-	if p.Quiz.Kind == KindPractice {
+	if q.Kind == KindPractice {
 		out.Mastered = &r.Mastered
 	}
-	if g, ok := grade(p.Quiz.Grade, graded); ok {
+	if g, ok := grade(q.Grade, graded); ok {
 		out.Grade = &g
-		if p.Quiz.PassMark > 0 {
-			passed := g >= p.Quiz.PassMark-1e-9
+		if q.PassMark > 0 {
+			passed := g >= q.PassMark-1e-9
 			out.Passed = &passed
 		}
 	}
-	if r.Gain != nil && p.Quiz.Kind == KindPosttest && s.pretestShown(ctx, p.Quiz.Pretest) {
+	if r.Gain != nil && gainShown {
 		out.Gain = r.Gain
 	}
-	return out, nil
+	return out
 }
 
 // scoresShown says whether q's feedback policy shows a learner the scores

@@ -242,6 +242,12 @@ func (s *Service) settled(ctx context.Context, learnerID, quizID string) (Record
 	if err != nil {
 		return Record{}, err
 	}
+	return s.settle(ctx, r)
+}
+
+// settle is record r with the pending follow-ups of its attempts applied
+// (as settled does), read again if any was.
+func (s *Service) settle(ctx context.Context, r Record) (Record, error) {
 	applied, looked := false, 0
 	for _, sum := range slices.Backward(r.Attempts) {
 		if !sum.Submitted.IsZero() {
@@ -262,7 +268,7 @@ func (s *Service) settled(ctx context.Context, learnerID, quizID string) (Record
 	if !applied {
 		return r, nil
 	}
-	return s.store.Record(ctx, learnerID, quizID)
+	return s.store.Record(ctx, r.LearnerID, r.QuizID)
 }
 
 // settleStats applies the pending follow-ups of attempts at quiz version

@@ -20,6 +20,7 @@ import (
 	"github.com/pathways-lms/pathways/courses/coursefile"
 	"github.com/pathways-lms/pathways/i18n"
 	"github.com/pathways-lms/pathways/paper"
+	"github.com/pathways-lms/pathways/rights"
 	"github.com/pathways-lms/pathways/server"
 )
 
@@ -56,7 +57,7 @@ func messageIDs(t *testing.T) []string {
 var fieldCodes = map[string][]string{
 	"pathways": pathways.FieldCodes, "i18n": i18n.FieldCodes, "accounts": accounts.FieldCodes,
 	"assets": assets.FieldCodes, "server": server.FieldCodes, "courses": courses.FieldCodes,
-	"coursefile": coursefile.FieldCodes, "assessments": assessments.FieldCodes,
+	"coursefile": coursefile.FieldCodes, "assessments": assessments.FieldCodes, "rights": rights.FieldCodes,
 	"paper": paper.FieldCodes,
 }
 

@@ -525,3 +525,27 @@ func orgParam(c *fiber.Ctx, v *pathways.ValidationError) string {
 	}
 	return org
 }
+
+// listLearnerResults is a learner's results at every quiz they started,
+// for the staff of their organisation who follow them: the user is read
+// first (accounts decides who may see them), then assessments decides who
+// may see their results.
+func (s *Server) listLearnerResults(c *fiber.Ctx) error {
+	v := &pathways.ValidationError{}
+	id := pathIDInto(c, v)
+	p := pageParams(c, v, assessments.ResultPages)
+	langs := s.wantedInto(c, v)
+	if err := paramErr(v); err != nil {
+		return err
+	}
+	ctx, a := c.UserContext(), actor(c)
+	u, err := s.acc.User(ctx, a, id)
+	if err != nil {
+		return err
+	}
+	rs, err := s.assess.LearnerResults(ctx, a, u.ID, u.OrgID, langs, p)
+	if err != nil {
+		return err
+	}
+	return sendList(c, rs, p, -1)
+}

@@ -952,3 +952,69 @@ func TestTimeLimitValidatedAsGiven(t *testing.T) {
 		t.Errorf("deadline %v, want a day after %v", view["deadline"], e.clock.Now())
 	}
 }
+
+// TestLearnerResultsForStaff: the educators of a learner's organisation
+// list the learner's attempts at every quiz, with every score, even
+// where the feedback policy keeps scores from the learner; nobody else
+// may, the learner included.
+func TestLearnerResultsForStaff(t *testing.T) {
+	e := newEnv(t)
+	trainer, learner := e.token("a-trainer"), e.token("a-learner")
+	hidden := e.publishedQuiz(trainer, map[string]any{"feedback": "never", "attemptLimit": 0})
+	other := e.publishedQuiz(trainer, nil)
+	first, second, open := "0190f1e2-0000-7000-8000-0000005e0001", "0190f1e2-0000-7000-8000-0000005e0002", "0190f1e2-0000-7000-8000-0000005e0003"
+	e.mustPost(learner, "/api/v1/quizzes/"+hidden+"/attempts", map[string]any{"id": first}, 201)
+	if r := answer(e, learner, first, "b1.who", "1", map[string]any{"option": "outlet"}); r.status != 200 {
+		t.Fatalf("answer: %d %s", r.status, r.body)
+	}
+	e.mustPost(learner, "/api/v1/attempts/"+first+"/submit", nil, 200)
+	e.mustPost(learner, "/api/v1/quizzes/"+hidden+"/attempts", map[string]any{"id": second}, 201)
+	e.mustPost(learner, "/api/v1/attempts/"+second+"/submit", nil, 200)
+	e.mustPost(learner, "/api/v1/quizzes/"+other+"/attempts", map[string]any{"id": open}, 201)
+
+	path := "/api/v1/users/" + e.learnerA.ID + "/attempts?lang=en"
+	for _, who := range []string{"a-edu", "a-admin"} {
+		r := e.do(req{method: "GET", path: path, token: e.token(who)})
+		if r.status != 200 {
+			t.Fatalf("%s: %d %s", who, r.status, r.body)
+		}
+		byQuiz := map[string]map[string]any{}
+		for _, it := range r.json(t)["items"].([]any) {
+			m := it.(map[string]any)
+			byQuiz[m["quizId"].(string)] = m
+		}
+		h, o := byQuiz[hidden], byQuiz[other]
+		if len(byQuiz) != 2 || h == nil || o == nil {
+			t.Fatalf("%s: results %s", who, r.body)
+		}
+		attempts := h["attempts"].([]any)
+		if len(attempts) != 2 || h["open"] != 0.0 || h["scoreHidden"] != nil || h["title"].(map[string]any)["value"] != "Check your sources" {
+			t.Errorf("%s: hidden-policy quiz %v", who, h)
+		}
+		best := 0.0
+		for _, a := range attempts {
+			m := a.(map[string]any)
+			if m["score"] == nil || m["max"] == nil {
+				t.Errorf("%s: attempt without its score: %v", who, m)
+				continue
+			}
+			best = max(best, m["score"].(float64)/m["max"].(float64))
+		}
+		if best == 0 || h["grade"] != best {
+			t.Errorf("%s: grade %v, best attempt %v", who, h["grade"], best)
+		}
+		if o["open"] != 1.0 || len(o["attempts"].([]any)) != 1 || o["grade"] != nil {
+			t.Errorf("%s: quiz with an open attempt %v", who, o)
+		}
+	}
+	// The learner reads their own standing per quiz, as the policy allows;
+	// a trainer does not follow learners; another organisation's staff do
+	// not learn the learner exists.
+	for _, who := range []string{"a-learner", "a-trainer", "b-edu", "b-learner"} {
+		wantProblem(t, e.do(req{method: "GET", path: path, token: e.token(who)}), 404, "not-found")
+	}
+	if r := e.do(req{method: "GET", path: "/api/v1/users/" + e.learnerA.ID + "/attempts?limit=101", token: e.token("a-edu")}); r.status != 200 || r.json(t)["limit"] != 100.0 {
+		t.Errorf("a page over the bound: %d %s", r.status, r.body)
+	}
+	wantProblem(t, e.do(req{method: "GET", path: "/api/v1/users/" + e.learnerA.ID + "/attempts?limit=-1", token: e.token("a-edu")}), 422, "validation")
+}

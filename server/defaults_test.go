@@ -192,6 +192,8 @@ func TestDocumentedDefaultsAccepted(t *testing.T) {
 		"/api/v1/groups":                                {"/api/v1/groups", admin},
 		"/api/v1/groups/{id}/members":                   {"/api/v1/groups/" + groupID + "/members", admin},
 		"/api/v1/users/{id}/groups":                     {"/api/v1/users/" + e.learnerA.ID + "/groups", learner},
+		"/api/v1/users/{id}/attempts":                   {"/api/v1/users/" + e.learnerA.ID + "/attempts", admin},
+		"/api/v1/organisations/{id}/data-requests":      {"/api/v1/organisations/" + e.orgA.ID + "/data-requests", admin},
 	}
 	doc := openAPIDoc(t)
 	paths, _ := doc["paths"].(map[string]any)

@@ -24,6 +24,7 @@ import (
 	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/i18n"
+	"github.com/pathways-lms/pathways/rights"
 	"github.com/pathways-lms/pathways/server"
 	"github.com/pathways-lms/pathways/storage/docdb"
 	"github.com/pathways-lms/pathways/storage/docdb/dbtest"
@@ -70,6 +71,7 @@ type env struct {
 	media    *assets.Service
 	courses  *courses.Service
 	assess   *assessments.Service
+	rights   *rights.Service
 	srv      *server.Server
 	clock    *clock
 	logs     *bytes.Buffer
@@ -208,6 +210,12 @@ func (e *env) build(opts ...option) {
 		return err
 	})
 	deps.Assess = e.assess
+	e.rights = rights.NewService(e.db.Rights(), e.acc, []rights.Part{
+		{Name: "assessments", Export: func(ctx context.Context, id string, wanted []string) (any, error) {
+			return e.assess.ExportLearner(ctx, id, wanted)
+		}, Forget: e.assess.ForgetLearner},
+	}, e.clock.Now, logger)
+	deps.Rights = e.rights
 	e.courses.CheckQuizzes(e.assess.QuizUsable)
 	deps.Ready = append(deps.Ready, server.Check{Name: "media", Check: e.media.Ping})
 	e.srv, err = server.New(srvCfg, deps)

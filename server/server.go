@@ -25,6 +25,7 @@ import (
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/courses/transfer"
 	"github.com/pathways-lms/pathways/i18n"
+	"github.com/pathways-lms/pathways/rights"
 )
 
 // Config holds the HTTP settings.
@@ -83,6 +84,7 @@ type Deps struct {
 	Media    *assets.Service
 	Courses  *courses.Service
 	Assess   *assessments.Service
+	Rights   *rights.Service
 	Catalog  *i18n.Catalog
 	Logger   *slog.Logger
 	// AccessLog, if set, receives the access log line of each request
@@ -106,6 +108,7 @@ type Server struct {
 	media   *assets.Service
 	courses *courses.Service
 	assess  *assessments.Service
+	rights  *rights.Service
 	// transfer imports and exports course packages across courses,
 	// assessments and the media library.
 	transfer *transfer.Service
@@ -127,7 +130,7 @@ type Server struct {
 
 // New builds the app and registers every route.
 func New(cfg Config, deps Deps) (*Server, error) {
-	if deps.Accounts == nil || deps.Media == nil || deps.Courses == nil || deps.Assess == nil || deps.Catalog == nil || deps.Logger == nil || deps.Metrics == nil {
+	if deps.Accounts == nil || deps.Media == nil || deps.Courses == nil || deps.Assess == nil || deps.Rights == nil || deps.Catalog == nil || deps.Logger == nil || deps.Metrics == nil {
 		return nil, fmt.Errorf("server: missing dependency")
 	}
 	if cfg.BodyLimit <= 0 {
@@ -168,7 +171,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: cfg, acc: deps.Accounts, media: deps.Media, courses: deps.Courses, assess: deps.Assess,
+		cfg: cfg, acc: deps.Accounts, media: deps.Media, courses: deps.Courses, assess: deps.Assess, rights: deps.Rights,
 		transfer: transfer.New(deps.Courses, deps.Assess, deps.Media, deps.Logger), catalog: deps.Catalog, log: deps.Logger,
 		ready: deps.Ready, metrics: m, reg: deps.Metrics, proxies: trusted,
 		database: database, cached: cached, localizers: newValueCache[*i18n.Localizer](),
@@ -317,6 +320,12 @@ func (s *Server) routes() {
 	api.Put("/attempts/:id/answers/:key", db, a, s.saveAnswer)
 	api.Put("/attempts/:id/answers", db, a, s.saveAnswers)
 	api.Post("/attempts/:id/submit", db, a, s.submitAttempt)
+	api.Get("/users/:id/attempts", db, a, s.listLearnerResults)
+
+	// Data rights: a person's export and erasure, and their record.
+	api.Get("/users/:id/data", db, a, s.exportData)
+	api.Post("/users/:id/erase", db, a, s.eraseUser)
+	api.Get("/organisations/:id/data-requests", db, a, s.listDataRequests)
 
 	// The bytes, outside the JSON API: GET (and HEAD), with an optional
 	// file name after the id for players and "save as".

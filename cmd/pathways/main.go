@@ -36,6 +36,7 @@ import (
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/courses/transfer"
 	"github.com/pathways-lms/pathways/i18n"
+	"github.com/pathways-lms/pathways/rights"
 	"github.com/pathways-lms/pathways/server"
 	"github.com/pathways-lms/pathways/storage/docdb"
 	"github.com/pathways-lms/pathways/storage/media"
@@ -235,6 +236,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 		return err
 	}
 	crs, assess, xfer := openContent(cfg, db, lib, log)
+	rts := openRights(db, acc, assess, log)
 	lib.CheckUses(courses.UseRefPrefix, crs.ShowsMedia)
 	lib.CheckUses(assessments.UseRefPrefix, assess.ShowsMedia)
 	if cfg.Demo {
@@ -250,7 +252,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 		Version: version(), TransferTimeout: cfg.TransferTimeout, TransferIdle: cfg.TransferIdle,
 		MaxInFlight: cfg.MaxInFlight, MaxInFlightCached: cfg.MaxInFlightCached, PublicURL: cfg.PublicURL,
 	}, server.Deps{
-		Accounts: acc, Media: lib, Courses: crs, Assess: assess, Catalog: catalog, Logger: log, Metrics: reg,
+		Accounts: acc, Media: lib, Courses: crs, Assess: assess, Rights: rts, Catalog: catalog, Logger: log, Metrics: reg,
 		AccessLog: stderr, // where log's JSON handler writes: the cheaper access log
 		Ready:     []server.Check{{Name: "database", Check: engine.Ping}, {Name: "media", Check: lib.Ping}},
 	})
@@ -274,7 +276,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 	go func() {
 		defer close(pruneDone)
 		backfillSkeletons(ctx, acc, log)
-		every(ctx, cfg.PruneInterval, log, "pruned", "prune failed", prune(acc, crs))
+		every(ctx, cfg.PruneInterval, log, "pruned", "prune failed", prune(acc, crs, rts))
 	}()
 	defer func() { <-pruneDone }() // before the database closes
 	cleanDone := make(chan struct{})
@@ -331,8 +333,9 @@ func every(ctx context.Context, interval time.Duration, log *slog.Logger, done, 
 }
 
 // prune deletes expired sessions, stale sign-in records, and username and
-// course slug claims that crashed creates left behind.
-func prune(acc *accounts.Service, crs *courses.Service) func(context.Context) ([]slog.Attr, error) {
+// course slug claims that crashed creates left behind, and finishes the
+// erasures a failure interrupted.
+func prune(acc *accounts.Service, crs *courses.Service, rts *rights.Service) func(context.Context) ([]slog.Attr, error) {
 	return func(ctx context.Context) ([]slog.Attr, error) {
 		r, err := acc.Prune(ctx)
 		attrs := []slog.Attr{slog.Int("refresh_tokens", r.RefreshTokens), slog.Int("token_families", r.TokenFamilies),
@@ -341,7 +344,12 @@ func prune(acc *accounts.Service, crs *courses.Service) func(context.Context) ([
 			return attrs, err
 		}
 		slugs, err := crs.SweepSlugs(ctx)
-		return append(attrs, slog.Int("slug_claims", slugs)), err
+		attrs = append(attrs, slog.Int("slug_claims", slugs))
+		if err != nil {
+			return attrs, err
+		}
+		erased, err := rts.RunPending(ctx, 100)
+		return append(attrs, slog.Int("erasures_finished", erased)), err
 	}
 }
 
@@ -404,6 +412,16 @@ func openContent(cfg config, db *stores.DB, lib *assets.Service, log *slog.Logge
 	assess.CheckOrganisations(orgExists(db))
 	crs.CheckQuizzes(assess.QuizUsable)
 	return crs, assess, transfer.New(crs, assess, lib, log)
+}
+
+// openRights is the data-rights service over every domain's share of a
+// person's data, forgotten in this order before the account.
+func openRights(db *stores.DB, acc *accounts.Service, assess *assessments.Service, log *slog.Logger) *rights.Service {
+	return rights.NewService(db.Rights(), acc, []rights.Part{
+		{Name: "assessments", Export: func(ctx context.Context, id string, wanted []string) (any, error) {
+			return assess.ExportLearner(ctx, id, wanted)
+		}, Forget: assess.ForgetLearner},
+	}, time.Now, log)
 }
 
 // orgExists checks an organisation id against the accounts store.

@@ -144,8 +144,9 @@ func (d userDoc) toMember(id string) accounts.Member {
 func (s *AccountsStore) usernames() claims { return claims{e: s.e, name: colUsernames} }
 func (s *AccountsStore) skeletons() claims { return claims{e: s.e, name: colUsernameSkeletons} }
 
-// userExists is the owner check of both: a user is never deleted or
-// renamed, so a claim naming a user that exists is that user's.
+// userExists is the owner check of both: a user is never renamed, and an
+// erased user's claims are released after it is deleted, so a claim
+// naming a user that exists is that user's.
 func (s *AccountsStore) userExists(ctx context.Context, c claim) (bool, error) {
 	var d userDoc
 	_, err := s.e.Get(ctx, colUsers, c.Owner, &d)
@@ -287,6 +288,23 @@ func (s *AccountsStore) UpdateUser(ctx context.Context, id string, change func(*
 		return accounts.User{}, fmt.Errorf("update user %s: %w", id, err)
 	}
 	return d.toDomain(id), nil
+}
+
+// DeleteUser deletes user u and its list of groups, then releases its
+// username and skeleton claims (only if they still name u).
+func (s *AccountsStore) DeleteUser(ctx context.Context, u accounts.User) error {
+	for _, coll := range []string{colUsers, colLearnerGroups} {
+		if err := s.e.Delete(ctx, coll, u.ID, docdb.AnyRev); err != nil && !errors.Is(err, pathways.ErrNotFound) {
+			return fmt.Errorf("delete user %s: %w", u.ID, err)
+		}
+	}
+	if err := s.usernames().release(ctx, u.UsernameKey, u.ID); err != nil {
+		return fmt.Errorf("delete user %s: %w", u.ID, err)
+	}
+	if err := s.skeletons().release(ctx, accounts.Skeleton(u.UsernameKey), u.ID); err != nil {
+		return fmt.Errorf("delete user %s: %w", u.ID, err)
+	}
+	return nil
 }
 
 // Roster returns page p of an organisation's members in id order, which is

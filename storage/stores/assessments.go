@@ -27,14 +27,14 @@ const (
 
 // assessmentsSchema is the collections of the assessments store. Authors
 // list banks and quizzes by organisation; the follow-up worker lists the
-// submitted attempts whose follow-up is pending. Everything else is read
-// by id.
+// submitted attempts whose follow-up is pending; staff list a learner's
+// records. Everything else is read by id.
 var assessmentsSchema = docdb.Schema{
 	{Name: collBanks, Indexes: []docdb.Index{{Name: "org", Fields: []string{"org_id"}}}},
 	{Name: collQuizzes, Indexes: []docdb.Index{{Name: "org", Fields: []string{"org_id"}}}},
 	{Name: collVersions},
 	{Name: collAttempts, Indexes: []docdb.Index{{Name: "followup", Fields: []string{"followup", "followup_at"}}}},
-	{Name: collRecords},
+	{Name: collRecords, Indexes: []docdb.Index{{Name: "learner", Fields: []string{"learner_id"}}}},
 	{Name: collStats},
 }
 
@@ -800,6 +800,16 @@ func (s *AssessmentsStore) DeleteVersion(ctx context.Context, quizID string, n i
 	return s.delete(ctx, collVersions, versionID(quizID, n))
 }
 
+// DeleteAttempt removes one attempt.
+func (s *AssessmentsStore) DeleteAttempt(ctx context.Context, id string) error {
+	return s.delete(ctx, collAttempts, id)
+}
+
+// DeleteRecord removes a learner's record at a quiz.
+func (s *AssessmentsStore) DeleteRecord(ctx context.Context, learnerID, quizID string) error {
+	return s.delete(ctx, collRecords, recordID(learnerID, quizID))
+}
+
 func (s *AssessmentsStore) delete(ctx context.Context, coll, id string) error {
 	if err := s.e.Delete(ctx, coll, id, docdb.AnyRev); err != nil {
 		return fmt.Errorf("delete %s %s: %w", coll, id, err)
@@ -935,6 +945,25 @@ func (s *AssessmentsStore) Record(ctx context.Context, learnerID, quizID string)
 		return assessments.Record{}, err
 	}
 	return d.record(), nil
+}
+
+// Records lists page p of a learner's records, one per quiz they started,
+// through the "learner" index, in id (so quiz) order.
+func (s *AssessmentsStore) Records(ctx context.Context, learnerID string, p pathways.Page) ([]assessments.Record, error) {
+	out := []assessments.Record{}
+	q := docdb.Query{Index: "learner", Eq: []any{learnerID}, Offset: max(p.Offset, 0), Limit: min(max(p.Limit, 1), docdb.MaxLimit)}
+	err := s.e.List(ctx, collRecords, q, func(doc docdb.Doc) error {
+		var d recordDoc
+		if err := doc.Decode(&d); err != nil {
+			return err
+		}
+		out = append(out, d.record())
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list records of %s: %w", learnerID, err)
+	}
+	return out, nil
 }
 
 // UpdateRecord applies change to the record by compare-and-swap; a

@@ -1159,3 +1159,47 @@ func checkKeys(t *testing.T, e docdb.Engine, coll, id string) {
 		t.Errorf("%s %s: nothing stored: %s", coll, id, b)
 	}
 }
+
+// TestRecordsOfLearner: a learner's records are listed through the
+// "learner" index, a page at a time, in quiz id order, and only theirs.
+func TestRecordsOfLearner(t *testing.T) {
+	eachAssessments(t, func(t *testing.T, e docdb.Engine, s *AssessmentsStore) {
+		ctx := context.Background()
+		add := func(learner, quiz string) {
+			t.Helper()
+			if _, err := s.UpdateRecord(ctx, learner, quiz, func(r *assessments.Record) error {
+				r.OrgID = "org"
+				r.Attempts = append(r.Attempts, assessments.AttemptSummary{ID: learner + quiz, Number: 1})
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, q := range []string{"q3", "q1", "q2"} {
+			add("ana", q)
+		}
+		add("bo", "q1")
+		first, err := s.Records(ctx, "ana", pathways.Page{Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rest, err := s.Records(ctx, "ana", pathways.Page{Offset: 2, Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range append(first, rest...) {
+			if r.LearnerID != "ana" || len(r.Attempts) != 1 || r.OrgID != "org" {
+				t.Errorf("record %+v", r)
+			}
+			got = append(got, r.QuizID)
+		}
+		if !slices.Equal(got, []string{"q1", "q2", "q3"}) || len(first) != 2 {
+			t.Errorf("ana's records in pages: %v (first page %d)", got, len(first))
+		}
+		none, err := s.Records(ctx, "cy", pathways.Page{Limit: 10})
+		if err != nil || none == nil || len(none) != 0 {
+			t.Errorf("a learner with no records: %v, %v", none, err)
+		}
+	})
+}
