@@ -66,7 +66,7 @@ func rasterise(t testing.TB, pdf []byte, pg int) image.Image {
 		t.Fatal(err)
 	}
 	if os.Getenv("PAPER_KEEP_PNG") != "" { // to look at a page: PAPER_KEEP_PNG=/tmp/x go test …
-		_ = os.WriteFile(os.Getenv("PAPER_KEEP_PNG")+"-"+sanitize(t.Name())+"-page.png", mustPNG(t, img), 0o644)
+		_ = os.WriteFile(os.Getenv("PAPER_KEEP_PNG")+"-"+sanitize(t.Name())+"-page"+n+".png", mustPNG(t, img), 0o644)
 	}
 	return img
 }
