@@ -170,16 +170,23 @@ func iou(a, b mask) float64 {
 	return best
 }
 
-// near reports whether m has ink within one pixel of (x, y).
-func (m mask) near(x, y int) bool {
-	for dy := -1; dy <= 1; dy++ {
-		for dx := -1; dx <= 1; dx++ {
-			if m.at(x+dx, y+dy) {
-				return true
+// dilate grows m's ink by a pixel in every direction (the canvas grows by
+// a pixel on each side too, so coordinates shift by one).
+func (m mask) dilate() mask {
+	out := mask{w: m.w + 2, h: m.h + 2, ink: make([]bool, (m.w+2)*(m.h+2))}
+	for y := range m.h {
+		for x := range m.w {
+			if !m.ink[y*m.w+x] {
+				continue
+			}
+			for dy := range 3 {
+				for dx := range 3 {
+					out.ink[(y+dy)*out.w+x+dx] = true
+				}
 			}
 		}
 	}
-	return false
+	return out
 }
 
 // match scores how well a and b's ink agree, forgiving a pixel of
@@ -187,36 +194,43 @@ func (m mask) near(x, y int) bool {
 // ink that has b's ink within a pixel and the share of b's that has a's,
 // at the best alignment of their top-left corners give or take 2 pixels.
 func match(a, b mask) float64 {
+	da, db := a.dilate(), b.dilate()
+	inkA, inkB := count(a), count(b)
+	if inkA == 0 || inkB == 0 {
+		return 0
+	}
 	best := 0.0
 	for dy := -2; dy <= 2; dy++ {
 		for dx := -2; dx <= 2; dx++ {
-			hitA, inkA, hitB, inkB := 0, 0, 0, 0
+			hitA, hitB := 0, 0
 			for y := range a.h {
 				for x := range a.w {
-					if a.at(x, y) {
-						inkA++
-						if b.near(x-dx, y-dy) {
-							hitA++
-						}
+					if a.ink[y*a.w+x] && db.at(x-dx+1, y-dy+1) {
+						hitA++
 					}
 				}
 			}
 			for y := range b.h {
 				for x := range b.w {
-					if b.at(x, y) {
-						inkB++
-						if a.near(x+dx, y+dy) {
-							hitB++
-						}
+					if b.ink[y*b.w+x] && da.at(x+dx+1, y+dy+1) {
+						hitB++
 					}
 				}
 			}
-			if inkA > 0 && inkB > 0 {
-				best = max(best, min(float64(hitA)/float64(inkA), float64(hitB)/float64(inkB)))
-			}
+			best = max(best, min(float64(hitA)/float64(inkA), float64(hitB)/float64(inkB)))
 		}
 	}
 	return best
+}
+
+func count(m mask) int {
+	n := 0
+	for _, ink := range m.ink {
+		if ink {
+			n++
+		}
+	}
+	return n
 }
 
 // glyphRun is a line of text as HarfBuzz shapes it, for drawing: the
