@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pathways-lms/pathways"
+	"github.com/pathways-lms/pathways/accounts"
 )
 
 // Standing is a learner's result at one quiz as other domains count it
@@ -121,4 +122,62 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// Outcome is what a synced write did: Applied, or Duplicate when it had
+// been applied before (a resent event).
+type Outcome int
+
+// Outcomes of a synced write.
+const (
+	Applied Outcome = iota + 1
+	Duplicate
+)
+
+// offlineAttempt returns the actor's own attempt at a quiz that may be
+// answered offline: anyone else's is ErrNotFound, one of a quiz that is
+// online only a validation error (CodeTimedOnline on attemptId).
+func (s *Service) offlineAttempt(ctx context.Context, actor accounts.Actor, attemptID string) (Attempt, error) {
+	a, p, err := s.own(ctx, actor, attemptID)
+	if err != nil {
+		return Attempt{}, err
+	}
+	if !p.Quiz.OfflineAllowed() {
+		return Attempt{}, pathways.Invalid("attemptId", CodeTimedOnline)
+	}
+	return a, nil
+}
+
+// SyncAnswer saves an answer made offline (see SaveAnswer), reporting a
+// save it had already (same answerID) as Duplicate, even once the
+// attempt is submitted: a device that resends its queue must not be told
+// its answer was refused.
+func (s *Service) SyncAnswer(ctx context.Context, actor accounts.Actor, attemptID, key, answerID string, raw []byte) (Outcome, error) {
+	a, err := s.offlineAttempt(ctx, actor, attemptID)
+	if err != nil {
+		return 0, err
+	}
+	if sv, ok := a.Answers[key]; ok && sv.AnswerID == answerID {
+		return Duplicate, nil
+	}
+	if _, err := s.SaveAnswer(ctx, actor, attemptID, key, answerID, raw); err != nil {
+		return 0, err
+	}
+	return Applied, nil
+}
+
+// SyncSubmit submits an attempt answered offline; one already submitted
+// is Duplicate.
+func (s *Service) SyncSubmit(ctx context.Context, actor accounts.Actor, attemptID string) (Outcome, error) {
+	a, err := s.offlineAttempt(ctx, actor, attemptID)
+	if err != nil {
+		return 0, err
+	}
+	if !a.Open() {
+		return Duplicate, nil
+	}
+	if _, err := s.SubmitAttempt(ctx, actor, attemptID); err != nil {
+		return 0, err
+	}
+	return Applied, nil
 }
