@@ -10,6 +10,7 @@ import (
 
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/courses"
 )
 
 // NewAssignment is the input to Assign. ID is optional: a client that may
@@ -24,8 +25,8 @@ type NewAssignment struct {
 	Due      time.Time
 }
 
-// checkNew checks the fields of a new assignment that need no reads.
-func checkNew(in NewAssignment) error {
+// CheckNewAssignment checks the fields of a new assignment that need no reads.
+func CheckNewAssignment(in NewAssignment) error {
 	v := &pathways.ValidationError{}
 	if in.ID != "" && !accounts.ValidID(in.ID) {
 		v.Add("id", pathways.CodeInvalid, nil)
@@ -48,7 +49,7 @@ func checkNew(in NewAssignment) error {
 			}
 		}
 	}
-	if pathways.CheckCount(v, "modules", len(in.Modules), 50) {
+	if pathways.CheckCount(v, "modules", len(in.Modules), MaxAssignmentModules) {
 		for i, m := range in.Modules {
 			if strings.TrimSpace(m) == "" {
 				v.Add(fmt.Sprintf("modules/%d", i), pathways.CodeInvalid, nil)
@@ -68,7 +69,7 @@ func checkNew(in NewAssignment) error {
 // learners learners of the organisation. With a client id it is
 // idempotent: a retry reports created false.
 func (s *Service) Assign(ctx context.Context, a accounts.Actor, in NewAssignment) (Assignment, bool, error) {
-	if err := checkNew(in); err != nil {
+	if err := CheckNewAssignment(in); err != nil {
 		return Assignment{}, false, err
 	}
 	if in.ID != "" {
@@ -96,7 +97,7 @@ func (s *Service) Assign(ctx context.Context, a accounts.Actor, in NewAssignment
 	v := &pathways.ValidationError{}
 	for i, m := range in.Modules {
 		if _, ok := rule.Modules[m]; !ok {
-			v.Add(fmt.Sprintf("modules/%d", i), CodeUnknownModule, nil)
+			v.Add(fmt.Sprintf("modules/%d", i), courses.CodeUnknownModule, nil)
 		}
 	}
 	if err := v.Err(); err != nil {

@@ -125,6 +125,7 @@ type Point struct {
 // Bounds keep every document and every request bounded.
 const (
 	MaxAssignmentLearners = 500 // learners named by one assignment
+	MaxAssignmentModules  = 50
 	MaxGroupAssignments   = 200 // assignments of one group, or of one learner directly
 	MaxEnrolments         = 200 // courses on a learner's list
 	MaxBatch              = 1000
@@ -147,18 +148,20 @@ var AssignmentPages = pathways.PageLimits{Default: 50, Max: 200}
 
 // Field error codes of learning.
 const (
-	CodeBatchTooLarge  = "batch_too_large" // Params: Count
-	CodeNotEnrolled    = "not_enrolled"
+	CodeNotEnrolled    = "not_enrolled" // a course not on the learner's list
 	CodeUnknownLesson  = "unknown_lesson"
 	CodeUnknownBlock   = "unknown_block"
-	CodeUnknownModule  = "unknown_module"
 	CodeFuture         = "in_future"
 	CodeTooOld         = "too_old"
-	CodeOnlineOnly     = "online_only"
-	CodeUnknownType    = "unknown_type"
 	CodeDueBeforeStart = "due_before_start"
 	CodeNotReflection  = "not_reflection"
 )
+
+// FieldCodes lists learning's field error codes, for the catalogue test.
+var FieldCodes = []string{
+	CodeNotEnrolled, CodeUnknownLesson, CodeUnknownBlock, CodeFuture, CodeTooOld,
+	CodeDueBeforeStart, CodeNotReflection,
+}
 
 var (
 	// ErrFull: a bounded list (a group's assignments, a learner's

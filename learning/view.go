@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/pathways-lms/pathways"
@@ -172,19 +173,10 @@ func (s *Service) view(ctx context.Context, p Progress, staff bool) (View, error
 		if staff && !r.Shared {
 			continue // private to the learner
 		}
-		lesson, block, _ := cut(k)
+		lesson, block, _ := strings.Cut(k, "/")
 		v.Reflections = append(v.Reflections, ReflectionView{LessonID: lesson, BlockID: block, Text: r.Text, Shared: r.Shared, At: r.At})
 	}
 	return v, nil
-}
-
-func cut(key string) (string, string, bool) {
-	for i := range len(key) {
-		if key[i] == '/' {
-			return key[:i], key[i+1:], true
-		}
-	}
-	return key, "", false
 }
 
 // states returns the views of the given courses that have progress, or
