@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
 )
 
@@ -359,6 +361,16 @@ func TestSyncProgressAndCompletion(t *testing.T) {
 	r := e.do(req{method: "GET", path: "/api/v1/users/" + e.learnerA.ID + "/data", token: f.learner})
 	if r.status != 200 || !strings.Contains(string(r.body), "My brother can help") {
 		t.Errorf("export: %d %.300s", r.status, r.body)
+	}
+	// Erasure removes the progress, reflections with it, and the list.
+	if r := e.do(req{method: "POST", path: "/api/v1/users/" + e.learnerA.ID + "/erase", token: f.edu, body: map[string]any{"confirm": "a-learner"}}); r.status != 200 {
+		t.Fatalf("erase: %d %s", r.status, r.body)
+	}
+	if _, err := e.db.Learning().Progress(context.Background(), e.learnerA.ID, f.courseID); !errors.Is(err, pathways.ErrNotFound) {
+		t.Errorf("progress after erasure: %v", err)
+	}
+	if list, _ := e.db.Learning().Enrolments(context.Background(), e.learnerA.ID); len(list) != 0 {
+		t.Errorf("enrolments after erasure: %v", list)
 	}
 }
 
