@@ -55,10 +55,15 @@ type Quiz struct {
 	// such (CheckQuiz): converted first, 18446744074 seconds would wrap
 	// to 0.29 s of time.Duration and pass a check on the Duration.
 	TimeLimitSeconds int
-	Feedback         FeedbackPolicy
-	Due              time.Time // optional; FeedbackAfterDue needs it
-	Grade            GradeMethod
-	Mastery          Mastery // practice only
+	// Offline marks a quiz the trainer lets learners take without a
+	// connection: downloaded as an attempt without keys, answered on the
+	// device, synced later. Practice and surveys may always be; a timed
+	// quiz never is (see OfflineAllowed).
+	Offline  bool
+	Feedback FeedbackPolicy
+	Due      time.Time // optional; FeedbackAfterDue needs it
+	Grade    GradeMethod
+	Mastery  Mastery // practice only
 	// Pretest names the pretest quiz a posttest is compared with.
 	Pretest string
 
@@ -67,6 +72,13 @@ type Quiz struct {
 	Archived  bool
 	Created   time.Time
 	Updated   time.Time
+}
+
+// OfflineAllowed says whether q may be answered offline and synced: a
+// practice exercise, a survey, or a quiz its trainer marked Offline, and
+// never one with a time limit (its clock runs on the server).
+func (q Quiz) OfflineAllowed() bool {
+	return q.TimeLimitSeconds == 0 && (q.Kind == KindPractice || q.Kind == KindSurvey || q.Offline)
 }
 
 // MaxTimeLimitSeconds is the longest time limit of a quiz: a day.

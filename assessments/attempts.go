@@ -23,6 +23,7 @@ const (
 	CodeUnknownQuestion = "unknown_question"
 	CodeNoQuestions     = "no_questions"
 	CodeUnknownPretest  = "unknown_pretest" // Params: Value (the ID)
+	CodeTimedOnline     = "timed_online"    // a timed quiz cannot be taken offline
 )
 
 // readable returns the latest version of a quiz the actor may take:

@@ -229,7 +229,7 @@ var FieldCodes = []string{
 	CodeTooFew, CodeNegative, CodeNotForType,
 	CodeOneCorrect, CodeNoCorrect, CodeUnknownOption, CodeUnknownMatch, CodeUnknownBlank,
 	CodeMalformed, CodeEncoding, CodeNumber, CodeNotPermutation,
-	CodeUnknownBank, CodeUnknownQuestion, CodeNoQuestions, CodeUnknownPretest,
+	CodeUnknownBank, CodeUnknownQuestion, CodeNoQuestions, CodeUnknownPretest, CodeTimedOnline,
 }
 
 // typeFields says, per type, which of the type-specific fields a

@@ -58,6 +58,9 @@ func CheckQuiz(q Quiz) error {
 	if q.TimeLimitSeconds < 0 || q.TimeLimitSeconds > MaxTimeLimitSeconds {
 		v.Add("timeLimitSeconds", pathways.CodeRange, map[string]any{"Min": 0, "Max": MaxTimeLimitSeconds})
 	}
+	if q.Offline && q.TimeLimitSeconds > 0 {
+		v.Add("offline", CodeTimedOnline, nil)
+	}
 	if q.Feedback == FeedbackAfterDue && q.Due.IsZero() {
 		v.Add("due", pathways.CodeRequired, nil)
 	}

@@ -74,11 +74,15 @@ type KeyView struct {
 
 // AttemptView is an attempt as its learner sees it.
 type AttemptView struct {
-	ID        string            `json:"id"`
-	QuizID    string            `json:"quizId"`
-	Version   int               `json:"version"`
-	Number    int               `json:"number"`
-	Kind      Kind              `json:"kind"`
+	ID      string `json:"id"`
+	QuizID  string `json:"quizId"`
+	Version int    `json:"version"`
+	Number  int    `json:"number"`
+	Kind    Kind   `json:"kind"`
+	// Offline says the attempt may be answered without a connection and
+	// its answers and submit synced later (POST /api/v1/sync); a timed
+	// quiz is online only.
+	Offline   bool              `json:"offline"`
 	Title     i18n.Text         `json:"title"`
 	Intro     *i18n.Text        `json:"intro,omitempty"`
 	Lang      string            `json:"lang"`
@@ -164,7 +168,7 @@ func (s *Service) render(p *published, a Attempt, wanted []string, staff bool) A
 		return &txt
 	}
 	v := AttemptView{
-		ID: a.ID, QuizID: a.QuizID, Version: a.Version, Number: a.Number, Kind: p.Quiz.Kind,
+		ID: a.ID, QuizID: a.QuizID, Version: a.Version, Number: a.Number, Kind: p.Quiz.Kind, Offline: p.Quiz.OfflineAllowed(),
 		Title: t(p.Quiz.Title), Intro: opt(p.Quiz.Intro), Lang: chain[0], Dir: p.texts.Dir(chain[0]),
 		Started: a.Started, Answers: map[string]Answer{},
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pathways-lms/pathways"
 	"github.com/pathways-lms/pathways/accounts"
+	"github.com/pathways-lms/pathways/i18n"
 )
 
 // published returns version n of a course ready to render, from memory
@@ -216,4 +217,31 @@ func (s *Service) keep(key renderedKey, v any, langs []string) (Rendered, error)
 	}
 	s.rendered.Add(key, r, int64(len(r.Body)+key.cost()+len(r.ETag)+128))
 	return r, nil
+}
+
+// Release is a published version of a course as other domains read it
+// (learning counts progress against its modules and lessons): shared
+// with the delivery cache, so it must not be modified.
+type Release struct {
+	Course  Course
+	Version int
+	texts   *i18n.Texts
+}
+
+// Text resolves message id of the version in the languages wanted, with
+// the language it was found in and that language's direction.
+func (r Release) Text(id string, wanted []string) (t i18n.Text, lang, dir string) {
+	chain := r.texts.Chain(wanted)
+	t, _, _ = r.texts.Find(chain, id, nil)
+	return t, chain[0], r.texts.Dir(chain[0])
+}
+
+// Release returns version n of a course (0: the latest) that actor may
+// read, from the delivery cache (see readable for who may).
+func (s *Service) Release(ctx context.Context, actor accounts.Actor, courseID string, n int) (Release, error) {
+	ct, err := s.readable(ctx, actor, courseID, n)
+	if err != nil {
+		return Release{}, err
+	}
+	return Release{Course: ct.course, Version: ct.version, texts: ct.Texts}, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/courses/coursefile"
 	"github.com/pathways-lms/pathways/i18n"
+	"github.com/pathways-lms/pathways/learning"
 	"github.com/pathways-lms/pathways/paper"
 	"github.com/pathways-lms/pathways/rights"
 	"github.com/pathways-lms/pathways/server"
@@ -58,7 +59,7 @@ var fieldCodes = map[string][]string{
 	"pathways": pathways.FieldCodes, "i18n": i18n.FieldCodes, "accounts": accounts.FieldCodes,
 	"assets": assets.FieldCodes, "server": server.FieldCodes, "courses": courses.FieldCodes,
 	"coursefile": coursefile.FieldCodes, "assessments": assessments.FieldCodes, "rights": rights.FieldCodes,
-	"paper": paper.FieldCodes,
+	"paper": paper.FieldCodes, "learning": learning.FieldCodes,
 }
 
 // TestFieldCodesHaveOneHome: a code is defined by one package only, so a

@@ -90,6 +90,7 @@ type quizSettingsJSON struct {
 	PassMark         float64                    `json:"passMark"`
 	AttemptLimit     int                        `json:"attemptLimit"`
 	TimeLimitSeconds int                        `json:"timeLimitSeconds"` // as sent: the domain checks it before any conversion
+	Offline          bool                       `json:"offline"`
 	Feedback         assessments.FeedbackPolicy `json:"feedback"`
 	Due              *time.Time                 `json:"due,omitempty"`
 	Grade            assessments.GradeMethod    `json:"grade"`
@@ -116,7 +117,7 @@ func (q quizJSON) quiz() assessments.Quiz {
 		ID: q.ID, OrgID: q.OrgID, Kind: q.Kind, Shared: q.Shared, DefaultLocale: q.DefaultLocale, Locales: q.Locales,
 		Title: q.Title, Intro: q.Intro, Messages: toMessages(q.Messages), ShuffleQuestions: q.ShuffleQuestions,
 		ShuffleOptions: q.ShuffleOptions, PassMark: q.PassMark, AttemptLimit: q.AttemptLimit,
-		TimeLimitSeconds: q.TimeLimitSeconds, Feedback: q.Feedback, Grade: q.Grade, Pretest: q.Pretest,
+		TimeLimitSeconds: q.TimeLimitSeconds, Offline: q.Offline, Feedback: q.Feedback, Grade: q.Grade, Pretest: q.Pretest,
 	}
 	if q.Due != nil {
 		out.Due = *q.Due
@@ -145,7 +146,7 @@ func toQuizSettings(q assessments.Quiz) quizSettingsJSON {
 		ID: q.ID, OrgID: q.OrgID, Revision: q.Revision, Kind: q.Kind, Shared: q.Shared, DefaultLocale: q.DefaultLocale,
 		Locales: nonNil(q.Locales), Title: q.Title, Intro: q.Intro, ShuffleQuestions: q.ShuffleQuestions,
 		ShuffleOptions: q.ShuffleOptions, PassMark: q.PassMark, AttemptLimit: q.AttemptLimit,
-		TimeLimitSeconds: q.TimeLimitSeconds, Feedback: q.Feedback, Grade: q.Grade, Pretest: q.Pretest, Published: q.Published,
+		TimeLimitSeconds: q.TimeLimitSeconds, Offline: q.Offline, Feedback: q.Feedback, Grade: q.Grade, Pretest: q.Pretest, Published: q.Published,
 	}
 	if !q.Due.IsZero() {
 		out.Due = &q.Due

@@ -17,6 +17,7 @@ import (
 	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/i18n"
+	"github.com/pathways-lms/pathways/learning"
 	"github.com/pathways-lms/pathways/rights"
 	"github.com/pathways-lms/pathways/server"
 	"github.com/pathways-lms/pathways/storage/media"
@@ -64,6 +65,7 @@ func benchMediaServer(b *testing.B, blobs assets.Blobs, cfg assets.Config) bench
 	srv, err := server.New(server.DefaultConfig, server.Deps{
 		Accounts: acc, Media: lib, Courses: crs, Assess: assess, Catalog: catalog, Logger: logger, Metrics: prometheus.NewRegistry(),
 		Rights:    rights.NewService(db.Rights(), acc, nil, time.Now, logger),
+		Learning:  learning.NewService(db.Learning(), acc, crs, assess, time.Now, logger),
 		AccessLog: io.Discard, // as the JSON handler of logger writes
 	})
 	if err != nil {

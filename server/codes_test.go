@@ -62,6 +62,7 @@ func TestParameterCodesAsDocumented(t *testing.T) {
 		"/api/v1/media/": image, "/api/v1/courses/": courseID, "/api/v1/catalogue/": courseID, "/api/v1/banks/": bankID,
 		"/api/v1/quizzes/": quizID, "/api/v1/attempts/": attemptID,
 		"/api/v1/groups/": group.ID, "/members/": e.learnerA.ID,
+		"/api/v1/assignments/": nowhere, "/progress/": courseID,
 	}
 	pathValue := func(tmpl, name string) string {
 		switch name {

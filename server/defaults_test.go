@@ -144,7 +144,7 @@ func TestDocumentedDefaultsAccepted(t *testing.T) {
 
 	// Quiz settings, on every kind; picks, fixed and drawn.
 	settings := map[string]any{}
-	for _, f := range []string{"shared", "shuffleQuestions", "shuffleOptions", "passMark", "attemptLimit", "timeLimitSeconds"} {
+	for _, f := range []string{"shared", "shuffleQuestions", "shuffleOptions", "passMark", "attemptLimit", "timeLimitSeconds", "offline"} {
 		settings[f] = def("/components/schemas/QuizSettings/properties/" + f)
 	}
 	pickDifficulty := def("/components/schemas/Pick/properties/difficulty")
@@ -194,6 +194,7 @@ func TestDocumentedDefaultsAccepted(t *testing.T) {
 		"/api/v1/users/{id}/groups":                     {"/api/v1/users/" + e.learnerA.ID + "/groups", learner},
 		"/api/v1/users/{id}/attempts":                   {"/api/v1/users/" + e.learnerA.ID + "/attempts", admin},
 		"/api/v1/organisations/{id}/data-requests":      {"/api/v1/organisations/" + e.orgA.ID + "/data-requests", admin},
+		"/api/v1/assignments":                           {"/api/v1/assignments", admin},
 	}
 	doc := openAPIDoc(t)
 	paths, _ := doc["paths"].(map[string]any)

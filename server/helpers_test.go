@@ -24,6 +24,7 @@ import (
 	"github.com/pathways-lms/pathways/assets"
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/i18n"
+	"github.com/pathways-lms/pathways/learning"
 	"github.com/pathways-lms/pathways/rights"
 	"github.com/pathways-lms/pathways/server"
 	"github.com/pathways-lms/pathways/storage/docdb"
@@ -72,6 +73,7 @@ type env struct {
 	courses  *courses.Service
 	assess   *assessments.Service
 	rights   *rights.Service
+	learn    *learning.Service
 	srv      *server.Server
 	clock    *clock
 	logs     *bytes.Buffer
@@ -210,7 +212,12 @@ func (e *env) build(opts ...option) {
 		return err
 	})
 	deps.Assess = e.assess
+	e.learn = learning.NewService(e.db.Learning(), e.acc, e.courses, e.assess, e.clock.Now, logger)
+	deps.Learning = e.learn
 	e.rights = rights.NewService(e.db.Rights(), e.acc, []rights.Part{
+		{Name: "learning", Export: func(ctx context.Context, id string, _ []string) (any, error) {
+			return e.learn.ExportLearner(ctx, id)
+		}, Forget: e.learn.ForgetLearner},
 		{Name: "assessments", Export: func(ctx context.Context, id string, wanted []string) (any, error) {
 			return e.assess.ExportLearner(ctx, id, wanted)
 		}, Forget: e.assess.ForgetLearner},

@@ -7,6 +7,7 @@ import (
 	"github.com/pathways-lms/pathways/assessments"
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/i18n"
+	"github.com/pathways-lms/pathways/learning"
 )
 
 // listLimits names, by body type and JSON field, the longest list or map
@@ -25,16 +26,18 @@ var listLimits = map[reflect.Type]map[string]int{
 		"tags": assessments.MaxTagsPerItem, "options": assessments.OptionsMax, "matches": assessments.OptionsMax,
 		"pairs": assessments.OptionsMax, "blanks": assessments.BlanksMax, "accepted": assessments.LocalesMax,
 	},
-	reflect.TypeFor[assessments.Blank]():  {"accepted": assessments.LocalesMax},
-	reflect.TypeFor[assessments.Likert](): {"labels": assessments.ScalePointsMax},
-	reflect.TypeFor[quizJSON]():           {"picks": assessments.MaxPicks, "locales": i18n.MaxLocales, "messages": i18n.MaxLocales},
-	reflect.TypeFor[saveAnswersRequest](): {"answers": assessments.MaxBatchAnswers},
-	reflect.TypeFor[pickJSON]():           {"questions": assessments.MaxDrawn, "tags": assessments.MaxTagsPerItem},
-	reflect.TypeFor[draftJSON]():          draftLimits,
-	reflect.TypeFor[courseEditJSON]():     withLimits(draftLimits, map[string]int{"translations": courses.MaxLocales}),
-	reflect.TypeFor[moduleJSON]():         {"lessons": courses.MaxLessons, "requires": courses.MaxModules},
-	reflect.TypeFor[lessonJSON]():         {"blocks": courses.MaxBlocks},
-	reflect.TypeFor[blockJSON]():          {"mediaBy": courses.MaxLocales, "subtitles": courses.MaxLocales},
+	reflect.TypeFor[assessments.Blank]():       {"accepted": assessments.LocalesMax},
+	reflect.TypeFor[assessments.Likert]():      {"labels": assessments.ScalePointsMax},
+	reflect.TypeFor[quizJSON]():                {"picks": assessments.MaxPicks, "locales": i18n.MaxLocales, "messages": i18n.MaxLocales},
+	reflect.TypeFor[saveAnswersRequest]():      {"answers": assessments.MaxBatchAnswers},
+	reflect.TypeFor[syncRequest]():             {"events": learning.MaxBatch},
+	reflect.TypeFor[createAssignmentRequest](): {"learners": learning.MaxAssignmentLearners, "modules": learning.MaxAssignmentModules},
+	reflect.TypeFor[pickJSON]():                {"questions": assessments.MaxDrawn, "tags": assessments.MaxTagsPerItem},
+	reflect.TypeFor[draftJSON]():               draftLimits,
+	reflect.TypeFor[courseEditJSON]():          withLimits(draftLimits, map[string]int{"translations": courses.MaxLocales}),
+	reflect.TypeFor[moduleJSON]():              {"lessons": courses.MaxLessons, "requires": courses.MaxModules},
+	reflect.TypeFor[lessonJSON]():              {"blocks": courses.MaxBlocks},
+	reflect.TypeFor[blockJSON]():               {"mediaBy": courses.MaxLocales, "subtitles": courses.MaxLocales},
 }
 
 var draftLimits = map[string]int{

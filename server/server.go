@@ -25,6 +25,7 @@ import (
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/courses/transfer"
 	"github.com/pathways-lms/pathways/i18n"
+	"github.com/pathways-lms/pathways/learning"
 	"github.com/pathways-lms/pathways/rights"
 )
 
@@ -85,6 +86,7 @@ type Deps struct {
 	Courses  *courses.Service
 	Assess   *assessments.Service
 	Rights   *rights.Service
+	Learning *learning.Service
 	Catalog  *i18n.Catalog
 	Logger   *slog.Logger
 	// AccessLog, if set, receives the access log line of each request
@@ -109,6 +111,7 @@ type Server struct {
 	courses *courses.Service
 	assess  *assessments.Service
 	rights  *rights.Service
+	learn   *learning.Service
 	// transfer imports and exports course packages across courses,
 	// assessments and the media library.
 	transfer *transfer.Service
@@ -171,7 +174,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: cfg, acc: deps.Accounts, media: deps.Media, courses: deps.Courses, assess: deps.Assess, rights: deps.Rights,
+		cfg: cfg, acc: deps.Accounts, media: deps.Media, courses: deps.Courses, assess: deps.Assess, rights: deps.Rights, learn: deps.Learning,
 		transfer: transfer.New(deps.Courses, deps.Assess, deps.Media, deps.Logger), catalog: deps.Catalog, log: deps.Logger,
 		ready: deps.Ready, metrics: m, reg: deps.Metrics, proxies: trusted,
 		database: database, cached: cached, localizers: newValueCache[*i18n.Localizer](),
@@ -321,6 +324,17 @@ func (s *Server) routes() {
 	api.Put("/attempts/:id/answers", db, a, s.saveAnswers)
 	api.Post("/attempts/:id/submit", db, a, s.submitAttempt)
 	api.Get("/users/:id/attempts", db, a, s.listLearnerResults)
+
+	api.Post("/assignments", db, a, s.createAssignment)
+	api.Get("/assignments", db, a, s.listAssignments)
+	api.Get("/assignments/:id", db, a, s.getAssignment)
+	api.Delete("/assignments/:id", db, a, s.deleteAssignment)
+	api.Get("/groups/:id/assignments", db, a, s.listGroupAssignments)
+	api.Post("/me/enrolments", db, a, s.enrol)
+	api.Get("/me/learning", db, a, s.myLearning)
+	api.Get("/me/progress/:courseId", db, a, s.myProgress)
+	api.Get("/users/:id/progress/:courseId", db, a, s.learnerProgress)
+	api.Post("/sync", db, a, s.sync)
 
 	// Data rights: a person's export and erasure, and their record.
 	api.Get("/users/:id/data", db, a, s.exportData)

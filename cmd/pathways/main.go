@@ -36,6 +36,7 @@ import (
 	"github.com/pathways-lms/pathways/courses"
 	"github.com/pathways-lms/pathways/courses/transfer"
 	"github.com/pathways-lms/pathways/i18n"
+	"github.com/pathways-lms/pathways/learning"
 	"github.com/pathways-lms/pathways/rights"
 	"github.com/pathways-lms/pathways/server"
 	"github.com/pathways-lms/pathways/storage/docdb"
@@ -236,7 +237,8 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 		return err
 	}
 	crs, assess, xfer := openContent(cfg, db, lib, log)
-	rts := openRights(db, acc, assess, log)
+	learn := learning.NewService(db.Learning(), acc, crs, assess, time.Now, log)
+	rts := openRights(db, acc, assess, learn, log)
 	lib.CheckUses(courses.UseRefPrefix, crs.ShowsMedia)
 	lib.CheckUses(assessments.UseRefPrefix, assess.ShowsMedia)
 	if cfg.Demo {
@@ -252,7 +254,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready func
 		Version: version(), TransferTimeout: cfg.TransferTimeout, TransferIdle: cfg.TransferIdle,
 		MaxInFlight: cfg.MaxInFlight, MaxInFlightCached: cfg.MaxInFlightCached, PublicURL: cfg.PublicURL,
 	}, server.Deps{
-		Accounts: acc, Media: lib, Courses: crs, Assess: assess, Rights: rts, Catalog: catalog, Logger: log, Metrics: reg,
+		Accounts: acc, Media: lib, Courses: crs, Assess: assess, Rights: rts, Learning: learn, Catalog: catalog, Logger: log, Metrics: reg,
 		AccessLog: stderr, // where log's JSON handler writes: the cheaper access log
 		Ready:     []server.Check{{Name: "database", Check: engine.Ping}, {Name: "media", Check: lib.Ping}},
 	})
@@ -416,8 +418,11 @@ func openContent(cfg config, db *stores.DB, lib *assets.Service, log *slog.Logge
 
 // openRights is the data-rights service over every domain's share of a
 // person's data, forgotten in this order before the account.
-func openRights(db *stores.DB, acc *accounts.Service, assess *assessments.Service, log *slog.Logger) *rights.Service {
+func openRights(db *stores.DB, acc *accounts.Service, assess *assessments.Service, learn *learning.Service, log *slog.Logger) *rights.Service {
 	return rights.NewService(db.Rights(), acc, []rights.Part{
+		{Name: "learning", Export: func(ctx context.Context, id string, _ []string) (any, error) {
+			return learn.ExportLearner(ctx, id)
+		}, Forget: learn.ForgetLearner},
 		{Name: "assessments", Export: func(ctx context.Context, id string, wanted []string) (any, error) {
 			return assess.ExportLearner(ctx, id, wanted)
 		}, Forget: assess.ForgetLearner},

@@ -96,6 +96,7 @@ type quizYAML struct {
 	PassMark         float64      `json:"passMark,omitempty"`
 	AttemptLimit     int          `json:"attemptLimit,omitempty"`
 	TimeLimitSeconds int          `json:"timeLimitSeconds,omitempty"`
+	Offline          bool         `json:"offline,omitempty"`
 	Feedback         string       `json:"feedback,omitempty"`
 	Due              *time.Time   `json:"due,omitempty"`
 	Grade            string       `json:"grade,omitempty"`
@@ -394,7 +395,7 @@ func (qf quizYAML) quiz(msgs i18n.Messages) assessments.Quiz {
 		Kind: assessments.Kind(qf.Kind), Shared: qf.Shared, DefaultLocale: qf.DefaultLocale, Locales: qf.Locales,
 		Title: qf.Title, Intro: qf.Intro, Messages: msgs, ShuffleQuestions: qf.ShuffleQuestions,
 		ShuffleOptions: qf.ShuffleOptions, PassMark: qf.PassMark, AttemptLimit: qf.AttemptLimit,
-		TimeLimitSeconds: qf.TimeLimitSeconds, Feedback: assessments.FeedbackPolicy(qf.Feedback),
+		TimeLimitSeconds: qf.TimeLimitSeconds, Offline: qf.Offline, Feedback: assessments.FeedbackPolicy(qf.Feedback),
 		Grade: assessments.GradeMethod(qf.Grade), Pretest: qf.Pretest,
 	}
 	if qf.Due != nil {
@@ -420,7 +421,7 @@ func toQuizYAML(q Quiz) quizYAML {
 		return out
 	}
 	out.ShuffleQuestions, out.ShuffleOptions, out.PassMark = qq.ShuffleQuestions, qq.ShuffleOptions, qq.PassMark
-	out.AttemptLimit, out.TimeLimitSeconds = qq.AttemptLimit, qq.TimeLimitSeconds
+	out.AttemptLimit, out.TimeLimitSeconds, out.Offline = qq.AttemptLimit, qq.TimeLimitSeconds, qq.Offline
 	out.Feedback, out.Grade, out.Pretest = string(qq.Feedback), string(qq.Grade), qq.Pretest
 	if !qq.Due.IsZero() {
 		due := qq.Due.UTC()

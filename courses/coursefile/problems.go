@@ -331,6 +331,8 @@ func describe(code string, p map[string]any) string {
 		return "no question of the bank matches this pick"
 	case assessments.CodeUnknownPretest:
 		return "no pretest " + strconv.Quote(v("Value")) + " in the package"
+	case assessments.CodeTimedOnline:
+		return "a timed quiz cannot be taken offline"
 	case assessments.CodeUnknownBank:
 		return "no bank " + strconv.Quote(v("Value"))
 	case assessments.CodeTooFew:

@@ -342,6 +342,7 @@ type quizHead struct {
 	PassMark         float64      `json:"pass_mark,omitempty"`
 	AttemptLimit     int          `json:"attempt_limit,omitempty"`
 	TimeLimit        int64        `json:"time_limit_ns,omitempty"` // nanoseconds, as a time.Duration
+	Offline          bool         `json:"offline,omitempty"`
 	Feedback         string       `json:"feedback,omitempty"`
 	Due              time.Time    `json:"due_at,omitzero"`
 	Grade            string       `json:"grade,omitempty"`
@@ -361,7 +362,7 @@ func toQuizDoc(q assessments.Quiz) quizDoc {
 			OrgID: q.OrgID, Kind: string(q.Kind), Shared: q.Shared,
 			DefaultLocale: q.DefaultLocale, Locales: strs(q.Locales), Title: q.Title, Intro: q.Intro,
 			ShuffleQuestions: q.ShuffleQuestions, ShuffleOptions: q.ShuffleOptions,
-			PassMark: q.PassMark, AttemptLimit: q.AttemptLimit, TimeLimit: int64(time.Duration(q.TimeLimitSeconds) * time.Second),
+			PassMark: q.PassMark, AttemptLimit: q.AttemptLimit, TimeLimit: int64(time.Duration(q.TimeLimitSeconds) * time.Second), Offline: q.Offline,
 			Feedback: string(q.Feedback), Due: msUTC(q.Due), Grade: string(q.Grade),
 			MasteryM: q.Mastery.M, MasteryN: q.Mastery.N, Pretest: q.Pretest,
 			Revision: q.Revision, Published: q.Published, Archived: q.Archived,
@@ -388,7 +389,7 @@ func (d quizHead) quiz(id string) assessments.Quiz {
 		ID: id, OrgID: d.OrgID, Kind: assessments.Kind(d.Kind), Shared: d.Shared,
 		DefaultLocale: d.DefaultLocale, Locales: []string(d.Locales), Title: d.Title, Intro: d.Intro,
 		ShuffleQuestions: d.ShuffleQuestions, ShuffleOptions: d.ShuffleOptions,
-		PassMark: d.PassMark, AttemptLimit: d.AttemptLimit, TimeLimitSeconds: int(time.Duration(d.TimeLimit) / time.Second),
+		PassMark: d.PassMark, AttemptLimit: d.AttemptLimit, TimeLimitSeconds: int(time.Duration(d.TimeLimit) / time.Second), Offline: d.Offline,
 		Feedback: assessments.FeedbackPolicy(d.Feedback), Due: d.Due.UTC(), Grade: assessments.GradeMethod(d.Grade),
 		Mastery: assessments.Mastery{M: d.MasteryM, N: d.MasteryN}, Pretest: d.Pretest,
 		Revision: d.Revision, Published: d.Published, Archived: d.Archived,

@@ -97,7 +97,8 @@ var derivedCollections = []string{colCourseEntries, colCourseMeta}
 // newCollections are the collections of the stores the old stores had no
 // counterpart of (groups came after them): a move has nothing to copy
 // into them and they start empty.
-var newCollections = []string{colGroups, colGroupMembers, colLearnerGroups, collDataRequests}
+var newCollections = []string{colGroups, colGroupMembers, colLearnerGroups, collDataRequests,
+	colAssignments, colAssignedTo, colEnrolments, colProgress}
 
 // Legacy returns how documents of the old collection coll are moved; ok
 // is false for a collection the old stores never wrote, which a mover

@@ -39,7 +39,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 // Schema is every collection of the stores with its indexes.
 func Schema() docdb.Schema {
 	var s docdb.Schema
-	for _, part := range []docdb.Schema{accountsSchema, groupsSchema, assetsSchema, coursesSchema, assessmentsSchema, rightsSchema} {
+	for _, part := range []docdb.Schema{accountsSchema, groupsSchema, assetsSchema, coursesSchema, assessmentsSchema, rightsSchema, learningSchema} {
 		s = append(s, part...)
 	}
 	return s
